@@ -1,0 +1,66 @@
+# orderops — `make demo` runs the console with demo data; `make test` runs lint and the whole suite.
+SHELL := /bin/bash
+VENV ?= .venv
+PY := $(VENV)/bin/python
+TEST_DATABASE_URL ?= postgres://postgres@127.0.0.1:5432/orderops
+PYTEST_ARGS ?=
+
+.PHONY: demo test lint format clean
+
+# Find a Python >= 3.12 that actually runs (pyenv shims exist but fail unless selected): PYTHON if given,
+# then python3.13, python3.12, python3, then interpreters installed under pyenv.
+$(PY):
+	@set -e; found=""; \
+	pyenv_root="$${PYENV_ROOT:-$$HOME/.pyenv}"; \
+	if command -v pyenv >/dev/null 2>&1; then pyenv_root="$$(pyenv root)"; fi; \
+	for candidate in $(PYTHON) python3.13 python3.12 python3 \
+	    $$(ls -d "$$pyenv_root"/versions/3.*/bin/python3 2>/dev/null | sort -rV); do \
+	  if "$$candidate" -c 'import sys, venv, ensurepip; sys.exit(sys.version_info < (3, 12))' >/dev/null 2>&1; then \
+	    found="$$candidate"; break; \
+	  fi; \
+	done; \
+	if [ -z "$$found" ]; then \
+	  echo "orderops needs Python 3.12 or newer, and none was found (tried python3.13, python3.12, python3" \
+	       "and $$pyenv_root/versions). Install one, or run: make PYTHON=/path/to/python3.12 ..." >&2; \
+	  exit 1; \
+	fi; \
+	echo "Creating $(VENV) with $$found ($$("$$found" --version))"; \
+	"$$found" -m venv $(VENV); \
+	$(PY) -m pip install --quiet --upgrade pip
+
+$(VENV)/.installed-runtime: pyproject.toml | $(PY)
+	$(PY) -m pip install --quiet .
+	@touch $@
+
+$(VENV)/.installed-dev: pyproject.toml | $(PY)
+	$(PY) -m pip install --quiet ".[dev]"
+	@touch $@ $(VENV)/.installed-runtime
+
+demo: $(VENV)/.installed-runtime
+	DEBUG=1 $(PY) manage.py migrate --noinput
+	DEBUG=1 $(PY) manage.py seed_demo
+	DEBUG=1 $(PY) manage.py runserver 127.0.0.1:8000
+
+lint: $(VENV)/.installed-dev
+	$(PY) -m ruff check .
+	$(PY) -m ruff format --check .
+
+format: $(VENV)/.installed-dev
+	$(PY) -m ruff check --fix .
+	$(PY) -m ruff format .
+
+# The suite runs on SQLite, then again on PostgreSQL when one answers at TEST_DATABASE_URL. With CI=true an
+# unreachable PostgreSQL fails the run, and so does any skipped `postgres` test (see tests/conftest.py).
+test: lint
+	DATABASE_URL= $(PY) -m pytest $(PYTEST_ARGS)
+	@if $(PY) -m tests.postgres_check "$(TEST_DATABASE_URL)"; then \
+	  echo "PostgreSQL pass: $(TEST_DATABASE_URL)"; \
+	  DATABASE_URL="$(TEST_DATABASE_URL)" $(PY) -m pytest $(PYTEST_ARGS); \
+	elif [ "$$CI" = "true" ]; then \
+	  echo "CI=true and PostgreSQL is not reachable at $(TEST_DATABASE_URL): failing." >&2; exit 1; \
+	else \
+	  echo "PostgreSQL not reachable at $(TEST_DATABASE_URL): the PostgreSQL pass was skipped."; \
+	fi
+
+clean:
+	rm -rf $(VENV) .pytest_cache .ruff_cache .hypothesis

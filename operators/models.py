@@ -1,0 +1,111 @@
+"""Holds on orders (Assignment) and their append-only history (AssignmentLog)."""
+
+from django.conf import settings
+from django.db import models
+from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
+
+from orders.models import Order
+
+
+class Assignment(models.Model):
+    """An order's current hold. The row exists exactly while the order is held."""
+
+    # One-to-one is a UNIQUE constraint on order_id: the database itself refuses a second holder.
+    order = models.OneToOneField(
+        Order, on_delete=models.CASCADE, related_name="assignment", verbose_name=_("order")
+    )
+    operator = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.PROTECT,
+        related_name="held_assignments",
+        verbose_name=_("held by"),
+        db_index=False,  # assignment_operator_idx starts with operator
+    )
+    assigned_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.PROTECT,
+        related_name="given_assignments",
+        verbose_name=_("assigned by"),
+    )
+    assigned_at = models.DateTimeField(_("assigned at"), default=timezone.now)
+    last_activity_at = models.DateTimeField(_("last activity"), default=timezone.now)
+
+    class Meta:
+        verbose_name = _("assignment")
+        verbose_name_plural = _("assignments")
+        permissions = [
+            ("override_hold", _("Can edit and release orders held by others, and take them over")),
+            ("assign_others", _("Can assign orders to other operators")),
+        ]
+        indexes = [
+            # "Held by X" (the operator filter, "mine", capacity counts, workload), oldest hold first.
+            models.Index(fields=["operator", "assigned_at"], name="assignment_operator_idx"),
+            # Expiry: holds idle since before a cut-off.
+            models.Index(fields=["last_activity_at"], name="assignment_idle_idx"),
+        ]
+
+    def __str__(self) -> str:
+        return _("%(order)s held by %(operator)s") % {"order": self.order, "operator": self.operator}
+
+
+class AssignmentLog(models.Model):
+    """One change of an order's hold. Written in the same transaction as the change; never edited."""
+
+    class Action(models.TextChoices):
+        ASSIGNED = "assigned", _("assigned")
+        RELEASED = "released", _("released")
+        TAKEN_OVER = "taken_over", _("taken over")
+        REASSIGNED = "reassigned", _("reassigned")
+        AUTO_RELEASED = "auto_released", _("auto-released")
+        EXPIRED = "expired", _("expired")
+
+    order = models.ForeignKey(
+        Order,
+        on_delete=models.PROTECT,
+        related_name="assignment_log",
+        verbose_name=_("order"),
+        db_index=False,  # assignmentlog_order_idx starts with order
+    )
+    action = models.CharField(_("action"), max_length=16, choices=Action.choices)
+    operator = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.PROTECT,
+        related_name="assignment_log",
+        verbose_name=_("operator"),
+        db_index=False,  # assignmentlog_operator_idx starts with operator
+        help_text=_("Whose hold it was (released, expired) or became (assigned, taken over, reassigned)."),
+    )
+    actor = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="assignment_log_actions",
+        verbose_name=_("by"),
+        help_text=_("Who did it; empty when the system did (expiry, commands)."),
+    )
+    at = models.DateTimeField(_("at"), default=timezone.now)
+    reason = models.TextField(_("reason"), blank=True)
+
+    class Meta:
+        ordering = ["at", "id"]
+        verbose_name = _("assignment log entry")
+        verbose_name_plural = _("assignment log")
+        indexes = [
+            # The order's timeline, oldest first.
+            models.Index(fields=["order", "at", "id"], name="assignmentlog_order_idx"),
+            # One operator's history (workload: taken and released today).
+            models.Index(fields=["operator", "at"], name="assignmentlog_operator_idx"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.order} {self.get_action_display()} {self.operator}"
+
+    def save(self, **kwargs) -> None:
+        if not self._state.adding:
+            raise TypeError("AssignmentLog is append-only: log rows are never edited.")
+        super().save(**kwargs)
+
+    def delete(self, **kwargs):
+        raise TypeError("AssignmentLog is append-only: log rows are never deleted.")

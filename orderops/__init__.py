@@ -1,0 +1,1 @@
+"""orderops: the order-operator console for online-store back offices."""

@@ -1,0 +1,36 @@
+"""The product settings: the ORDEROPS dict, its documented defaults, and one accessor."""
+
+from datetime import timedelta
+from typing import Any
+
+from django.conf import settings
+
+# Every key of settings.ORDEROPS, with its default. The system check in operators/checks.py rejects
+# unknown keys and bad values at start-up.
+DEFAULTS: dict[str, Any] = {
+    # Statuses whose unassigned orders "Get next order" hands out, oldest first.
+    "CLAIMABLE_STATUSES": ["pending", "processing"],
+    # How many orders one operator may hold at once; None means no cap.
+    "MAX_HELD_PER_OPERATOR": None,
+    # A hold untouched for longer than this is released as "expired"; None means holds never expire.
+    "HOLD_IDLE_TIMEOUT": None,
+    # When True only the holder (or a supervisor) may change an order, and an unheld order must be taken
+    # before it is changed. When False anyone with change permission may change an unheld order.
+    "EDIT_REQUIRES_HOLD": True,
+    # The longest internal comment accepted, in characters.
+    "COMMENT_MAX_LENGTH": 5000,
+}
+
+# Names of the two roles; setup_roles creates them and the rules look them up.
+OPERATORS_GROUP = "Operators"
+SUPERVISORS_GROUP = "Supervisors"
+
+
+def orderops_setting(key: str) -> Any:
+    """Return settings.ORDEROPS[key], or its documented default."""
+    if key not in DEFAULTS:
+        raise KeyError(f"ORDEROPS has no setting {key!r}")
+    value = getattr(settings, "ORDEROPS", {}).get(key, DEFAULTS[key])
+    if key == "HOLD_IDLE_TIMEOUT" and isinstance(value, int | float) and not isinstance(value, bool):
+        return timedelta(seconds=value)
+    return value

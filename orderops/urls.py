@@ -1,0 +1,14 @@
+"""URL routes: the console lives in the Django admin; the site root leads to the order list."""
+
+from django.contrib import admin
+from django.urls import path
+from django.views.generic import RedirectView
+
+admin.site.site_header = "orderops"
+admin.site.site_title = "orderops"
+admin.site.index_title = "Order console"
+
+urlpatterns = [
+    path("", RedirectView.as_view(pattern_name="admin:orders_order_changelist", permanent=False)),
+    path("admin/", admin.site.urls),
+]

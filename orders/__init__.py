@@ -1,0 +1,1 @@
+"""The order domain: orders, their lines, statuses and internal comments."""

@@ -1,0 +1,63 @@
+"""The database itself keeps one holder per order; the log is append-only."""
+
+import threading
+
+import pytest
+from django.db import IntegrityError, connections, transaction
+
+from operators.models import Assignment, AssignmentLog
+from tests.factories import AssignmentFactory, AssignmentLogFactory, OrderFactory, UserFactory
+
+
+@pytest.mark.django_db
+def test_database_refuses_a_second_assignment_for_one_order():
+    first = AssignmentFactory()
+    other = UserFactory(is_staff=True)
+    with pytest.raises(IntegrityError), transaction.atomic():
+        Assignment.objects.create(order=first.order, operator=other, assigned_by=other)
+    assert Assignment.objects.get(order=first.order).operator == first.operator
+
+
+@pytest.mark.django_db
+def test_log_rows_cannot_be_edited_or_deleted():
+    entry = AssignmentLogFactory(reason="first")
+    entry.reason = "rewritten"
+    with pytest.raises(TypeError, match="append-only"):
+        entry.save()
+    with pytest.raises(TypeError, match="append-only"):
+        entry.delete()
+    assert AssignmentLog.objects.get(pk=entry.pk).reason == "first"
+
+
+@pytest.mark.postgres
+@pytest.mark.django_db(transaction=True)
+def test_two_connections_inserting_a_hold_at_once_leave_exactly_one():
+    """Two sessions insert a hold for the same order at the same moment; PostgreSQL's unique index makes
+    the second wait for the first to commit, then refuses it."""
+    order = OrderFactory()
+    anna, ivan = UserFactory(is_staff=True), UserFactory(is_staff=True)
+    both_inserting = threading.Barrier(2)
+    outcomes: dict[str, str] = {}
+
+    def take(user):
+        try:
+            with transaction.atomic():
+                both_inserting.wait(timeout=10)
+                Assignment.objects.create(order=order, operator=user, assigned_by=user)
+            outcomes[user.username] = "held"
+        except IntegrityError:
+            outcomes[user.username] = "refused"
+        finally:
+            connections.close_all()
+
+    threads = [threading.Thread(target=take, args=(user,)) for user in (anna, ivan)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=30)
+
+    assert sorted(outcomes.values()) == ["held", "refused"]
+    winner = next(name for name, outcome in outcomes.items() if outcome == "held")
+    assert list(Assignment.objects.filter(order=order).values_list("operator__username", flat=True)) == [
+        winner
+    ]

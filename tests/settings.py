@@ -1,0 +1,9 @@
+"""Settings for the test suite: the real settings, with a test-only key and a fast password hasher."""
+
+import os
+
+os.environ.setdefault("SECRET_KEY", "orderops-tests-only-not-a-secret")
+
+from orderops.settings import *  # noqa: F403
+
+PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
