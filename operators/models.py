@@ -76,6 +76,15 @@ class AssignmentLog(models.Model):
         db_index=False,  # assignmentlog_operator_idx starts with operator
         help_text=_("Whose hold it was (released, expired) or became (assigned, taken over, reassigned)."),
     )
+    previous_operator = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="+",
+        verbose_name=_("previous holder"),
+        help_text=_("Whose hold it was before a take-over or reassignment."),
+    )
     actor = models.ForeignKey(
         settings.AUTH_USER_MODEL,
         on_delete=models.PROTECT,

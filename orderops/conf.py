@@ -19,6 +19,8 @@ DEFAULTS: dict[str, Any] = {
     "EDIT_REQUIRES_HOLD": True,
     # The longest internal comment accepted, in characters.
     "COMMENT_MAX_LENGTH": 5000,
+    # The most orders one bulk request (action, service call) may name; larger requests are refused whole.
+    "BULK_MAX_ORDERS": 10000,
 }
 
 # Names of the two roles; setup_roles creates them and the rules look them up.

@@ -1,9 +1,11 @@
 """Orders, their lines, the configurable statuses and internal comments."""
 
 from django.conf import settings
-from django.db import models
+from django.db import models, transaction
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
+
+from orders.signals import order_status_changed
 
 
 class OrderStatus(models.Model):
@@ -58,8 +60,40 @@ class Order(models.Model):
             models.Index(fields=["created_at", "id"], name="order_created_idx"),
         ]
 
+    # Who is saving this order: set by the services so that the status-change signal names them. A save
+    # that nobody set it for (a shell, a script) is the system's.
+    changed_by = None
+
     def __str__(self) -> str:
         return f"#{self.number}"
+
+    def save(self, **kwargs) -> None:
+        """Save; when the status changed, tell the other apps in the same transaction (auto-release)."""
+        old_status_code = getattr(self, "_status_code_at_load", None)
+        update_fields = kwargs.get("update_fields")
+        status_changes = (
+            old_status_code is not None
+            and old_status_code != self.status_id
+            and (update_fields is None or "status" in update_fields or "status_id" in update_fields)
+        )
+        with transaction.atomic(using=kwargs.get("using")):
+            super().save(**kwargs)
+            if status_changes:
+                order_status_changed.send(
+                    sender=Order,
+                    order_ids=[self.pk],
+                    old_status_codes={self.pk: old_status_code},
+                    new_status=self.status,
+                    actor=self.changed_by,
+                    reason="",
+                )
+        self._status_code_at_load = self.status_id
+
+    @classmethod
+    def from_db(cls, db, field_names, values):
+        order = super().from_db(db, field_names, values)
+        order._status_code_at_load = order.__dict__.get("status_id")
+        return order
 
 
 class OrderLine(models.Model):

@@ -1,0 +1,96 @@
+"""System checks: ORDEROPS is validated at start-up, and a bad value stops `manage.py check`."""
+
+from datetime import timedelta
+
+from django.conf import settings
+from django.core.checks import Error, Warning, register
+from django.db import DatabaseError
+
+from orderops.conf import DEFAULTS
+
+
+def _positive_int_or_none(value) -> bool:
+    return value is None or (isinstance(value, int) and not isinstance(value, bool) and value >= 1)
+
+
+def _positive_int(value) -> bool:
+    return value is not None and _positive_int_or_none(value)
+
+
+def _duration_or_none(value) -> bool:
+    if value is None:
+        return True
+    if isinstance(value, timedelta):
+        return value > timedelta(0)
+    return isinstance(value, int | float) and not isinstance(value, bool) and value > 0
+
+
+def _status_codes(value) -> bool:
+    return (
+        isinstance(value, list | tuple)
+        and len(value) > 0
+        and all(isinstance(code, str) and code for code in value)
+    )
+
+
+VALIDATORS = {
+    "CLAIMABLE_STATUSES": (_status_codes, "a non-empty list of order status codes"),
+    "MAX_HELD_PER_OPERATOR": (_positive_int_or_none, "None or a whole number of at least 1"),
+    "HOLD_IDLE_TIMEOUT": (_duration_or_none, "None, a positive timedelta, or a positive number of seconds"),
+    "EDIT_REQUIRES_HOLD": (lambda value: isinstance(value, bool), "True or False"),
+    "COMMENT_MAX_LENGTH": (_positive_int, "a whole number of at least 1"),
+    "BULK_MAX_ORDERS": (_positive_int, "a whole number of at least 1"),
+}
+
+
+@register("orderops")
+def check_orderops_settings(app_configs=None, **kwargs) -> list:
+    configured = getattr(settings, "ORDEROPS", {})
+    if not isinstance(configured, dict):
+        return [Error("ORDEROPS must be a dict.", hint="See orderops/conf.py.", id="orderops.E001")]
+    problems = []
+    for key in sorted(set(configured) - set(DEFAULTS)):
+        problems.append(
+            Error(
+                f"ORDEROPS[{key!r}] is not a setting orderops knows.",
+                hint=f"Known keys: {', '.join(sorted(DEFAULTS))}.",
+                id="orderops.E002",
+            )
+        )
+    for key, (valid, expected) in VALIDATORS.items():
+        if key in configured and not valid(configured[key]):
+            problems.append(
+                Error(
+                    f"ORDEROPS[{key!r}] must be {expected}; it is {configured[key]!r}.",
+                    id="orderops.E003",
+                )
+            )
+    statuses = configured.get("CLAIMABLE_STATUSES", DEFAULTS["CLAIMABLE_STATUSES"])
+    if _status_codes(statuses):
+        problems.extend(_check_status_codes_exist("CLAIMABLE_STATUSES", statuses))
+    return problems
+
+
+def _check_status_codes_exist(key: str, codes) -> list:
+    from orders.models import OrderStatus
+
+    try:
+        known = set(OrderStatus.objects.filter(code__in=codes).values_list("code", flat=True))
+    except DatabaseError as error:
+        return [
+            Warning(
+                f"ORDEROPS[{key!r}] could not be checked against the order statuses: {error}".strip(),
+                hint="Run `python manage.py migrate`; the check runs again at the next start.",
+                id="orderops.W001",
+            )
+        ]
+    unknown = [code for code in codes if code not in known]
+    if unknown:
+        return [
+            Error(
+                f"ORDEROPS[{key!r}] names order statuses that do not exist: {', '.join(unknown)}.",
+                hint="Use codes from the order statuses in the admin (Order statuses).",
+                id="orderops.E004",
+            )
+        ]
+    return []

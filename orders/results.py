@@ -1,0 +1,134 @@
+"""What a service reports: one outcome per requested order, and the refusal of a whole request."""
+
+from collections import Counter
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from enum import StrEnum
+
+from django.contrib.auth.models import AbstractBaseUser
+from django.utils.translation import gettext as _
+
+from orderops.conf import orderops_setting
+
+
+class Outcome(StrEnum):
+    DONE = "done"
+    ALREADY_YOURS = "already_yours"
+    HELD_BY = "held_by"
+    NOT_HELD = "not_held"
+    NOT_FOUND = "not_found"
+    FINAL_STATUS = "final_status"
+    NOT_ALLOWED = "not_allowed"
+    AT_CAPACITY = "at_capacity"
+    UNCHANGED = "unchanged"
+
+
+def user_display_name(user: AbstractBaseUser | None) -> str:
+    if user is None:
+        return _("the system")
+    return user.get_full_name() or user.get_username()
+
+
+@dataclass(frozen=True, slots=True)
+class OrderOutcome:
+    """The outcome for one requested order. `holder` is who holds it when that matters to the outcome."""
+
+    order_id: int
+    outcome: Outcome
+    number: str | None = None
+    holder: AbstractBaseUser | None = None
+    detail: str = ""
+
+    @property
+    def label(self) -> str:
+        return f"#{self.number}" if self.number else _("order id %(id)s") % {"id": self.order_id}
+
+    @property
+    def message(self) -> str:
+        """One sentence naming the order and what happened to it, for people."""
+        holder = user_display_name(self.holder) if self.holder is not None else ""
+        texts = {
+            Outcome.DONE: _("%(order)s: done"),
+            Outcome.ALREADY_YOURS: _("%(order)s is already held by %(holder)s"),
+            Outcome.HELD_BY: _("%(order)s is held by %(holder)s"),
+            Outcome.NOT_HELD: _("%(order)s is not held by anyone"),
+            Outcome.NOT_FOUND: _("%(order)s does not exist"),
+            Outcome.FINAL_STATUS: _("%(order)s is %(detail)s: an order in a final status cannot be held"),
+            Outcome.NOT_ALLOWED: _("%(order)s: %(detail)s"),
+            Outcome.AT_CAPACITY: _("%(order)s was not taken: %(detail)s"),
+            Outcome.UNCHANGED: _("%(order)s is already %(detail)s"),
+        }
+        return texts[self.outcome] % {"order": self.label, "holder": holder, "detail": self.detail}
+
+
+@dataclass
+class BulkResult:
+    """Every requested order's outcome, in the order they were requested (duplicates removed)."""
+
+    outcomes: list[OrderOutcome] = field(default_factory=list)
+
+    def __iter__(self) -> Iterator[OrderOutcome]:
+        return iter(self.outcomes)
+
+    def __len__(self) -> int:
+        return len(self.outcomes)
+
+    def of(self, *outcomes: Outcome) -> list[OrderOutcome]:
+        return [item for item in self.outcomes if item.outcome in outcomes]
+
+    @property
+    def done(self) -> list[OrderOutcome]:
+        return self.of(Outcome.DONE)
+
+    @property
+    def done_ids(self) -> list[int]:
+        return [item.order_id for item in self.done]
+
+    @property
+    def not_done(self) -> list[OrderOutcome]:
+        return [item for item in self.outcomes if item.outcome != Outcome.DONE]
+
+    def counts(self) -> Counter:
+        return Counter(item.outcome for item in self.outcomes)
+
+    def by_order(self) -> dict[int, OrderOutcome]:
+        return {item.order_id: item for item in self.outcomes}
+
+
+class RequestRefused(Exception):
+    """The whole request is refused before anything changed: bad input, or the actor may not do this."""
+
+    def __init__(self, message: str) -> None:
+        super().__init__(message)
+        self.message = message
+
+
+class OrderLocked(RequestRefused):
+    """A change to one order is refused by the edit guard."""
+
+    def __init__(self, refusal: OrderOutcome) -> None:
+        super().__init__(refusal.message)
+        self.refusal = refusal
+
+
+def unique_ids(order_ids) -> list[int]:
+    """The requested ids as ints, duplicates dropped, request order kept.
+
+    Refuses anything that is not an id, and more orders than ORDEROPS["BULK_MAX_ORDERS"].
+    """
+    seen: dict[int, None] = {}
+    for raw in order_ids:
+        try:
+            pk = int(raw)
+        except (TypeError, ValueError):
+            raise RequestRefused(_("%(value)r is not an order id.") % {"value": raw}) from None
+        if pk < 1:
+            raise RequestRefused(_("%(value)r is not an order id.") % {"value": raw})
+        seen.setdefault(pk, None)
+    limit = orderops_setting("BULK_MAX_ORDERS")
+    if len(seen) > limit:
+        raise RequestRefused(
+            _("%(count)s orders were selected; at most %(limit)s can be changed at once.")
+            % {"count": len(seen), "limit": limit}
+        )
+    return list(seen)
