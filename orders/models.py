@@ -90,8 +90,8 @@ class Order(models.Model):
         self._status_code_at_load = self.status_id
 
     @classmethod
-    def from_db(cls, db, field_names, values):
-        order = super().from_db(db, field_names, values)
+    def from_db(cls, db, field_names, values, **kwargs):
+        order = super().from_db(db, field_names, values, **kwargs)
         order._status_code_at_load = order.__dict__.get("status_id")
         return order
 
