@@ -1,6 +1,7 @@
 """Fill the console with realistic demo data: roles, the demo users, orders with lines, some held orders."""
 
 import random
+import unicodedata
 from datetime import timedelta
 from decimal import Decimal
 
@@ -107,6 +108,11 @@ COMMENTS = [
 DEMO_PASSWORD_NOTE = "demo passwords: change them or remove these users before real use"
 
 
+def ascii_email(first: str, last: str) -> str:
+    local = unicodedata.normalize("NFKD", f"{first}.{last}").encode("ascii", "ignore").decode()
+    return f"{local.lower()}@example.com"
+
+
 class Command(BaseCommand):
     help = "Create the demo users, roles and realistic orders (safe to run again: nothing is duplicated)."
 
@@ -179,7 +185,7 @@ class Command(BaseCommand):
                     number=number,
                     status=status,
                     customer_name=f"{first} {last}",
-                    customer_email=f"{first}.{last}@example.com".lower(),
+                    customer_email=ascii_email(first, last),
                     customer_phone=f"+359 88 {rng.randint(100, 999)} {rng.randint(1000, 9999)}",
                     grand_total=sum((line.unit_price * line.qty for line in lines), Decimal("0")),
                     currency="EUR",

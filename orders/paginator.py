@@ -1,0 +1,47 @@
+"""A paginator that asks PostgreSQL's planner instead of counting millions of rows."""
+
+import json
+
+from django.core.paginator import Paginator
+from django.db import connections
+from django.utils.functional import cached_property
+
+# Above this many rows (by the planner's estimate) the list shows "about N" instead of counting exactly.
+ESTIMATE_ABOVE = 10_000
+
+
+def planner_estimate(queryset) -> int | None:
+    """PostgreSQL's estimate of how many rows `queryset` returns, or None where there is none."""
+    connection = connections[queryset.db]
+    if connection.vendor != "postgresql":
+        return None
+    with connection.cursor() as cursor:
+        if not queryset.query.where:
+            # The whole table: the statistics' row count, free to read (-1 before the first ANALYZE).
+            cursor.execute(
+                "SELECT reltuples::bigint FROM pg_class WHERE oid = %s::regclass",
+                [queryset.model._meta.db_table],
+            )
+            row = cursor.fetchone()
+            return row[0] if row and row[0] >= 0 else None
+        sql, params = queryset.order_by().values("pk").query.sql_with_params()
+        cursor.execute(f"EXPLAIN (FORMAT JSON) {sql}", params)
+        plan = cursor.fetchone()[0]
+    if isinstance(plan, str):
+        plan = json.loads(plan)
+    return int(plan[0]["Plan"]["Plan Rows"])
+
+
+class EstimatingPaginator(Paginator):
+    """Counts exactly when the result is small; above ESTIMATE_ABOVE rows uses the planner's estimate and sets
+    `approximate`, so the page can say "about". Avoids a COUNT(*) over the whole table on every page view."""
+
+    approximate = False
+
+    @cached_property
+    def count(self) -> int:
+        estimate = planner_estimate(self.object_list) if hasattr(self.object_list, "query") else None
+        if estimate is not None and estimate > ESTIMATE_ABOVE:
+            self.approximate = True
+            return estimate
+        return super().count
