@@ -1,7 +1,7 @@
 """Orders, their lines, the configurable statuses and internal comments."""
 
 from django.conf import settings
-from django.db import models, transaction
+from django.db import models, router, transaction
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
@@ -68,17 +68,28 @@ class Order(models.Model):
         return f"#{self.number}"
 
     def save(self, **kwargs) -> None:
-        """Save; when the status changed, tell the other apps in the same transaction (auto-release)."""
-        old_status_code = getattr(self, "_status_code_at_load", None)
+        """Save; when the status changed, tell the other apps in the same transaction (auto-release).
+
+        "Changed" is judged against the row as it is in the database, read under its lock: an object loaded
+        before someone else changed the status must still send the signal when it writes a status back.
+        """
         update_fields = kwargs.get("update_fields")
-        status_changes = (
-            old_status_code is not None
-            and old_status_code != self.status_id
-            and (update_fields is None or "status" in update_fields or "status_id" in update_fields)
+        writes_status = not self._state.adding and (
+            update_fields is None or "status" in update_fields or "status_id" in update_fields
         )
-        with transaction.atomic(using=kwargs.get("using")):
+        using = kwargs.get("using") or router.db_for_write(Order, instance=self)
+        with transaction.atomic(using=using):
+            old_status_code = None
+            if writes_status:
+                old_status_code = (
+                    Order._base_manager.using(using)
+                    .filter(pk=self.pk)
+                    .select_for_update(no_key=True)
+                    .values_list("status_id", flat=True)
+                    .first()
+                )
             super().save(**kwargs)
-            if status_changes:
+            if old_status_code is not None and old_status_code != self.status_id:
                 order_status_changed.send(
                     sender=Order,
                     order_ids=[self.pk],
@@ -87,13 +98,6 @@ class Order(models.Model):
                     actor=self.changed_by,
                     reason="",
                 )
-        self._status_code_at_load = self.status_id
-
-    @classmethod
-    def from_db(cls, db, field_names, values, **kwargs):
-        order = super().from_db(db, field_names, values, **kwargs)
-        order._status_code_at_load = order.__dict__.get("status_id")
-        return order
 
 
 class OrderLine(models.Model):

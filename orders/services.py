@@ -71,12 +71,10 @@ def order_update(*, actor: AbstractBaseUser, order: Order, save: Callable[[], No
     locked = orders_locked([order.pk])
     if order.pk not in locked:
         raise RequestRefused(_("Order #%(number)s no longer exists.") % {"number": order.number})
-    number, status_code_now = locked[order.pk]
+    number = locked[order.pk][0]
     refusal = orders_change_refusals(user=actor, orders=[(order.pk, number)]).get(order.pk)
     if refusal is not None:
         raise OrderLocked(refusal)
-    # Compare the new status with the committed one, not with the one the form was loaded with.
-    order._status_code_at_load = status_code_now
     order.changed_by = actor
     (save or order.save)()
     order_activity.send(sender=Order, order_ids=[order.pk], actor=actor)

@@ -1,12 +1,16 @@
 """Role fixtures, and the rules for PostgreSQL-only tests (skipped on SQLite, never skipped in CI)."""
 
+import importlib
 import os
 
 import pytest
 from django.db import connection
 
 from operators.services import roles_setup
+from orders.models import OrderStatus
 from tests.factories import OperatorFactory, SupervisorFactory, UserFactory
+
+DEFAULT_STATUSES = importlib.import_module("orders.migrations.0002_default_statuses").DEFAULT_STATUSES
 
 _skipped_postgres_tests: list[str] = []
 
@@ -42,6 +46,28 @@ def pytest_sessionfinish(session, exitstatus) -> None:
                 red=True,
             )
         session.exitstatus = 1
+
+
+@pytest.fixture(autouse=True)
+def default_statuses(request):
+    """Transactional tests (races, browser) empty every table when they end, the statuses that a data
+    migration created included: put them back for each test that uses the database."""
+    uses_db = request.node.get_closest_marker("django_db") or {"db", "transactional_db", "live_server"} & set(
+        request.fixturenames
+    )
+    if uses_db:
+        request.getfixturevalue("transactional_db" if _transactional(request) else "db")
+        for code, label, position, releases in DEFAULT_STATUSES:
+            OrderStatus.objects.get_or_create(
+                code=code, defaults={"label": label, "position": position, "releases_assignment": releases}
+            )
+
+
+def _transactional(request) -> bool:
+    marker = request.node.get_closest_marker("django_db")
+    if marker and (marker.kwargs.get("transaction") or (marker.args and marker.args[0])):
+        return True
+    return bool({"transactional_db", "live_server"} & set(request.fixturenames))
 
 
 @pytest.fixture
