@@ -312,7 +312,7 @@ class OrderAdmin(admin.ModelAdmin):
                     self.message_user(
                         request,
                         _("Your changes to #%(number)s were not saved: %(why)s.")
-                        % {"number": number, "why": refusal.message.removeprefix(f"#{number}").lstrip(": ")},
+                        % {"number": number, "why": refusal.detail or refusal.message},
                         messages.ERROR,
                     )
                     return HttpResponseRedirect(reverse("admin:orders_order_change", args=[object_id]))
