@@ -54,14 +54,17 @@ def holder_lookup(username: str) -> AbstractBaseUser | None:
 
 
 def order_change_refusals(
-    user: AbstractBaseUser, orders: Sequence[tuple[int, str]]
+    user: AbstractBaseUser | None, orders: Sequence[tuple[int, str]]
 ) -> dict[int, OrderOutcome]:
     """The edit guard: which of these orders `user` may not change, and why.
 
     Allowed: the holder, or anyone with override_hold; when ORDEROPS["EDIT_REQUIRES_HOLD"] is off, also
-    anyone with change permission for an order nobody holds. Callers hold the orders' row locks, so the
-    answer stays true until their transaction ends.
+    anyone with change permission for an order nobody holds. `user` None is the system (management
+    commands, imports run by the store's operations staff), which may change any order. Callers hold the
+    orders' row locks, so the answer stays true until their transaction ends.
     """
+    if user is None:
+        return {}
     refusal = actor_refusal(user)
     if refusal is not None:
         return {pk: OrderOutcome(pk, Outcome.NOT_ALLOWED, number, detail=refusal) for pk, number in orders}

@@ -216,6 +216,34 @@ def orders_release(*, actor: AbstractBaseUser, order_ids: Iterable[int], reason:
     return BulkResult([outcomes[pk] for pk in ids])
 
 
+@transaction.atomic
+def holds_release(
+    *, order_ids: Iterable[int], reason: str, actor: AbstractBaseUser | None = None
+) -> BulkResult:
+    """Release holds on behalf of the system (management commands, incident clean-up): no permission check,
+    logged as released with `actor` (None: the system) and the reason. Outcomes: done (with the holder whose
+    hold ended), not held, not found. Set-based."""
+    ids = unique_ids(order_ids)
+    locked = orders_locked(ids)
+    holds = holds_of(locked)
+    holders = users_by_id(hold.operator_id for hold in holds.values())
+    outcomes: dict[int, OrderOutcome] = {}
+    for pk in ids:
+        if pk not in locked:
+            outcomes[pk] = OrderOutcome(pk, Outcome.NOT_FOUND)
+        elif pk not in holds:
+            outcomes[pk] = OrderOutcome(pk, Outcome.NOT_HELD, locked[pk][0])
+        else:
+            outcomes[pk] = OrderOutcome(
+                pk, Outcome.DONE, locked[pk][0], holder=holders[holds[pk].operator_id]
+            )
+    releasing = [pk for pk in ids if outcomes[pk].outcome == Outcome.DONE]
+    now = timezone.now()
+    _check_logged(log.log_released(order_ids=releasing, actor=actor, at=now, reason=reason), len(releasing))
+    _check_logged(_holds_delete(releasing), len(releasing))
+    return BulkResult([outcomes[pk] for pk in ids])
+
+
 def _move(
     *,
     actor: AbstractBaseUser,

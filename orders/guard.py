@@ -23,9 +23,10 @@ def edit_guard_install(guard: EditGuard) -> None:
 
 
 def orders_change_refusals(
-    *, user: AbstractBaseUser, orders: Sequence[tuple[int, str]]
+    *, user: AbstractBaseUser | None, orders: Sequence[tuple[int, str]]
 ) -> dict[int, OrderOutcome]:
-    """Refusals for the orders (id, number) that `user` may not change; the caller holds their row locks."""
+    """Refusals for the orders (id, number) that `user` (None: the system) may not change; the caller holds
+    their row locks."""
     if _installed_guard is None:
         return {
             order_id: OrderOutcome(

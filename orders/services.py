@@ -18,9 +18,12 @@ from orders.signals import order_activity, order_status_changed
 
 @transaction.atomic
 def orders_status_set(
-    *, actor: AbstractBaseUser, order_ids: Iterable[int], status_code: str, reason: str = ""
+    *, actor: AbstractBaseUser | None, order_ids: Iterable[int], status_code: str, reason: str = ""
 ) -> BulkResult:
     """Set the status of many orders at once, each one guarded; entering a releasing status releases holds.
+
+    `actor` None is the system (commands, imports): the guard lets it change any order, and the log names
+    no person.
 
     Set-based: one UPDATE for all allowed orders, then `order_status_changed` in the same transaction.
     """

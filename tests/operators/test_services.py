@@ -354,3 +354,32 @@ def test_activity_on_a_held_order_postpones_its_expiry(operator, orders):
 
     assert holds_expire(idle=timedelta(hours=1)).done_ids == []
     assert holder_of(orders[0]) == operator
+
+
+# --- system releases (commands) ------------------------------------------------------------------------
+
+
+def test_system_release_frees_any_hold_and_logs_no_person(operator, other_operator, orders):
+    from operators.services import holds_release
+
+    orders_assign(actor=operator, order_ids=[orders[0].pk])
+    orders_assign(actor=other_operator, order_ids=[orders[1].pk])
+
+    result = holds_release(order_ids=[orders[0].pk, orders[1].pk, orders[2].pk, 999999], reason="Anna is ill")
+
+    assert [item.outcome for item in result] == [
+        Outcome.DONE,
+        Outcome.DONE,
+        Outcome.NOT_HELD,
+        Outcome.NOT_FOUND,
+    ]
+    assert [item.holder for item in result.done] == [operator, other_operator]
+    assert not Assignment.objects.exists()
+    entry = AssignmentLog.objects.filter(order=orders[0]).last()
+    assert (entry.action, entry.operator, entry.actor, entry.reason) == (
+        Action.RELEASED,
+        operator,
+        None,
+        "Anna is ill",
+    )
+    assert_log_replays_to_holds()

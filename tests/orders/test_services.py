@@ -217,3 +217,17 @@ def test_users_who_cannot_view_orders_cannot_comment(request, orders, actor_fixt
 def test_comment_on_a_missing_order_is_refused(operator):
     with pytest.raises(RequestRefused, match="Order id 424242 does not exist"):
         order_comment_add(actor=operator, order_id=424242, body="hi")
+
+
+def test_the_system_sets_any_status_and_releases_holds_without_naming_a_person(operator, orders):
+    orders_assign(actor=operator, order_ids=[orders[0].pk])
+    result = orders_status_set(
+        actor=None, order_ids=[orders[0].pk], status_code="closed", reason="nightly import"
+    )
+    assert result.done_ids == [orders[0].pk]
+    entry = AssignmentLog.objects.filter(order=orders[0]).last()
+    assert (entry.action, entry.actor, entry.reason) == (
+        Action.AUTO_RELEASED,
+        None,
+        "status set to Closed: nightly import",
+    )
