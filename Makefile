@@ -5,7 +5,11 @@ PY := $(VENV)/bin/python
 TEST_DATABASE_URL ?= postgres://postgres@127.0.0.1:5432/orderops
 PYTEST_ARGS ?=
 
-.PHONY: demo test lint format clean
+WORKERS ?= 4
+BIND ?= 127.0.0.1:8000
+MIGRATE ?= 1
+
+.PHONY: demo serve test lint format clean
 
 # Find a Python >= 3.12 that actually runs (pyenv shims exist but fail unless selected): PYTHON if given,
 # then python3.13, python3.12, python3, then interpreters installed under pyenv.
@@ -40,6 +44,19 @@ demo: $(VENV)/.installed-runtime
 	DEBUG=1 $(PY) manage.py migrate --noinput
 	DEBUG=1 $(PY) manage.py seed_demo
 	DEBUG=1 $(PY) manage.py runserver 127.0.0.1:8000
+
+# Production: gunicorn with several workers against DATABASE_URL, static files by WhiteNoise, DEBUG off.
+# Needs SECRET_KEY, DATABASE_URL and ALLOWED_HOSTS in the environment (README "Production").
+serve: $(VENV)/.installed-runtime
+	@if [ -z "$$SECRET_KEY" ] || [ -z "$$DATABASE_URL" ]; then \
+	  echo "make serve needs SECRET_KEY and DATABASE_URL in the environment (see README, Production)." >&2; exit 1; \
+	fi
+	DEBUG=0 $(PY) manage.py check --deploy --fail-level ERROR
+	@if [ "$(MIGRATE)" = "1" ]; then DEBUG=0 $(PY) manage.py migrate --noinput; fi
+	DEBUG=0 $(PY) manage.py collectstatic --noinput --verbosity 0
+	DEBUG=0 exec $(PY) -m gunicorn orderops.wsgi:application --workers $(WORKERS) --bind $(BIND) \
+	  --access-logfile - --error-logfile - --forwarded-allow-ips "$${FORWARDED_ALLOW_IPS:-127.0.0.1}" \
+	  --graceful-timeout 30 --timeout 60
 
 lint: $(VENV)/.installed-dev
 	$(PY) -m ruff check .

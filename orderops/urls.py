@@ -4,6 +4,8 @@ from django.contrib import admin
 from django.urls import path
 from django.views.generic import RedirectView
 
+from orderops.health import healthz
+
 admin.site.site_header = "orderops"
 admin.site.site_title = "orderops"
 admin.site.index_title = "Order console"
@@ -11,4 +13,5 @@ admin.site.index_title = "Order console"
 urlpatterns = [
     path("", RedirectView.as_view(pattern_name="admin:orders_order_changelist", permanent=False)),
     path("admin/", admin.site.urls),
+    path("healthz", healthz, name="healthz"),
 ]
