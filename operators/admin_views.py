@@ -298,12 +298,13 @@ def order_comment_view(model_admin, request: HttpRequest, object_id: str) -> Htt
     try:
         order_comment_add(actor=request.user, order_id=order.pk, body=body)
     except RequestRefused as refusal:
-        model_admin.message_user(request, refusal.message, messages.ERROR)
-        # Keep what was typed: the order page puts it back into the comment box.
-        request.session[comment_draft_key(order.pk)] = body
+        # The order page shows the reason next to the comment box, where the page comes back scrolled to,
+        # with what was typed still in it.
+        request.session[comment_draft_key(order.pk)] = {"body": body, "error": refusal.message}
         return _back_to(order, "#comment-form")
-    request.session.pop(comment_draft_key(order.pk), None)
-    model_admin.message_user(request, _("Your comment on #%(number)s was added.") % {"number": order.number})
+    model_admin.message_user(
+        request, _("Your comment on #%(number)s was added.") % {"number": order.number}, messages.SUCCESS
+    )
     return _back_to(order, "#timeline-end")
 
 

@@ -35,6 +35,13 @@ def short_age(moment) -> str:
     return _("%(count)s d") % {"count": seconds // 86400}
 
 
+def held_for(moment) -> str:
+    """ "2 hours ago"; "just now" for the first minute (naturaltime would say "now")."""
+    if (timezone.now() - moment).total_seconds() < 60:
+        return _("just now")
+    return naturaltime(moment)
+
+
 def exact_time(moment) -> str:
     return formats.date_format(timezone.localtime(moment), "DATETIME_FORMAT")
 
@@ -166,7 +173,7 @@ class OrderAdmin(admin.ModelAdmin):
             '<time datetime="{}" title="{}">{}</time>',
             order.created_at.isoformat(),
             exact_time(order.created_at),
-            naturaltime(order.created_at),
+            _("%(age)s ago") % {"age": short_age(order.created_at)},
         )
 
     @admin.display(description=gettext_lazy("customer"), ordering="customer_name")
@@ -350,7 +357,7 @@ class OrderAdmin(admin.ModelAdmin):
             if hold
             else "",
             "hold_assigner_name": "",
-            "hold_age": naturaltime(hold.assigned_at) if hold else "",
+            "hold_age": held_for(hold.assigned_at) if hold else "",
             "hold_since": exact_time(hold.assigned_at) if hold else "",
             "order_is_final": order.status.releases_assignment,
             "can_assign": hold is None and may_hold and not order.status.releases_assignment,
@@ -359,15 +366,20 @@ class OrderAdmin(admin.ModelAdmin):
             "can_take_over": hold is not None and hold.operator_id != user.pk and rules.may_override(user),
             "read_only_reason": "",
             "timeline": order_timeline(order.pk),
-            "comment_draft": request.session.get(admin_views.comment_draft_key(order.pk), ""),
-            "comment_max_length": None,
         }
+        draft = request.session.pop(admin_views.comment_draft_key(order.pk), None) or {}
+        context["comment_draft"] = draft.get("body", "")
+        context["comment_error"] = draft.get("error", "")
         if hold is not None and hold.assigned_by_id != hold.operator_id:
             context["hold_assigner_name"] = (
                 _("you") if hold.assigned_by_id == user.pk else user_display_name(hold.assigned_by)
             )
         if refusal is not None and super().has_change_permission(request, order):
-            if hold is not None:
+            if hold is None and order.status.releases_assignment:
+                context["read_only_reason"] = _(
+                    "Orders in a final status cannot be held, so only a supervisor can change this one."
+                )
+            elif hold is not None:
                 context["read_only_reason"] = _(
                     "Only %(holder)s or a supervisor can change this order. You can still comment on it."
                 ) % {"holder": user_display_name(hold.operator)}

@@ -296,10 +296,14 @@ def test_comments_work_on_read_only_orders_and_errors_keep_the_text(client, oper
 
     too_long = "x" * 5001
     refused = client.post(url, {"body": too_long}, follow=True)
-    assert messages_of(refused) == [
-        f"#{orders[0].number}: a comment can have at most 5000 characters; this one has 5001."
-    ]
-    assert too_long in refused.content.decode()  # still in the box
+    html = refused.content.decode()
+    # The reason stands next to the comment box (where the page comes back to), with the text still in it.
+    assert (
+        '<ul class="messagelist comment-errors"><li class="error">'
+        f"#{orders[0].number}: a comment can have at most 5000 characters; this one has 5001.</li></ul>"
+        in html
+    )
+    assert f">{too_long}</textarea>" in html
     assert not OrderComment.objects.exists()
 
     added = client.post(url, {"body": "<script>alert(1)</script> Called the customer"}, follow=True)

@@ -1,0 +1,121 @@
+"""Fixtures for the browser tests: Debian's Chromium driven by Playwright against pytest-django's live server.
+
+Each test gets a fresh, transactional database that the live server's threads share (in-memory SQLite is
+shared with them; PostgreSQL is committed to; tests/conftest.py puts the default statuses back), and one
+browser context per person, logged in through the real login form. Screenshots go to test-artifacts/; a
+failing test leaves one of every open page there.
+"""
+
+import os
+import re
+import shutil
+from collections.abc import Callable, Iterator
+from pathlib import Path
+
+import pytest
+from playwright.sync_api import Browser, BrowserContext, Page, Playwright, expect, sync_playwright
+
+from tests.factories import TEST_PASSWORD
+
+REPO = Path(__file__).resolve().parents[2]
+ARTIFACTS = REPO / "test-artifacts"
+DOCS_SCREENSHOTS = REPO / "docs" / "screenshots"
+CHROMIUM = "/usr/bin/chromium"
+CHROMIUM_ARGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+]
+# Wide enough for the whole order list next to the navigation sidebar and the filters (at 1280 px its last
+# column, "Assigned to", is cut off).
+VIEWPORT = {"width": 1440, "height": 900}
+# Long enough for a slow CI machine, short enough that a missing element fails the test quickly.
+TIMEOUT_MS = 10_000
+
+_failed_phase = pytest.StashKey[bool]()
+
+
+@pytest.hookimpl(wrapper=True)
+def pytest_runtest_makereport(item, call):
+    report = yield
+    if report.when == "call" and report.failed:
+        item.stash[_failed_phase] = True
+    return report
+
+
+@pytest.fixture(scope="package", autouse=True)
+def async_unsafe_orm_allowed() -> Iterator[None]:
+    """Playwright's sync API keeps an asyncio loop running in the test thread for as long as it is started,
+    and Django's ORM then refuses to run there (SynchronousOnlyOperation): the test's own queries, and the
+    flush that ends each transactional test. Allowed exactly while Playwright runs, for these tests only."""
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setenv("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
+        yield
+
+
+@pytest.fixture(scope="package")
+def playwright(async_unsafe_orm_allowed) -> Iterator[Playwright]:
+    # Package-scoped, not session-scoped: Playwright must stop when the browser tests end, or its running
+    # loop would make the ORM refuse the transactional tests that run after them.
+    if not Path(CHROMIUM).exists():
+        pytest.fail(f"The browser tests need Debian's Chromium at {CHROMIUM}: apt-get install chromium")
+    with sync_playwright() as running:
+        yield running
+
+
+@pytest.fixture(scope="package")
+def browser(playwright: Playwright) -> Iterator[Browser]:
+    browser = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+    expect.set_options(timeout=TIMEOUT_MS)
+    yield browser
+    browser.close()
+
+
+@pytest.fixture
+def console(request, browser: Browser, live_server) -> Iterator[Callable[..., Page]]:
+    """`console(user)` opens a browser context of its own for `user`, logs in through /admin/login/ and
+    returns the page. Each person has their own cookies, as two people on two machines would."""
+    contexts: list[tuple[str, BrowserContext]] = []
+    for stale in ARTIFACTS.glob(f"FAILED-{request.node.name}-*.png"):
+        stale.unlink()
+
+    def open_as(user) -> Page:
+        context = browser.new_context(base_url=live_server.url, viewport=VIEWPORT, locale="en-US")
+        context.set_default_timeout(TIMEOUT_MS)
+        contexts.append((user.get_username(), context))
+        page = context.new_page()
+        page.goto("/admin/login/?next=/admin/")
+        page.locator("#id_username").fill(user.get_username())
+        page.locator("#id_password").fill(TEST_PASSWORD)
+        page.get_by_role("button", name="Log in").click()
+        expect(page).to_have_url(re.compile(r"/admin/$"))
+        return page
+
+    yield open_as
+
+    if request.node.stash.get(_failed_phase, False):
+        ARTIFACTS.mkdir(exist_ok=True)
+        for username, context in contexts:
+            for number, page in enumerate(context.pages):
+                page.screenshot(path=ARTIFACTS / f"FAILED-{request.node.name}-{username}-{number}.png")
+    for _username, context in contexts:
+        context.close()
+
+
+def save_screenshot(page: Page, name: str, *, docs_name: str | None = None) -> Path:
+    """Save the whole page as test-artifacts/<name>.png. With docs_name, also as
+    test-artifacts/<docs_name>.png and, when UPDATE_SCREENSHOTS=1 is set, as docs/screenshots/<docs_name>.png
+    (the README's pictures)."""
+    ARTIFACTS.mkdir(exist_ok=True)
+    path = ARTIFACTS / f"{name}.png"
+    # From the top: a page that came back scrolled to an anchor would draw the sticky sidebar mid-page.
+    page.evaluate("window.scrollTo(0, 0)")
+    page.screenshot(path=path, full_page=True)
+    if docs_name:
+        shutil.copyfile(path, ARTIFACTS / f"{docs_name}.png")
+        if os.environ.get("UPDATE_SCREENSHOTS") == "1":
+            DOCS_SCREENSHOTS.mkdir(parents=True, exist_ok=True)
+            shutil.copyfile(path, DOCS_SCREENSHOTS / f"{docs_name}.png")
+    return path
