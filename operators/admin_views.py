@@ -12,7 +12,7 @@ from django.contrib.admin.utils import model_ngettext
 from django.contrib.auth import get_user_model
 from django.core.exceptions import PermissionDenied
 from django.db.models import Q
-from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
+from django.http import Http404, HttpRequest, HttpResponse, HttpResponseRedirect
 from django.shortcuts import get_object_or_404
 from django.template.response import TemplateResponse
 from django.urls import reverse
@@ -26,14 +26,21 @@ from operators.selectors import operators_workload, unassigned_backlog
 from operators.services import order_claim_next, orders_assign, orders_release, orders_take_over
 from orderops.conf import OPERATORS_GROUP, SUPERVISORS_GROUP, orderops_setting
 from orders.models import Order, OrderStatus
-from orders.results import Outcome, RequestRefused, user_display_name
+from orders.results import Outcome, RequestRefused, is_order_id, unique_ids, user_display_name
 from orders.services import order_comment_add, orders_status_set
 
 TAKE_OVER_REASON_MAX_LENGTH = 500
 
 
-def selected_ids(queryset) -> list[int]:
-    """The selected orders' ids, refusing (before loading them all) more than one request may change."""
+def selected_ids(request: HttpRequest, queryset) -> list[int]:
+    """The ids of the orders an action is asked to change.
+
+    Ticked orders: the ids as posted, so that the service reports each one, including orders that no
+    longer exist ("order id 7 no longer exists"). "Select all": the filtered list's ids, refused before
+    loading them all when there are more than one request may change.
+    """
+    if request.POST.get(helpers.ACTION_CHECKBOX_NAME) and request.POST.get("select_across") != "1":
+        return unique_ids(request.POST.getlist(helpers.ACTION_CHECKBOX_NAME))
     limit = orderops_setting("BULK_MAX_ORDERS")
     ids = list(queryset.order_by().values_list("pk", flat=True)[: limit + 1])
     if len(ids) > limit:
@@ -72,7 +79,7 @@ def assign_to_me(model_admin, request: HttpRequest, queryset) -> None:
     _run(
         model_admin,
         request,
-        lambda: orders_assign(actor=request.user, order_ids=selected_ids(queryset)),
+        lambda: orders_assign(actor=request.user, order_ids=selected_ids(request, queryset)),
         lambda count, orders: (
             ngettext(
                 "Assigned %(count)s order to you: %(orders)s.",
@@ -88,7 +95,7 @@ def release(model_admin, request: HttpRequest, queryset) -> None:
     _run(
         model_admin,
         request,
-        lambda: orders_release(actor=request.user, order_ids=selected_ids(queryset)),
+        lambda: orders_release(actor=request.user, order_ids=selected_ids(request, queryset)),
         lambda count, orders: (
             ngettext("Released %(count)s order: %(orders)s.", "Released %(count)s orders: %(orders)s.", count)
             % {"count": count, "orders": orders}
@@ -100,7 +107,7 @@ def _intermediate_page(model_admin, request, queryset, *, action: str, title: st
     """The confirmation page of an action that needs a choice, as Django's delete_selected does it."""
     opts = model_admin.model._meta
     try:
-        ids = selected_ids(queryset)
+        ids = selected_ids(request, queryset)
     except RequestRefused as refusal:
         model_admin.message_user(request, refusal.message, messages.ERROR)
         return None
@@ -140,7 +147,9 @@ def assign_to_operator(model_admin, request: HttpRequest, queryset):
             _run(
                 model_admin,
                 request,
-                lambda: orders_assign(actor=request.user, order_ids=selected_ids(queryset), operator=chosen),
+                lambda: orders_assign(
+                    actor=request.user, order_ids=selected_ids(request, queryset), operator=chosen
+                ),
                 lambda count, orders: (
                     ngettext(
                         "Assigned %(count)s order to %(operator)s: %(orders)s.",
@@ -177,7 +186,9 @@ def take_over(model_admin, request: HttpRequest, queryset):
             _run(
                 model_admin,
                 request,
-                lambda: orders_take_over(actor=request.user, order_ids=selected_ids(queryset), reason=reason),
+                lambda: orders_take_over(
+                    actor=request.user, order_ids=selected_ids(request, queryset), reason=reason
+                ),
                 lambda count, orders: (
                     ngettext(
                         "Took over %(count)s order: %(orders)s.",
@@ -212,7 +223,7 @@ def set_status(model_admin, request: HttpRequest, queryset):
                 model_admin,
                 request,
                 lambda: orders_status_set(
-                    actor=request.user, order_ids=selected_ids(queryset), status_code=chosen.code
+                    actor=request.user, order_ids=selected_ids(request, queryset), status_code=chosen.code
                 ),
                 lambda count, orders: (
                     ngettext(
@@ -240,7 +251,9 @@ def set_status(model_admin, request: HttpRequest, queryset):
 
 
 def _order_or_404(model_admin, request, object_id) -> Order:
-    order = get_object_or_404(Order.objects.only("pk", "number"), pk=object_id)
+    if not is_order_id(object_id):
+        raise Http404(_("There is no order with id %(id)r.") % {"id": object_id})
+    order = get_object_or_404(Order.objects.only("pk", "number"), pk=int(object_id))
     if not model_admin.has_view_permission(request, order):
         raise PermissionDenied
     return order

@@ -79,7 +79,7 @@ def order_change_refusals(
         if hold is None:
             if edit_requires_hold:
                 refusals[pk] = OrderOutcome(
-                    pk, Outcome.NOT_ALLOWED, number, detail=_("nobody holds it: assign it to yourself first")
+                    pk, Outcome.NOT_ALLOWED, number, detail=_("nobody holds it; assign it to yourself first")
                 )
         elif hold.operator_id != user.pk:
             holder = holders[hold.operator_id]

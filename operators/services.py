@@ -325,8 +325,7 @@ def orders_take_over(*, actor: AbstractBaseUser, order_ids: Iterable[int], reaso
         raise RequestRefused(_("Nothing was taken over: a take-over needs a reason."))
     if not rules.may_override(actor):
         raise RequestRefused(
-            _("Nothing was taken over: %(user)s is not a supervisor (override_hold).")
-            % {"user": actor.get_username()}
+            _("Nothing was taken over: %(user)s is not a supervisor.") % {"user": user_display_name(actor)}
         )
     return _move(actor=actor, ids=ids, new_holder=actor, reason=reason, taking_over=True)
 

@@ -18,6 +18,9 @@ class Progress:
 
     def __init__(self, total: int, label: str, *, stream: TextIO | None = None, enabled: bool = True) -> None:
         self.stream = stream if stream is not None else sys.stderr
+        # Django's OutputWrapper (a command's self.stderr) ends every write with a newline and colours it;
+        # the bar redraws one line in place, so it writes to the stream the wrapper wraps.
+        self._terminal = getattr(self.stream, "_out", self.stream)
         self.total = max(int(total), 0)
         self.label = label
         self.done = 0
@@ -49,8 +52,8 @@ class Progress:
 
     def clear(self) -> None:
         if self.active:
-            self.stream.write("\r\033[K")
-            self.stream.flush()
+            self._terminal.write("\r\033[K")
+            self._terminal.flush()
 
     def finish(self) -> None:
         if self.active:
@@ -61,10 +64,10 @@ class Progress:
         share = self.done / self.total if self.total else 1.0
         filled = int(BAR_WIDTH * share)
         elapsed = time.monotonic() - self._started
-        self.stream.write(
+        self._terminal.write(
             f"\r{self.label} [{'#' * filled}{'.' * (BAR_WIDTH - filled)}] {share:6.1%} {elapsed:6.1f} s"
         )
-        self.stream.flush()
+        self._terminal.flush()
         self._drawn_at = time.monotonic()
 
 

@@ -164,5 +164,9 @@ LOGGING = {
 
 LOGIN_URL = "admin:login"
 
+# An action may name up to ORDEROPS["BULK_MAX_ORDERS"] (10,000) ticked orders, one form field each; past
+# that Django answers 400 (templates/400.html says why) before any code of ours runs.
+DATA_UPLOAD_MAX_NUMBER_FIELDS = 10_500
+
 # Product settings; every key and its default is documented in orderops/conf.py.
 ORDEROPS: dict = {}

@@ -1,6 +1,7 @@
 """The operator console's order screens, on Django's admin. Every change goes through the services."""
 
 from django.contrib import admin, messages
+from django.contrib.admin import helpers
 from django.contrib.admin.options import ActionLocation
 from django.contrib.humanize.templatetags.humanize import naturaltime
 from django.core.exceptions import ObjectDoesNotExist
@@ -20,7 +21,7 @@ from operators.selectors import order_timeline
 from orders.guard import orders_change_refusals
 from orders.models import Order, OrderComment, OrderLine, OrderStatus
 from orders.paginator import EstimatingPaginator
-from orders.results import OrderOutcome, user_display_name
+from orders.results import OrderOutcome, is_order_id, user_display_name
 from orders.selectors import orders_locked
 from orders.services import order_update
 
@@ -238,6 +239,20 @@ class OrderAdmin(admin.ModelAdmin):
     def set_status(self, request, queryset):
         return admin_views.set_status(self, request, queryset)
 
+    def response_action(self, request, queryset, **kwargs):
+        # Django filters the list by the posted ids before any action runs; a value that is no id would
+        # fail there with a server error. Refuse it with a message instead, changing nothing.
+        if request.POST.get("select_across") != "1":
+            for value in request.POST.getlist(helpers.ACTION_CHECKBOX_NAME):
+                if not is_order_id(value):
+                    self.message_user(
+                        request,
+                        _("%(value)r is not an order id. Nothing was changed.") % {"value": value},
+                        messages.ERROR,
+                    )
+                    return HttpResponseRedirect(request.get_full_path())
+        return super().response_action(request, queryset, **kwargs)
+
     def get_actions(self, request, action_location=ActionLocation.CHANGE_LIST):
         actions = super().get_actions(request, action_location=action_location)
         if not request.user.is_superuser:
@@ -305,7 +320,7 @@ class OrderAdmin(admin.ModelAdmin):
         return request.user.is_superuser and super().has_delete_permission(request, obj)
 
     def changeform_view(self, request, object_id=None, form_url="", extra_context=None):
-        if request.method != "POST" or object_id is None or not str(object_id).isdigit():
+        if request.method != "POST" or object_id is None or not is_order_id(object_id):
             return super().changeform_view(request, object_id, form_url, extra_context)
         # A POST decides under the order's row lock and saves in the same transaction, so a form loaded
         # before someone else took the order cannot land.
@@ -337,7 +352,7 @@ class OrderAdmin(admin.ModelAdmin):
 
     def change_view(self, request, object_id, form_url="", extra_context=None):
         context = dict(extra_context or {})
-        if object_id and str(object_id).isdigit():
+        if object_id and is_order_id(object_id):
             order = Order.objects.select_related("status").filter(pk=int(object_id)).first()
             if order is not None and self.has_view_permission(request, order):
                 context.update(self._order_page_context(request, order))

@@ -111,6 +111,22 @@ class OrderLocked(RequestRefused):
         self.refusal = refusal
 
 
+# Ids are 64-bit: anything larger is no id (and overflows the database driver).
+MAX_ID = 2**63 - 1
+
+
+def is_order_id(value) -> bool:
+    """A positive whole number that fits an id column: 7 or "7", not "7.0", "0x7", True, -1 or 2**70."""
+    if isinstance(value, bool):
+        return False
+    if isinstance(value, str):
+        value = value.strip()
+        if not value.isascii() or not value.isdigit():
+            return False
+        value = int(value)
+    return isinstance(value, int) and 1 <= value <= MAX_ID
+
+
 def unique_ids(order_ids) -> list[int]:
     """The requested ids as ints, duplicates dropped, request order kept.
 
@@ -118,13 +134,9 @@ def unique_ids(order_ids) -> list[int]:
     """
     seen: dict[int, None] = {}
     for raw in order_ids:
-        try:
-            pk = int(raw)
-        except (TypeError, ValueError):
-            raise RequestRefused(_("%(value)r is not an order id.") % {"value": raw}) from None
-        if pk < 1:
-            raise RequestRefused(_("%(value)r is not an order id.") % {"value": raw})
-        seen.setdefault(pk, None)
+        if not is_order_id(raw):
+            raise RequestRefused(_("%(value)r is not an order id. Nothing was changed.") % {"value": raw})
+        seen.setdefault(int(raw), None)
     limit = orderops_setting("BULK_MAX_ORDERS")
     if len(seen) > limit:
         raise RequestRefused(

@@ -191,7 +191,7 @@ def test_too_many_selected_orders_are_refused_whole(client, operator, orders, se
     settings.ORDEROPS = {"BULK_MAX_ORDERS": 2}
     client.force_login(operator)
     texts = messages_of(run_action(client, "assign_to_me", orders))
-    assert texts == ["More than 2 orders were selected; at most 2 can be changed at once."]
+    assert texts == ["3 orders were selected; at most 2 can be changed at once."]
     assert not Assignment.objects.exists()
 
 
