@@ -9,7 +9,7 @@ WORKERS ?= 4
 BIND ?= 127.0.0.1:8000
 MIGRATE ?= 1
 
-.PHONY: demo serve test lint format clean
+.PHONY: demo serve test lint format bench bench-smoke clean
 
 # Find a Python >= 3.12 that actually runs (pyenv shims exist but fail unless selected): PYTHON if given,
 # then python3.13, python3.12, python3, then interpreters installed under pyenv.
@@ -78,6 +78,13 @@ test: lint
 	else \
 	  echo "PostgreSQL not reachable at $(TEST_DATABASE_URL): the PostgreSQL pass was skipped."; \
 	fi
+
+# The benchmark suite (bench/README.md): full size needs PostgreSQL (BENCH_ARGS="--only list,page" etc.).
+bench: $(VENV)/.installed-dev
+	$(PY) -m bench $(BENCH_ARGS)
+
+bench-smoke: $(VENV)/.installed-dev
+	$(PY) -m bench --smoke
 
 clean:
 	rm -rf $(VENV) .pytest_cache .ruff_cache .hypothesis
