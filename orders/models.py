@@ -74,7 +74,7 @@ class Order(models.Model):
         before someone else changed the status must still send the signal when it writes a status back.
         """
         update_fields = kwargs.get("update_fields")
-        writes_status = not self._state.adding and (
+        writes_status = self.pk is not None and (
             update_fields is None or "status" in update_fields or "status_id" in update_fields
         )
         using = kwargs.get("using") or router.db_for_write(Order, instance=self)

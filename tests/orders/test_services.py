@@ -231,3 +231,16 @@ def test_the_system_sets_any_status_and_releases_holds_without_naming_a_person(o
         None,
         "status set to Closed: nightly import",
     )
+
+
+def test_saving_a_rebuilt_order_into_a_releasing_status_releases_its_hold(operator, orders):
+    orders_assign(actor=operator, order_ids=[orders[0].pk])
+    values = (
+        Order.objects.filter(pk=orders[0].pk).values(*[f.attname for f in Order._meta.concrete_fields]).get()
+    )
+    rebuilt = Order(**values)  # a new instance (state "adding") for an existing row: saved as an UPDATE
+    rebuilt.status_id = "complete"
+    rebuilt.save()
+    assert not Assignment.objects.exists()
+    assert AssignmentLog.objects.filter(order=orders[0]).last().action == Action.AUTO_RELEASED
+    assert_log_replays_to_holds()
