@@ -8,6 +8,7 @@ it refuses one holding orders it did not create.
 """
 
 import contextlib
+import fcntl
 import io
 import itertools
 import json
@@ -59,6 +60,7 @@ ASSIGNMENT = Assignment._meta.db_table
 LOG = AssignmentLog._meta.db_table
 COMMENT = OrderComment._meta.db_table
 META = "bench_dataset"
+RUN_LOCK_KEY = 0x0B_E4C4  # pg_advisory_lock key of a benchmark run
 
 ORDER_COLUMNS = (
     "id",
@@ -126,6 +128,40 @@ def database_create_if_missing() -> None:
         with connection._nodb_cursor() as cursor:
             cursor.execute(f"CREATE DATABASE {connection.ops.quote_name(name)}")
         print(f"created database {name}", flush=True)
+
+
+_run_lock = None  # kept open for the life of the process: closing it ends the lock
+
+
+def run_lock_take() -> None:
+    """One benchmark run per database at a time: a second one would reset the holds under the first.
+
+    PostgreSQL: a session advisory lock on a connection of its own (Django's closes after each request);
+    elsewhere: an exclusive lock on a file next to the database.
+    """
+    global _run_lock
+    if _run_lock is not None:
+        return
+    if is_postgresql():
+        lock = connection.get_new_connection(connection.get_connection_params())
+        lock.autocommit = True
+        with lock.cursor() as cursor:
+            cursor.execute("SELECT pg_try_advisory_lock(%s)", [RUN_LOCK_KEY])
+            taken = cursor.fetchone()[0]
+    else:
+        lock = open(f"{connection.settings_dict['NAME']}.bench-lock", "w")  # noqa: SIM115 (held open)
+        try:
+            fcntl.flock(lock, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            taken = True
+        except OSError:
+            taken = False
+    if not taken:
+        lock.close()
+        raise SystemExit(
+            "Another benchmark run is using this database right now (it would reset the holds under this"
+            " one): wait for it to finish, or point DATABASE_URL at another database."
+        )
+    _run_lock = lock
 
 
 def is_postgresql() -> bool:
@@ -577,6 +613,7 @@ def state_reset() -> dict[str, float]:
 def prepare(spec: Spec, *, reload: bool = False) -> Dataset:
     """The data set of `spec`, loaded (always, with `reload`) or reused, in the state it was loaded in."""
     database_create_if_missing()
+    run_lock_take()
     _refuse_foreign_data()
     call_command("migrate", verbosity=0, interactive=False)
     operator_pks, supervisor_pk = users_prepare()

@@ -324,7 +324,7 @@ def main(argv: list[str] | None = None) -> int:
     path = args.results or (RESULTS if full else None)
     if path is not None:
         context = {
-            "command": "python -m bench " + " ".join(argv if argv is not None else sys.argv[1:]),
+            "command": " ".join(["python -m bench", *(argv if argv is not None else sys.argv[1:])]),
             "date": datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC"),
             "orders": sizes.orders,
             "cpus": os.cpu_count(),
