@@ -6,7 +6,7 @@ from django.contrib.admin.options import ActionLocation
 from django.contrib.humanize.templatetags.humanize import naturaltime
 from django.core.exceptions import ObjectDoesNotExist
 from django.db import transaction
-from django.db.models import IntegerField, Value
+from django.db.models import Exists, IntegerField, OuterRef, Value
 from django.http import HttpResponseNotAllowed, HttpResponseRedirect
 from django.urls import path, reverse
 from django.utils import formats, timezone
@@ -62,7 +62,11 @@ class AssignmentFilter(admin.SimpleListFilter):
         if self.value() == "mine":
             return queryset.filter(assignment__operator=request.user)
         if self.value() == "unassigned":
-            return queryset.filter(assignment__isnull=True)
+            # NOT EXISTS, which PostgreSQL plans as an anti-join with a true row estimate (page 1 probes a few
+            # hundred orders newest first). `assignment__isnull=True` is a LEFT JOIN … IS NULL on the holds'
+            # primary key, which the planner neither turns into an anti-join nor estimates above one row:
+            # at 1M orders it hashed every hold and then counted exactly, 2.4 s a page.
+            return queryset.filter(~Exists(Assignment.objects.filter(order=OuterRef("pk"))))
         if self.value() == "others":
             return queryset.filter(assignment__isnull=False).exclude(assignment__operator=request.user)
         return queryset

@@ -4,10 +4,26 @@ import json
 
 from django.core.paginator import Paginator
 from django.db import connections
+from django.db.models.lookups import Exact
+from django.db.models.sql.where import AND
 from django.utils.functional import cached_property
 
 # Above this many rows (by the planner's estimate) the list shows "about N" instead of counting exactly.
 ESTIMATE_ABOVE = 10_000
+
+
+def at_most_one_row(queryset) -> bool:
+    """Whether the filter pins a unique column to one value (a search for an order number): such a result is
+    counted exactly, at the cost of one index look-up, without asking the planner first."""
+    where = queryset.query.where
+    if where.connector != AND or where.negated:
+        return False
+    for condition in where.children:
+        field = getattr(getattr(condition, "lhs", None), "target", None)
+        unique = getattr(field, "unique", False) and field.model is queryset.model
+        if isinstance(condition, Exact) and unique:
+            return True
+    return False
 
 
 def planner_estimate(queryset) -> int | None:
@@ -40,7 +56,10 @@ class EstimatingPaginator(Paginator):
 
     @cached_property
     def count(self) -> int:
-        estimate = planner_estimate(self.object_list) if hasattr(self.object_list, "query") else None
+        queryset = self.object_list if hasattr(self.object_list, "query") else None
+        if queryset is None or at_most_one_row(queryset):
+            return super().count
+        estimate = planner_estimate(queryset)
         if estimate is not None and estimate > ESTIMATE_ABOVE:
             self.approximate = True
             return estimate
