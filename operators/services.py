@@ -356,6 +356,15 @@ class ClaimResult:
 
 def _claim_candidate(statuses: list[str], window: int | None) -> int | None:
     """The oldest unassigned order in a claimable status that no other transaction has locked, locked."""
+    sql, params = claim_candidate_sql(statuses, window)
+    with connection.cursor() as cursor:
+        cursor.execute(sql, params)
+        row = cursor.fetchone()
+    return row[0] if row else None
+
+
+def claim_candidate_sql(statuses: list[str], window: int | None) -> tuple[str, list]:
+    """Claim next's candidate statement for this connection's database, and its parameters."""
     assignment, order = Assignment._meta.db_table, Order._meta.db_table
     if connection.vendor != "postgresql":
         # SQLite runs one writing transaction at a time: the plain oldest free order is ours.
@@ -372,25 +381,30 @@ def _claim_candidate(statuses: list[str], window: int | None) -> int | None:
         # once get eight different orders, with no waiting. The status is checked again on the locked row.
         limit = "" if window is None else "LIMIT %s"
         sql = (
-            f"SELECT o.id FROM {order} o WHERE o.id IN ("
+            # The candidates, oldest first, are computed once (an init plan) and numbered; the outer query
+            # fetches them by primary key and locks the first one it can, in that order. Left to sort by
+            # o.created_at itself, the planner may walk every order by created_at and semi-join each to
+            # the candidates: a walk past every older order, 2.5x slower per claim at 1M orders.
+            "SELECT o.id FROM unnest(ARRAY("
             "  SELECT candidate.id FROM unnest(%s::varchar[]) AS claimable(code)"
             "  CROSS JOIN LATERAL ("
-            f"    SELECT c.id FROM {order} c WHERE c.status_id = claimable.code"
+            f"    SELECT c.id, c.created_at FROM {order} c WHERE c.status_id = claimable.code"
             # A correlated subquery the planner keeps as a per-row index probe of the unique index on
-            # order_id: NOT EXISTS would become a hash anti-join that reads the whole holds table whenever
-            # its statistics are stale (a table that churns like this one), ~40x slower per claim.
-            f"    AND (SELECT a.id FROM {assignment} a WHERE a.order_id = c.id) IS NULL"
+            # order_id (index-only: it reads no column but the key): NOT EXISTS would become a hash
+            # anti-join that reads the whole holds table whenever its statistics are stale (a table that
+            # churns like this one), ~40x slower per claim.
+            f"    AND (SELECT 1 FROM {assignment} a WHERE a.order_id = c.id) IS NULL"
             f"    ORDER BY c.created_at, c.id {limit}"
             "  ) AS candidate"
-            ") AND o.status_id = ANY(%s::varchar[])"
-            " ORDER BY o.created_at, o.id LIMIT 1"
+            "  ORDER BY candidate.created_at, candidate.id"
+            ")) WITH ORDINALITY AS queue(id, position)"
+            f" JOIN {order} o ON o.id = queue.id"
+            " WHERE o.status_id = ANY(%s::varchar[])"
+            " ORDER BY queue.position LIMIT 1"
             " FOR NO KEY UPDATE OF o SKIP LOCKED"
         )
         params = [statuses, *([] if window is None else [window]), statuses]
-    with connection.cursor() as cursor:
-        cursor.execute(sql, params)
-        row = cursor.fetchone()
-    return row[0] if row else None
+    return sql, params
 
 
 @transaction.atomic
