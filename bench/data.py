@@ -45,7 +45,7 @@ from orderops.db import db_datetime, id_set_sql
 from orders.models import Order, OrderComment, OrderLine, OrderStatus
 
 # Bump when the generated data changes shape: a data set made by another version is loaded again.
-GENERATOR_VERSION = 1
+GENERATOR_VERSION = 2  # 2: holds carry order_created_at
 SEED = 42
 OPERATORS = 20
 FIRST_NUMBER = 10_000_001  # store order numbers are digits: the list's search takes them by index
@@ -80,7 +80,15 @@ ORDER_COLUMNS = (
     "updated_at",
 )
 LINE_COLUMNS = ("id", "order_id", "sku", "name", "qty", "unit_price")
-HOLD_COLUMNS = ("id", "order_id", "operator_id", "assigned_by_id", "assigned_at", "last_activity_at")
+HOLD_COLUMNS = (
+    "id",
+    "order_id",
+    "operator_id",
+    "assigned_by_id",
+    "assigned_at",
+    "last_activity_at",
+    "order_created_at",
+)
 LOG_COLUMNS = ("id", "order_id", "action", "operator_id", "previous_operator_id", "actor_id", "at", "reason")
 COMMENT_COLUMNS = ("id", "order_id", "author_id", "body", "created_at")
 # The tables the figures change, each with its snapshot and the columns put back from it.
@@ -436,7 +444,7 @@ def _holds_and_log(
         assigned_by = supervisor_pk if random_() < 0.25 else operator
         assigned_at = max(created_at + minute, now - timedelta(seconds=120 + int(random_() * 3 * 86400)))
         active_at = min(assigned_at + timedelta(seconds=int(random_() * 4 * 3600)), now)
-        holds.append((n + 1, order_id, operator, assigned_by, assigned_at, active_at))
+        holds.append((n + 1, order_id, operator, assigned_by, assigned_at, active_at, created_at))
         log.append((order_id, "assigned", operator, None, assigned_by, assigned_at, ""))
 
     # The timeline order: held by the last operator, created at least two days ago (room for its history).
@@ -473,7 +481,7 @@ def _holds_and_log(
         history.append((timeline_order_id, "released", supervisor_pk, None, supervisor_pk, at, ""))
     at += timedelta(minutes=5)
     history.append((timeline_order_id, "assigned", last_operator, None, last_operator, at, ""))
-    holds[n] = (n + 1, timeline_order_id, last_operator, last_operator, at, at)
+    holds[n] = (n + 1, timeline_order_id, last_operator, last_operator, at, at, created_at)
     log = [row for row in log if row[0] != timeline_order_id] + history
     log.sort(key=itemgetter(5, 0))  # log ids grow with time, as they do in use
     log_rows = [(index, *row) for index, row in enumerate(log, start=1)]

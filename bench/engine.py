@@ -51,6 +51,7 @@ from operators.models import Assignment, AssignmentLog
 from operators.services import order_claim_next, orders_assign, orders_release
 from orderops.conf import orderops_setting
 from orderops.db import db_datetime, id_set_sql
+from orders.models import Order
 from orders.results import BulkResult, Outcome
 
 BULK_RATIO_GOAL = 1.5
@@ -89,8 +90,9 @@ def raw_assign(order_ids: list[int], operator_pk: int) -> None:
     now = db_datetime(timezone.now())
     with transaction.atomic(), connection.cursor() as cursor:
         cursor.execute(
-            f"INSERT INTO {ASSIGNMENT} (order_id, operator_id, assigned_by_id, assigned_at, last_activity_at)"
-            f" SELECT id, %s, %s, %s, %s FROM {ORDER} WHERE id IN ({ids_sql})"
+            f"INSERT INTO {ASSIGNMENT}"
+            " (order_id, operator_id, assigned_by_id, assigned_at, last_activity_at, order_created_at)"
+            f" SELECT id, %s, %s, %s, %s, created_at FROM {ORDER} WHERE id IN ({ids_sql})"
             " ON CONFLICT (order_id) DO NOTHING",
             [operator_pk, operator_pk, now, now, *ids_params],
         )
@@ -118,9 +120,10 @@ def raw_release(order_ids: list[int], actor_pk: int) -> None:
 def naive_assign(order_ids: list[int], operator_pk: int) -> None:
     """The per-order save() loop that set-based bulk replaces (without even locking or checking anything)."""
     now = timezone.now()
-    for pk in order_ids:
+    for order in Order.objects.filter(pk__in=order_ids).only("pk", "created_at"):
+        pk = order.pk
         Assignment(
-            order_id=pk,
+            order=order,
             operator_id=operator_pk,
             assigned_by_id=operator_pk,
             assigned_at=now,
@@ -172,8 +175,9 @@ def raw_claim_sql(form: str, statuses: list[str]) -> tuple[str, list, str | None
     pick, pick_params = raw_claim_pick(form, statuses)
     lock = " FOR UPDATE OF o SKIP LOCKED" if connection.vendor == "postgresql" else ""
     insert_hold = (
-        f"INSERT INTO {ASSIGNMENT} (order_id, operator_id, assigned_by_id, assigned_at, last_activity_at)"
-        f" SELECT o.id, %s, %s, %s, %s {pick}{lock}"
+        f"INSERT INTO {ASSIGNMENT}"
+        " (order_id, operator_id, assigned_by_id, assigned_at, last_activity_at, order_created_at)"
+        f" SELECT o.id, %s, %s, %s, %s, o.created_at {pick}{lock}"
         " ON CONFLICT (order_id) DO NOTHING RETURNING order_id, operator_id, assigned_at"
     )
     insert_log = f"INSERT INTO {LOG} (order_id, action, operator_id, actor_id, at, reason)"

@@ -241,8 +241,9 @@ def holds_give(order_filter: str, params: list, operator_ids: list[int], now: da
     with transaction.atomic(), connection.cursor() as cursor:
         for slot, operator_id in enumerate(operator_ids):
             cursor.execute(
-                f"INSERT INTO {hold} (order_id, operator_id, assigned_by_id, assigned_at, last_activity_at)"
-                f" SELECT id, %s, %s, %s, %s FROM {order} WHERE {order_filter} AND id %% %s = %s",
+                f"INSERT INTO {hold}"
+                " (order_id, operator_id, assigned_by_id, assigned_at, last_activity_at, order_created_at)"
+                f" SELECT id, %s, %s, %s, %s, created_at FROM {order} WHERE {order_filter} AND id %% %s = %s",
                 [operator_id, operator_id, at, at, *params, len(operator_ids), slot],
             )
         cursor.execute(

@@ -8,6 +8,21 @@ from django.utils.translation import gettext_lazy as _
 from orders.models import Order
 
 
+class OrderCreatedAtCopy(models.DateTimeField):
+    """The held order's created_at, copied onto its hold so that "held by X, newest order first" is one
+    index range (operator, order_created_at, order): sorting an operator's 25,000 holds by the orders' own
+    column took 50 ms a page at 1M orders. Filled on save() and bulk_create() from the order when not given;
+    the services' INSERT ... SELECT copies it; a database trigger keeps it equal when an order's created_at
+    changes (an import can change it; see migration 0004)."""
+
+    def pre_save(self, model_instance, add):
+        value = getattr(model_instance, self.attname)
+        if value is None:
+            value = model_instance.order.created_at
+            setattr(model_instance, self.attname, value)
+        return value
+
+
 class Assignment(models.Model):
     """An order's current hold. The row exists exactly while the order is held."""
 
@@ -30,6 +45,7 @@ class Assignment(models.Model):
     )
     assigned_at = models.DateTimeField(_("assigned at"), default=timezone.now)
     last_activity_at = models.DateTimeField(_("last activity"), default=timezone.now)
+    order_created_at = OrderCreatedAtCopy(_("order created at"), editable=False)
 
     class Meta:
         verbose_name = _("assignment")
@@ -41,6 +57,10 @@ class Assignment(models.Model):
         indexes = [
             # "Held by X" (the operator filter, "mine", capacity counts, workload), oldest hold first.
             models.Index(fields=["operator", "assigned_at"], name="assignment_operator_idx"),
+            # "Held by X" in the order list, newest order first (read backwards), 100 rows a page.
+            models.Index(
+                fields=["operator", "order_created_at", "order"], name="assignment_operator_order_idx"
+            ),
             # Expiry: holds idle since before a cut-off.
             models.Index(fields=["last_activity_at"], name="assignment_idle_idx"),
         ]

@@ -71,8 +71,8 @@ def _holds_insert(
     when = db_datetime(at)
     sql = (
         f"INSERT INTO {Assignment._meta.db_table}"
-        " (order_id, operator_id, assigned_by_id, assigned_at, last_activity_at)"
-        f" SELECT id, %s, %s, %s, %s FROM {Order._meta.db_table} WHERE id IN ({ids_sql})"
+        " (order_id, operator_id, assigned_by_id, assigned_at, last_activity_at, order_created_at)"
+        f" SELECT id, %s, %s, %s, %s, created_at FROM {Order._meta.db_table} WHERE id IN ({ids_sql})"
         " ON CONFLICT (order_id) DO NOTHING RETURNING order_id"
     )
     with connection.cursor() as cursor:

@@ -61,6 +61,25 @@ def test_assignment_filter(client, operator, other_operator, orders, held, expec
     assert shown == {orders[i].pk for i in expected}
 
 
+@pytest.mark.parametrize("query", [{"held": "mine"}, {"operator": "me"}])
+def test_orders_held_by_one_operator_list_newest_order_first(client, operator, query):
+    from datetime import timedelta
+
+    from django.utils import timezone
+
+    ages = [3, 9, 1, 7, 5]
+    orders = [OrderFactory(created_at=timezone.now() - timedelta(days=days)) for days in ages]
+    orders_assign(actor=operator, order_ids=[order.pk for order in reversed(orders)])
+    Order.objects.filter(pk=orders[4].pk).update(created_at=timezone.now())  # now the newest of all
+    client.force_login(operator)
+    query = {key: operator.pk if value == "me" else value for key, value in query.items()}
+    response = client.get(CHANGELIST, query)
+    shown = [order.pk for order in response.context["cl"].result_list]
+    assert shown == [orders[i].pk for i in (4, 2, 0, 3, 1)]
+    by_number = client.get(CHANGELIST, {**query, "o": "1"}).context["cl"].result_list
+    assert [order.number for order in by_number] == sorted(order.number for order in orders)
+
+
 def test_operator_filter_and_search_by_number(client, operator, other_operator, orders):
     orders_assign(actor=other_operator, order_ids=[orders[1].pk])
     client.force_login(operator)

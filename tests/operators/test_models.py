@@ -1,11 +1,14 @@
 """The database itself keeps one holder per order; the log is append-only."""
 
 import threading
+from datetime import timedelta
 
 import pytest
 from django.db import IntegrityError, connections, transaction
+from django.utils import timezone
 
 from operators.models import Assignment, AssignmentLog
+from orders.models import Order
 from tests.factories import AssignmentFactory, AssignmentLogFactory, OrderFactory, UserFactory
 
 
@@ -61,3 +64,32 @@ def test_two_connections_inserting_a_hold_at_once_leave_exactly_one():
     assert list(Assignment.objects.filter(order=order).values_list("operator__username", flat=True)) == [
         winner
     ]
+
+
+# --- the hold's copy of its order's created_at (sorts "held by X" through an index) ---------------------
+
+
+def test_every_way_of_writing_a_hold_copies_the_orders_created_at(operator):
+    from operators.services import order_claim_next, orders_assign
+
+    saved, bulk, assigned, claimed = (
+        OrderFactory(created_at=timezone.now() - timedelta(days=days)) for days in (5, 4, 3, 2)
+    )
+    Assignment(order_id=saved.pk, operator=operator, assigned_by=operator).save()
+    Assignment.objects.bulk_create([Assignment(order_id=bulk.pk, operator=operator, assigned_by=operator)])
+    orders_assign(actor=operator, order_ids=[assigned.pk])
+    assert order_claim_next(actor=operator).order == claimed  # the only free one left
+    copies = dict(Assignment.objects.values_list("order_id", "order_created_at"))
+    assert copies == {order.pk: order.created_at for order in (saved, bulk, assigned, claimed)}
+
+
+def test_changing_an_orders_created_at_moves_its_holds_copy_by_any_path(operator):
+    """A database trigger, not Python: an import, a raw UPDATE and QuerySet.update() all keep it equal."""
+    held, other = OrderFactory.create_batch(2)
+    hold = AssignmentFactory(order=held, operator=operator)
+    moved = timezone.now() - timedelta(days=30)
+    Order.objects.filter(pk=held.pk).update(created_at=moved)
+    hold.refresh_from_db()
+    assert hold.order_created_at == moved
+    Order.objects.filter(pk=other.pk).update(created_at=moved)  # not held: nothing to keep equal
+    assert Assignment.objects.count() == 1

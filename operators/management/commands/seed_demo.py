@@ -226,6 +226,7 @@ class Command(BaseCommand):
                     assigned_by=assigned_by,
                     assigned_at=assigned_at,
                     last_activity_at=assigned_at,
+                    order_created_at=order.created_at,
                 )
             )
             log_rows.append(
