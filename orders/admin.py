@@ -44,7 +44,10 @@ def held_for(moment) -> str:
 
 
 def exact_time(moment) -> str:
-    return formats.date_format(timezone.localtime(moment), "DATETIME_FORMAT")
+    """To the minute in the current time zone, "2026-11-26 16:13 UTC": unambiguous in any language. The
+    list writes two per row; `date_format` cost 6 % of the page (a format string interpreted per call)."""
+    local = timezone.localtime(moment)
+    return f"{local:%Y-%m-%d %H:%M} {local.tzname()}"
 
 
 class AssignmentFilter(admin.SimpleListFilter):
@@ -175,6 +178,16 @@ class OrderAdmin(admin.ModelAdmin):
         if "@" in term:
             return queryset.filter(customer_email__icontains=term), False
         return queryset.filter(customer_name__icontains=term), False
+
+    def action_checkbox(self, obj):
+        # The same markup as Django's, without rendering a CheckboxInput through the form template engine
+        # once per row: that was a fifth of the list page's time.
+        return format_html(
+            '<input type="checkbox" name="{}" value="{}" class="action-select" aria-label="{}">',
+            helpers.ACTION_CHECKBOX_NAME,
+            obj.pk,
+            _("Select this object for an action - {}").format(obj),
+        )
 
     @admin.display(description=gettext_lazy("number"), ordering="number")
     def order_number(self, order: Order) -> str:
