@@ -10,7 +10,6 @@ from django.db.models import Exists, IntegerField, OuterRef, Value
 from django.http import HttpResponseNotAllowed, HttpResponseRedirect
 from django.urls import path, reverse
 from django.utils import formats, timezone
-from django.utils.html import format_html
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
@@ -18,6 +17,7 @@ from operators import admin_views, rules
 from operators.admin_views import holders_choices
 from operators.models import Assignment
 from operators.selectors import order_timeline
+from orders.changelist import html_format
 from orders.guard import orders_change_refusals
 from orders.models import Order, OrderComment, OrderLine, OrderStatus
 from orders.paginator import EstimatingPaginator
@@ -182,7 +182,7 @@ class OrderAdmin(admin.ModelAdmin):
     def action_checkbox(self, obj):
         # The same markup as Django's, without rendering a CheckboxInput through the form template engine
         # once per row: that was a fifth of the list page's time.
-        return format_html(
+        return html_format(
             '<input type="checkbox" name="{}" value="{}" class="action-select" aria-label="{}">',
             helpers.ACTION_CHECKBOX_NAME,
             obj.pk,
@@ -195,7 +195,7 @@ class OrderAdmin(admin.ModelAdmin):
 
     @admin.display(description=gettext_lazy("created"), ordering="created_at")
     def created(self, order: Order) -> str:
-        return format_html(
+        return html_format(
             '<time datetime="{}" title="{}">{}</time>',
             order.created_at.isoformat(),
             exact_time(order.created_at),
@@ -204,7 +204,7 @@ class OrderAdmin(admin.ModelAdmin):
 
     @admin.display(description=gettext_lazy("customer"), ordering="customer_name")
     def customer(self, order: Order) -> str:
-        return format_html('{}<br><span class="quiet">{}</span>', order.customer_name, order.customer_email)
+        return html_format('{}<br><span class="quiet">{}</span>', order.customer_name, order.customer_email)
 
     @admin.display(description=gettext_lazy("total"), ordering="grand_total")
     def total(self, order: Order) -> str:
@@ -213,7 +213,7 @@ class OrderAdmin(admin.ModelAdmin):
     @admin.display(description=gettext_lazy("status"), ordering="status__position")
     def status_badge(self, order: Order) -> str:
         final = " status-final" if order.status.releases_assignment else ""
-        return format_html(
+        return html_format(
             '<span class="status-badge status-{}{}">{}</span>', order.status_id, final, order.status.label
         )
 
@@ -225,7 +225,7 @@ class OrderAdmin(admin.ModelAdmin):
             return ""
         mine = hold.operator_id == getattr(order, "viewer_id", None)
         name = _("you") if mine else user_display_name(hold.operator)
-        return format_html(
+        return html_format(
             '<span class="holder{}" title="{}">{}</span> <span class="quiet">· {}</span>',
             " holder-you" if mine else "",
             _("since %(time)s") % {"time": exact_time(hold.assigned_at)},

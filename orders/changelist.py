@@ -8,16 +8,30 @@ column is resolved once per page and each row's link is a string substitution. C
 know (a field, a list_editable form) fall back to Django's own renderer for the whole page.
 """
 
+import html
+
 from django.contrib.admin.templatetags.admin_list import ResultList, items_for_result, result_headers
 from django.contrib.admin.templatetags.admin_urls import add_preserved_filters
 from django.contrib.admin.utils import quote
 from django.core.exceptions import ObjectDoesNotExist
 from django.db.models.constants import LOOKUP_SEP
 from django.urls import reverse
-from django.utils.html import conditional_escape, format_html
+from django.utils.html import conditional_escape
 from django.utils.safestring import SafeString, mark_safe
 
 PK_PLACEHOLDER = "0rderops-pk-placeholder"  # survives reverse() and urlencode unchanged
+
+
+def html_format(template: str, *args) -> SafeString:
+    """Django's format_html for the list's hot path, with the same escaping: an object with __html__ as it
+    is, anything else through html.escape (as django.utils.html.escape). It skips the check for lazy
+    arguments that Django's escape makes on every call: a page of 100 orders formats about 1,300 times, and
+    that check was a quarter of the rows' time."""
+    return SafeString(
+        template.format(
+            *(arg.__html__() if hasattr(arg, "__html__") else html.escape(str(arg)) for arg in args)
+        )
+    )
 
 
 def result_list(cl) -> dict:
@@ -71,9 +85,9 @@ def _fast_rows(cl) -> list[ResultList] | None:
                 tag = "th" if first else "td"
                 first = False
                 href = url.replace(PK_PLACEHOLDER, quote(str(result.pk)))
-                shown = format_html('<a href="{}">{}</a>', mark_safe(href), shown)
-                cells.append(format_html("<{}{}>{}</{}>", tag, css, shown, tag))
+                shown = html_format('<a href="{}">{}</a>', mark_safe(href), shown)
+                cells.append(html_format("<{}{}>{}</{}>", tag, css, shown, tag))
             else:
-                cells.append(format_html("<td{}>{}</td>", css, shown))
+                cells.append(html_format("<td{}>{}</td>", css, shown))
         rows.append(ResultList(None, cells))
     return rows

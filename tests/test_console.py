@@ -181,6 +181,22 @@ def test_list_rows_are_the_html_djangos_own_renderer_writes(
     assert ours == djangos
 
 
+def test_the_lists_fast_html_format_escapes_exactly_as_format_html():
+    from django.utils.html import format_html
+    from django.utils.safestring import mark_safe
+    from django.utils.translation import gettext_lazy
+
+    from orders.changelist import html_format
+
+    template = '<a title="{}" href="{}">{} {} {}</a>'
+    for args in [
+        ("O'Brien & <Sons>", mark_safe("<b>ok</b>"), 42, None, gettext_lazy("you")),
+        ('"quoted"', "plain", 3.5, mark_safe("&amp;"), "<script>alert(1)</script>"),
+    ]:
+        assert html_format(template, *args) == format_html(template, *args)
+        assert hasattr(html_format(template, *args), "__html__")
+
+
 def test_actions_offered_follow_the_role(client, operator, supervisor, staff_without_role):
     def offered(user):
         client.force_login(user)
