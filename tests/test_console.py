@@ -1,5 +1,7 @@
 """The console in the admin, through HTTP: list, actions, the order page, comments, claim next, workload."""
 
+from pathlib import Path
+
 import pytest
 from django.contrib.messages import get_messages
 from django.db.models import Q
@@ -369,6 +371,30 @@ def test_a_stale_form_posted_after_someone_took_the_order_is_refused(
     assert messages_of(response) == [f"Your changes to #{order.number} were not saved: held by Anna."]
     order.refresh_from_db()
     assert order.customer_name != "Stale write"
+
+
+def test_timeline_entries_are_the_markup_the_template_loop_wrote(operator, supervisor, orders):
+    from django.template import Context, Template
+    from django.test.html import parse_html
+
+    from operators.selectors import order_timeline
+    from operators.services import orders_release, orders_take_over
+    from orders.services import order_comment_add
+
+    order = orders[0]
+    orders_assign(actor=operator, order_ids=[order.pk])
+    order_comment_add(actor=operator, order_id=order.pk, body="Called <Ann> & left\na message")
+    orders_take_over(actor=supervisor, order_ids=[order.pk], reason="customer <escalation>")
+    orders_release(actor=supervisor, order_ids=[order.pk])
+    timeline = order_timeline(order.pk)
+    assert {entry.kind for entry in timeline} >= {"comment", "assigned", "taken_over", "released"}
+    context = Context({"timeline": timeline})
+    # The loop the order page used before the entries were rendered in Python.
+    loop = (Path(__file__).parent / "timeline_loop.html").read_text()
+    looped = Template("{% load order_console %}" + loop).render(context)
+    tagged = Template("{% load order_console %}{% order_timeline_entries timeline %}").render(context)
+    assert parse_html(tagged) == parse_html(looped)
+    assert "Called &lt;Ann&gt; &amp; left<br>a message" in tagged
 
 
 @pytest.mark.parametrize("button", ["assign", "release", "take_over", "comment"])
