@@ -373,6 +373,29 @@ def test_a_stale_form_posted_after_someone_took_the_order_is_refused(
     assert order.customer_name != "Stale write"
 
 
+def test_order_page_costs_the_same_queries_for_a_short_and_a_long_timeline(client, operator, orders):
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    from operators.services import orders_release
+    from orders.services import order_comment_add
+
+    def page_queries(order) -> int:
+        orders_assign(actor=operator, order_ids=[order.pk])
+        client.get(change_url(order))  # warm the session and the permission cache
+        with CaptureQueriesContext(connection) as captured:
+            assert client.get(change_url(order)).status_code == 200
+        return len(captured)
+
+    short, long = orders[0], orders[1]
+    for cycle in range(20):
+        orders_assign(actor=operator, order_ids=[long.pk])
+        order_comment_add(actor=operator, order_id=long.pk, body=f"note {cycle}")
+        orders_release(actor=operator, order_ids=[long.pk])
+    client.force_login(operator)
+    assert page_queries(short) == page_queries(long) <= 12
+
+
 def test_timeline_entries_are_the_markup_the_template_loop_wrote(operator, supervisor, orders):
     from django.template import Context, Template
     from django.test.html import parse_html
