@@ -6,19 +6,14 @@ every round starts from the same state.
 """
 
 import json
-import os
 import random
-import subprocess
-import sys
-import tempfile
-import time
-from dataclasses import dataclass
 
 from django.contrib.auth import get_user_model
 from django.db import connection, transaction
 from django.utils import timezone
 
 from bench import profiling
+from bench.child import ChildRun, manage_run
 from bench.common import (
     Goal,
     Report,
@@ -46,7 +41,6 @@ from bench.data import (
     vacuum,
 )
 from bench.engine import holds_count, result_check, user_fresh
-from bench.env import REPO
 from operators.models import AssignmentLog
 from orderops.db import db_datetime, id_set_sql
 from orders.services import orders_status_set
@@ -183,36 +177,21 @@ def measure_status_change(report: Report, sizes: Sizes, dataset: Dataset, smoke:
 # --- figure 5: release_orders ------------------------------------------------------------------------------
 
 
-@dataclass(frozen=True)
-class ChildRun:
-    seconds: float
-    peak_mb: float
-    stdout: str
-
-
 def manage(*arguments: str) -> ChildRun:
     """`python manage.py ARGUMENTS` in a child process, as cron runs it: its wall time and its own peak
-    resident memory (ru_maxrss from wait4, which counts that child alone). Fails when the command does."""
-    environment = {
-        **os.environ,
-        "DJANGO_SETTINGS_MODULE": "orderops.settings",
-        "DEBUG": "0",
-        "LOG_LEVEL": "WARNING",  # stdout carries the command's own output (JSON) only
-    }
-    with tempfile.TemporaryFile("w+") as out, tempfile.TemporaryFile("w+") as err:
-        started = time.perf_counter()
-        child = subprocess.Popen(
-            [sys.executable, "manage.py", *arguments], cwd=REPO, stdout=out, stderr=err, env=environment
-        )
-        _pid, status, usage = os.wait4(child.pid, 0)
-        seconds = time.perf_counter() - started
-        child.returncode = os.waitstatus_to_exitcode(status)
-        out.seek(0)
-        err.seek(0)
-        stdout, stderr = out.read(), err.read()
-    if child.returncode != 0:
-        raise RuntimeError(f"manage.py {' '.join(arguments)} failed ({child.returncode}): {stderr[-2000:]}")
-    return ChildRun(seconds, usage.ru_maxrss / 1024, stdout)  # ru_maxrss is in KiB on Linux
+    resident memory (VmHWM, see bench/child.py). Fails when the command does."""
+    run = manage_run(
+        *arguments,
+        environment={
+            "DJANGO_SETTINGS_MODULE": "orderops.settings",
+            "DEBUG": "0",
+            "LOG_LEVEL": "WARNING",  # stdout carries the command's own output (JSON) only
+        },
+    )
+    if run.exit_status != 0:
+        command = " ".join(arguments)
+        raise RuntimeError(f"manage.py {command} failed ({run.exit_status}): {run.stderr[-2000:]}")
+    return run
 
 
 def raw_release_by_operator(operator_pks: list[int], reason: str) -> None:
@@ -292,7 +271,6 @@ def measure_release_orders(report: Report, sizes: Sizes, dataset: Dataset, smoke
     report.notes.append(
         f"release_orders: {sizes.release_repeat} timed runs after a warm-up run, each a child process"
         f" (`manage.py release_orders {' '.join(arguments[1:])}`) whose wall time includes starting Python"
-        f" and Django ({startup.seconds:.1f} s for `manage.py check`); peak memory is the child's ru_maxrss;"
-        " the holds"
-        " are put back after every run"
+        f" and Django ({startup.seconds:.1f} s for `manage.py check`); peak memory is the child's own"
+        " high-water mark (VmHWM, not ru_maxrss: see bench/child.py); the holds are put back after every run"
     )

@@ -33,7 +33,6 @@ import io
 import json
 import os
 import random
-import subprocess
 import sys
 import tempfile
 import time
@@ -60,6 +59,7 @@ from django.core.management import call_command
 from django.db import OperationalError, connection, transaction
 from django.utils import timezone
 
+from bench.child import manage_run
 from operators.management.commands.seed_demo import (
     CATALOG,
     CITIES,
@@ -311,50 +311,13 @@ def jsonl_write(path: Path, rows) -> None:
 # --- measuring -------------------------------------------------------------------------------------------
 
 
-# The child's own peak: VmHWM of the process image manage.py runs in. ru_maxrss (os.wait4, getrusage) is no
-# good here: Linux carries into it the resident size the child had between fork and exec, which is the
-# benchmark's own (the generated rows), so every child would report the parent's peak.
-CHILD = """
-import atexit, os, runpy, sys
-
-def peak_write():
-    with open("/proc/self/status") as status, open(os.environ["BENCH_PEAK_FILE"], "w") as out:
-        out.write(next(line for line in status if line.startswith("VmHWM:")).split()[1])
-
-atexit.register(peak_write)
-sys.argv = ["manage.py", *sys.argv[1:]]
-runpy.run_path("manage.py", run_name="__main__")
-"""
-
-
-def manage(*args: str) -> tuple[float, float, int, str, str]:
-    """Run `manage.py ARGS` in a child process: (seconds, peak RSS in MB of that child, exit status,
-    stdout, stderr). Output goes to files, so that a chatty child never blocks on a full pipe."""
-    with (
-        tempfile.TemporaryFile("w+") as out,
-        tempfile.TemporaryFile("w+") as err,
-        tempfile.NamedTemporaryFile("r") as peak,
-    ):
-        started = time.perf_counter()
-        finished = subprocess.run(
-            [sys.executable, "-c", CHILD, *args],
-            cwd=REPO,
-            stdout=out,
-            stderr=err,
-            env={**os.environ, "BENCH_PEAK_FILE": peak.name},
-        )
-        seconds = time.perf_counter() - started
-        out.seek(0)
-        err.seek(0)
-        peak_kb = int(peak.read().strip() or 0)
-        return seconds, peak_kb / 1024, finished.returncode, out.read(), err.read()
-
-
 def measure(report: Report, what: str, *args: str, expect_exit: int = 0) -> str:
-    seconds, peak_mb, exit_status, out, err = manage(*args)
-    report.check(exit_status == expect_exit, f"{what}: exit status {exit_status}: {err.strip()[-2000:]}")
-    report.figures.append(Figure(what, seconds, peak_mb))
-    return out
+    run = manage_run(*args)
+    report.check(
+        run.exit_status == expect_exit, f"{what}: exit status {run.exit_status}: {run.stderr.strip()[-2000:]}"
+    )
+    report.figures.append(Figure(what, run.seconds, run.peak_mb))
+    return run.stdout
 
 
 # --- the runs --------------------------------------------------------------------------------------------
