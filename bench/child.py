@@ -6,9 +6,8 @@ import sys
 import tempfile
 import time
 from dataclasses import dataclass
-from pathlib import Path
 
-REPO = Path(__file__).resolve().parent.parent
+from bench.env import REPO
 
 # The child's own peak is VmHWM of the process image manage.py runs in, written by the child at exit.
 # ru_maxrss (os.wait4, getrusage) is no good here: Linux carries into it the resident size the child had
