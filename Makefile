@@ -1,4 +1,5 @@
-# orderops — `make demo` runs the console with demo data; `make test` runs lint and the whole suite.
+# orderops — `make demo` runs the console with demo data; `make test` runs lint, the architecture checks
+# (import-linter contracts, mypy) and the whole suite.
 SHELL := /bin/bash
 VENV ?= .venv
 PY := $(VENV)/bin/python
@@ -9,7 +10,7 @@ WORKERS ?= 4
 BIND ?= 127.0.0.1:8000
 MIGRATE ?= 1
 
-.PHONY: demo serve test lint format bench bench-smoke clean
+.PHONY: demo serve test lint contracts typecheck format bench bench-smoke clean
 
 # Find a Python >= 3.12 that actually runs (pyenv shims exist but fail unless selected): PYTHON if given,
 # then python3.13, python3.12, python3, then interpreters installed under pyenv.
@@ -62,13 +63,22 @@ lint: $(VENV)/.installed-dev
 	$(PY) -m ruff check .
 	$(PY) -m ruff format --check .
 
+# The layering of DESIGN.md ("Architecture"): import-linter's contracts in pyproject.toml [tool.importlinter].
+contracts: $(VENV)/.installed-dev
+	$(VENV)/bin/lint-imports
+
+# mypy with django-stubs over orderops, orders, operators, console (pyproject.toml [tool.mypy]); the plugin sets Django
+# up with tests.settings, so the apps must import cleanly.
+typecheck: $(VENV)/.installed-dev
+	DATABASE_URL= $(PY) -m mypy
+
 format: $(VENV)/.installed-dev
 	$(PY) -m ruff check --fix .
 	$(PY) -m ruff format .
 
 # The suite runs on SQLite, then again on PostgreSQL when one answers at TEST_DATABASE_URL. With CI=true an
 # unreachable PostgreSQL fails the run, and so does any skipped `postgres` test (see tests/conftest.py).
-test: lint
+test: lint contracts typecheck
 	DATABASE_URL= $(PY) -m pytest $(PYTEST_ARGS)
 	@if $(PY) -m tests.postgres_check "$(TEST_DATABASE_URL)"; then \
 	  echo "PostgreSQL pass: $(TEST_DATABASE_URL)"; \
@@ -87,4 +97,4 @@ bench-smoke: $(VENV)/.installed-dev
 	$(PY) -m bench --smoke
 
 clean:
-	rm -rf $(VENV) .pytest_cache .ruff_cache .hypothesis
+	rm -rf $(VENV) .pytest_cache .ruff_cache .hypothesis .mypy_cache .import_linter_cache

@@ -42,7 +42,7 @@ from operators.models import Assignment, AssignmentLog
 from operators.services import roles_setup
 from orderops.conf import OPERATORS_GROUP, SUPERVISORS_GROUP, orderops_setting
 from orderops.db import db_datetime, id_set_sql
-from orders.models import Order, OrderComment, OrderLine, OrderStatus
+from orders.models import Order, OrderChange, OrderComment, OrderLine, OrderStatus
 
 # Bump when the generated data changes shape: a data set made by another version is loaded again.
 GENERATOR_VERSION = 2  # 2: holds carry order_created_at
@@ -59,6 +59,8 @@ LINE = OrderLine._meta.db_table
 ASSIGNMENT = Assignment._meta.db_table
 LOG = AssignmentLog._meta.db_table
 COMMENT = OrderComment._meta.db_table
+# The field-change history: the load writes none, the figures that change orders do.
+CHANGE = OrderChange._meta.db_table
 META = "bench_dataset"
 RUN_LOCK_KEY = 0x0B_E4C4  # pg_advisory_lock key of a benchmark run
 
@@ -99,7 +101,7 @@ SNAPSHOTS = {
 }
 STATUS_SNAPSHOT = "bench_snapshot_status"
 # Every table holding rows that reference orders, children first.
-ORDER_TABLES = [LOG, ASSIGNMENT, COMMENT, LINE, ORDER]
+ORDER_TABLES = [CHANGE, LOG, ASSIGNMENT, COMMENT, LINE, ORDER]
 
 
 @dataclass(frozen=True)
@@ -594,9 +596,11 @@ def _refuse_foreign_data() -> None:
 
 def state_reset() -> dict[str, float]:
     """Put back what the figures change: holds, the log and comments from their snapshots (same ids), and
-    any status changed since the load; then vacuum what changed. Returns seconds per step."""
+    any status changed since the load, and no field-change history (the load wrote none); then vacuum what
+    changed. Returns seconds per step."""
     steps = {}
     started = time.perf_counter()
+    tables_empty([CHANGE])
     with transaction.atomic(), _bulk_load_mode(list(SNAPSHOTS)):
         tables_empty(list(SNAPSHOTS))
         for table, (snapshot, columns) in SNAPSHOTS.items():

@@ -32,8 +32,8 @@ def _where(file_path: str) -> str:
 
 
 def _area(where: str) -> str:
-    if where.split("/")[0] in {"orders", "operators", "orderops"}:
-        return "orderops (orders/, operators/, orderops/)"
+    if where.split("/")[0] in {"orders", "operators", "console", "orderops"}:
+        return "orderops (orders/, operators/, console/, orderops/)"
     if where == "django/db/backends/utils.py" or "psycopg2" in where or "sqlite3" in where:
         return "database (inside cursor.execute / fetch: the statements themselves)"
     if where.startswith(("django/template", "django/forms")):

@@ -18,4 +18,4 @@ STORAGES = {**STORAGES, "staticfiles": {"BACKEND": "django.contrib.staticfiles.s
 # Warnings only: a benchmark that logs every request times the log handler too.
 LOGGING = {**LOGGING, "root": {**LOGGING["root"], "level": "WARNING"}}  # noqa: F405
 LOG_FORMAT = "text"
-LOGGING["handlers"]["stdout"]["formatter"] = "text"
+LOGGING["handlers"]["stderr"]["formatter"] = "text"

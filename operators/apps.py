@@ -1,4 +1,4 @@
-"""App config for the assignment domain: installs the edit guard, the signal receivers and the checks."""
+"""App config for the assignment domain: registers the signal receivers and the system checks."""
 
 from django.apps import AppConfig
 from django.utils.translation import gettext_lazy as _
@@ -10,7 +10,3 @@ class OperatorsConfig(AppConfig):
 
     def ready(self) -> None:
         from operators import checks, receivers  # noqa: F401  (registers the checks and the receivers)
-        from operators.rules import order_change_refusals
-        from orders.guard import edit_guard_install
-
-        edit_guard_install(order_change_refusals)

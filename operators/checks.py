@@ -5,6 +5,7 @@ from datetime import timedelta
 from django.conf import settings
 from django.core.checks import Error, Warning, register
 from django.db import DatabaseError
+from django.utils.module_loading import import_string
 
 from orderops.conf import DEFAULTS
 
@@ -33,12 +34,23 @@ def _status_codes(value) -> bool:
     )
 
 
+def _callable_path(value) -> bool:
+    if not isinstance(value, str) or not value:
+        return False
+    try:
+        return callable(import_string(value))
+    except ImportError:
+        return False
+
+
 VALIDATORS = {
     "CLAIMABLE_STATUSES": (_status_codes, "a non-empty list of order status codes"),
     "MAX_HELD_PER_OPERATOR": (_positive_int_or_none, "None or a whole number of at least 1"),
     "HOLD_IDLE_TIMEOUT": (_duration_or_none, "None, a positive timedelta, or a positive number of seconds"),
     "EDIT_REQUIRES_HOLD": (lambda value: isinstance(value, bool), "True or False"),
+    "EDIT_GUARD": (_callable_path, "the dotted path of an importable callable"),
     "COMMENT_MAX_LENGTH": (_positive_int, "a whole number of at least 1"),
+    "REASON_MAX_LENGTH": (_positive_int, "a whole number of at least 1"),
     "BULK_MAX_ORDERS": (_positive_int, "a whole number of at least 1"),
 }
 

@@ -3,17 +3,19 @@
 Every function writes one row per current hold of the given orders, straight from operators_assignment in
 one INSERT ... SELECT, so the log says exactly what the hold table holds at that moment. Call them inside
 the transaction that makes the change: after inserting holds (assigned), before deleting them (released,
-auto_released, expired), before moving them (taken_over, reassigned). Each returns the rows written.
+auto_released, expired), before moving them (taken_over, reassigned). Each returns the rows written, and
+sends the HoldChanged event once the transaction commits (orderops/events.py).
 """
 
 from collections.abc import Iterable
 from datetime import datetime
 
-from django.contrib.auth.models import AbstractBaseUser
 from django.db import connection
 
 from operators.models import Assignment, AssignmentLog
 from orderops.db import db_datetime, id_set_sql
+from orderops.events import HoldChanged, event_send_on_commit
+from orderops.types import Actor
 
 Action = AssignmentLog.Action
 
@@ -22,10 +24,10 @@ def _write(
     *,
     action: str,
     order_ids: Iterable[int],
-    actor: AbstractBaseUser | None,
+    actor: Actor | None,
     at: datetime,
     reason: str,
-    new_operator: AbstractBaseUser | None = None,
+    new_operator: Actor | None = None,
 ) -> int:
     ids = list(order_ids)
     if not ids:
@@ -44,7 +46,12 @@ def _write(
     params = [action, *operator_params, actor.pk if actor else None, db_datetime(at), reason, *ids_params]
     with connection.cursor() as cursor:
         cursor.execute(sql, params)
-        return cursor.rowcount
+        written = cursor.rowcount
+    if written:
+        event_send_on_commit(
+            HoldChanged(order_ids=tuple(ids), action=str(action), actor_id=actor.pk if actor else None, at=at)
+        )
+    return written
 
 
 def log_assigned(*, order_ids, actor, at, reason="") -> int:

@@ -5,13 +5,14 @@ from django.db import models
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
+from orderops.models import AppendOnly
 from orders.models import Order
 
 
 class OrderCreatedAtCopy(models.DateTimeField):
     """The held order's created_at, copied onto its hold so that "held by X, newest order first" is one
-    index range (operator, order_created_at, order): sorting an operator's 25,000 holds by the orders' own
-    column took 50 ms a page at 1M orders. Filled on save() and bulk_create() from the order when not given;
+    index range (operator, order_created_at, order) instead of a sort of all that operator's holds by the
+    orders' own column (bench/RESULTS.md). Filled on save() and bulk_create() from the order when not given;
     the services' INSERT ... SELECT copies it; a database trigger keeps it equal when an order's created_at
     changes (an import can change it; see migration 0004)."""
 
@@ -53,6 +54,7 @@ class Assignment(models.Model):
         permissions = [
             ("override_hold", _("Can edit and release orders held by others, and take them over")),
             ("assign_others", _("Can assign orders to other operators")),
+            ("hold_orders", _("Can take orders and be given them (an Operator or a Supervisor)")),
         ]
         indexes = [
             # "Held by X" (the operator filter, "mine", capacity counts, workload), oldest hold first.
@@ -69,7 +71,7 @@ class Assignment(models.Model):
         return _("%(order)s held by %(operator)s") % {"order": self.order, "operator": self.operator}
 
 
-class AssignmentLog(models.Model):
+class AssignmentLog(AppendOnly):
     """One change of an order's hold. Written in the same transaction as the change; never edited."""
 
     class Action(models.TextChoices):
@@ -130,11 +132,3 @@ class AssignmentLog(models.Model):
 
     def __str__(self) -> str:
         return f"{self.order} {self.get_action_display()} {self.operator}"
-
-    def save(self, **kwargs) -> None:
-        if not self._state.adding:
-            raise TypeError("AssignmentLog is append-only: log rows are never edited.")
-        super().save(**kwargs)
-
-    def delete(self, **kwargs):
-        raise TypeError("AssignmentLog is append-only: log rows are never deleted.")

@@ -16,6 +16,8 @@ OPERATOR_PERMISSIONS: tuple[str, ...] = (
     "orders.add_ordercomment",
     "operators.view_assignment",
     "operators.view_assignmentlog",
+    # Who may hold orders: take them, claim the next one, be assigned them (operators.rules.may_hold).
+    "operators.hold_orders",
 )
 
 # Supervisors can do all that, plus edit/release/take over orders held by others and assign to others.

@@ -1,20 +1,20 @@
-"""Reads of the assignment domain that services, admin and commands share."""
+"""Reads of the assignment domain that services, the console and commands share."""
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from datetime import datetime
-from typing import NamedTuple
+from typing import Any, NamedTuple
 
 from django.contrib.auth import get_user_model
-from django.contrib.auth.models import AbstractBaseUser
 from django.db.models import Count, Exists, Min, OuterRef, Q
-from django.utils.translation import gettext as _
 
 from operators.models import Assignment, AssignmentLog
-from orderops.conf import OPERATORS_GROUP, SUPERVISORS_GROUP
 from orderops.db import id_set
-from orders.models import Order, OrderComment, OrderStatus
+from orderops.types import Actor
+from orders.models import Order, OrderStatus
 from orders.results import user_display_name
+
+HOLD_ORDERS = "hold_orders"
 
 
 class Hold(NamedTuple):
@@ -33,89 +33,36 @@ def holds_of(order_ids: Iterable[int]) -> dict[int, Hold]:
     return {order_id: Hold(operator_id, assigned_by_id) for order_id, operator_id, assigned_by_id in rows}
 
 
-def users_by_id(user_ids: Iterable[int]) -> dict[int, AbstractBaseUser]:
+def users_by_id(user_ids: Iterable[int]) -> dict[int, Actor]:
     ids = set(user_ids)
     if not ids:
         return {}
     return {user.pk: user for user in get_user_model().objects.filter(pk__in=ids)}
 
 
-def held_count(operator: AbstractBaseUser) -> int:
+def holders_eligible():
+    """Who may hold orders: active users with operators.hold_orders (the Operators and Supervisors roles give
+    it), and active superusers. The one answer to that question; the rules, the operator pickers and the
+    workload page read it."""
+    may_hold = Q(
+        groups__permissions__codename=HOLD_ORDERS, groups__permissions__content_type__app_label="operators"
+    )
+    granted = Q(user_permissions__codename=HOLD_ORDERS, user_permissions__content_type__app_label="operators")
+    return (
+        get_user_model()
+        .objects.filter(may_hold | granted | Q(is_superuser=True), is_active=True)
+        .distinct()
+        .order_by("first_name", "username")
+    )
+
+
+def held_count(operator: Actor) -> int:
     return Assignment.objects.filter(operator=operator).count()
 
 
 @dataclass(frozen=True)
-class TimelineEntry:
-    """One line of an order's timeline: a person's comment, or a change of its hold (a system entry)."""
-
-    at: datetime
-    kind: str  # "comment", or the log action (assigned, released, ...)
-    text: str
-    who: AbstractBaseUser | None
-    reason: str = ""
-
-    @property
-    def is_comment(self) -> bool:
-        return self.kind == "comment"
-
-
-def _log_sentence(entry: AssignmentLog) -> str:
-    names = {
-        "operator": user_display_name(entry.operator),
-        "previous": user_display_name(entry.previous_operator),
-        "actor": user_display_name(entry.actor),
-    }
-    Action = AssignmentLog.Action
-    if entry.action == Action.ASSIGNED:
-        if entry.actor_id == entry.operator_id:
-            return _("%(operator)s took the order") % names
-        return _("%(actor)s assigned the order to %(operator)s") % names
-    if entry.action == Action.RELEASED:
-        if entry.actor_id == entry.operator_id:
-            return _("%(operator)s released the order") % names
-        return _("%(actor)s released %(operator)s's hold") % names
-    if entry.action == Action.TAKEN_OVER:
-        return _("%(actor)s took the order over from %(previous)s") % names
-    if entry.action == Action.REASSIGNED:
-        return _("%(actor)s moved the order from %(previous)s to %(operator)s") % names
-    if entry.action == Action.AUTO_RELEASED:
-        return _("%(operator)s's hold ended automatically") % names
-    if entry.action == Action.EXPIRED:
-        return _("%(operator)s's hold expired") % names
-    return entry.get_action_display()
-
-
-def order_timeline(order_id: int) -> list[TimelineEntry]:
-    """Comments and hold changes of one order, merged, oldest first. Two queries, whatever the length."""
-    comments = OrderComment.objects.filter(order_id=order_id).select_related("author")
-    log_rows = AssignmentLog.objects.filter(order_id=order_id).select_related(
-        "operator", "previous_operator", "actor"
-    )
-    entries = [
-        (
-            comment.created_at,
-            1,
-            comment.pk,
-            TimelineEntry(comment.created_at, "comment", comment.body, comment.author),
-        )
-        for comment in comments
-    ]
-    entries += [
-        (
-            entry.at,
-            0,
-            entry.pk,
-            TimelineEntry(entry.at, entry.action, _log_sentence(entry), entry.actor, entry.reason),
-        )
-        for entry in log_rows
-    ]
-    entries.sort(key=lambda item: item[:3])
-    return [item[3] for item in entries]
-
-
-@dataclass(frozen=True)
 class OperatorLoad:
-    operator: AbstractBaseUser
+    operator: Actor
     held: int
     oldest_hold_at: datetime | None
     taken_today: int
@@ -131,7 +78,7 @@ class StatusBacklog:
 
 def operators_workload(*, since: datetime) -> list[OperatorLoad]:
     """Per operator (everyone in a role, and anyone holding orders): holds now, and changes since `since`."""
-    held = {
+    held: dict[int, Mapping[str, Any]] = {
         row["operator_id"]: row
         for row in Assignment.objects.values("operator_id").annotate(
             held=Count("id"), oldest=Min("assigned_at")
@@ -147,7 +94,7 @@ def operators_workload(*, since: datetime) -> list[OperatorLoad]:
         AssignmentLog.Action.AUTO_RELEASED,
         AssignmentLog.Action.EXPIRED,
     ]
-    today = {
+    today: dict[int, Mapping[str, Any]] = {
         row["operator_id"]: row
         for row in AssignmentLog.objects.filter(at__gte=since)
         .values("operator_id")
@@ -158,9 +105,7 @@ def operators_workload(*, since: datetime) -> list[OperatorLoad]:
     }
     users = (
         get_user_model()
-        .objects.filter(
-            Q(pk__in=list(held)) | Q(groups__name__in=[OPERATORS_GROUP, SUPERVISORS_GROUP], is_active=True)
-        )
+        .objects.filter(Q(pk__in=list(held)) | Q(pk__in=holders_eligible().order_by().values("pk")))
         .distinct()
     )
     loads = [
@@ -178,7 +123,7 @@ def operators_workload(*, since: datetime) -> list[OperatorLoad]:
 
 def unassigned_backlog() -> list[StatusBacklog]:
     """Unassigned orders per status that can still be worked (not releasing), with the oldest one's age."""
-    rows = {
+    rows: dict[str, Mapping[str, Any]] = {
         row["status_id"]: row
         # NOT EXISTS: an anti-join the planner estimates well (see the console's "unassigned" filter).
         for row in Order.objects.filter(status__releases_assignment=False)

@@ -17,8 +17,12 @@ DEFAULTS: dict[str, Any] = {
     # When True only the holder (or a supervisor) may change an order, and an unheld order must be taken
     # before it is changed. When False anyone with change permission may change an unheld order.
     "EDIT_REQUIRES_HOLD": True,
+    # The edit guard the order domain calls (orders/guard.py): a dotted path to a callable.
+    "EDIT_GUARD": "operators.rules.orders_edit_refusals",
     # The longest internal comment accepted, in characters.
     "COMMENT_MAX_LENGTH": 5000,
+    # The longest reason accepted for a take-over, a transfer or a release, in characters.
+    "REASON_MAX_LENGTH": 500,
     # The most orders one bulk request (action, service call) may name; larger requests are refused whole.
     "BULK_MAX_ORDERS": 10000,
 }

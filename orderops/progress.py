@@ -2,7 +2,11 @@
 
 import sys
 import time
+from io import TextIOBase
 from typing import TextIO
+
+# sys.stderr, or a Django command's OutputWrapper (a TextIOBase).
+Stream = TextIO | TextIOBase
 
 BAR_WIDTH = 30
 # Redraw at most this often: a bar redrawn for every batch of a fast command costs more than it shows.
@@ -16,7 +20,7 @@ class Progress:
     that output there is the command's summary and nothing else. `total` may be in any unit (holds, bytes).
     """
 
-    def __init__(self, total: int, label: str, *, stream: TextIO | None = None, enabled: bool = True) -> None:
+    def __init__(self, total: int, label: str, *, stream: Stream | None = None, enabled: bool = True) -> None:
         self.stream = stream if stream is not None else sys.stderr
         # Django's OutputWrapper (a command's self.stderr) ends every write with a newline and colours it;
         # the bar redraws one line in place, so it writes to the stream the wrapper wraps.
@@ -42,7 +46,7 @@ class Progress:
         if self.active and time.monotonic() - self._drawn_at >= REDRAW_SECONDS:
             self._draw()
 
-    def note(self, text: str, stream: TextIO | None = None) -> None:
+    def note(self, text: str, stream: Stream | None = None) -> None:
         """Write a line of text (a problem found on the way) without tearing the bar apart."""
         self.clear()
         target = stream if stream is not None else self.stream

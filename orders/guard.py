@@ -1,37 +1,46 @@
-"""The hook through which the order domain asks the edit guard whether a user may change orders.
+"""The edit guard's port: how the order domain asks whether a user may change orders, without importing
+the assignment domain that answers.
 
-The guard itself (who may change which order) belongs to the assignment domain, which installs it when the
-apps load (operators/apps.py). Until one is installed every change is refused: the console fails closed.
+The implementation is named by ORDEROPS["EDIT_GUARD"] (default "operators.rules.orders_edit_refusals") and
+resolved with import_string on first use; the system check verifies it at start-up.
 """
 
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
+from functools import cache
+from typing import NamedTuple, Protocol
 
-from django.contrib.auth.models import AbstractBaseUser
-from django.utils.translation import gettext as _
+from django.utils.module_loading import import_string
 
-from orders.results import OrderOutcome, Outcome
-
-# guard(user, [(order_id, number), ...]) -> {order_id: refusal} for each order the user may not change.
-EditGuard = Callable[[AbstractBaseUser, Sequence[tuple[int, str]]], dict[int, OrderOutcome]]
-
-_installed_guard: EditGuard | None = None
+from orderops.conf import orderops_setting
+from orderops.types import Actor
+from orders.results import OrderOutcome
 
 
-def edit_guard_install(guard: EditGuard) -> None:
-    global _installed_guard
-    _installed_guard = guard
+class GuardedOrder(NamedTuple):
+    """An order the caller has locked and wants to change: its id, number and current status code."""
+
+    id: int
+    number: str
+    status_code: str
 
 
-def orders_change_refusals(
-    *, user: AbstractBaseUser | None, orders: Sequence[tuple[int, str]]
-) -> dict[int, OrderOutcome]:
-    """Refusals for the orders (id, number) that `user` (None: the system) may not change; the caller holds
-    their row locks."""
-    if _installed_guard is None:
-        return {
-            order_id: OrderOutcome(
-                order_id, Outcome.NOT_ALLOWED, number, detail=_("no edit guard is installed")
-            )
-            for order_id, number in orders
-        }
-    return _installed_guard(user, orders)
+class EditGuard(Protocol):
+    """guard(user, orders) -> {order id: refusal} for each order that `user` (None: the system) may not
+    change. The caller holds the orders' row locks."""
+
+    def __call__(self, user: Actor | None, orders: Sequence[GuardedOrder]) -> dict[int, OrderOutcome]: ...
+
+
+@cache
+def _guard_at(path: str) -> EditGuard:
+    return import_string(path)
+
+
+def edit_guard() -> EditGuard:
+    """The configured edit guard."""
+    return _guard_at(orderops_setting("EDIT_GUARD"))
+
+
+def orders_change_refusals(*, user: Actor | None, orders: Sequence[GuardedOrder]) -> dict[int, OrderOutcome]:
+    """Refusals for the locked orders that `user` (None: the system) may not change."""
+    return edit_guard()(user, orders)

@@ -5,7 +5,9 @@ from django.db import models, router, transaction
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
+from orderops.models import AppendOnly
 from orders.signals import order_status_changed
+from orders.validators import CurrencyCodeValidator, at_least_one, not_negative
 
 
 class OrderStatus(models.Model):
@@ -39,8 +41,12 @@ class Order(models.Model):
     customer_name = models.CharField(_("customer name"), max_length=200)
     customer_email = models.EmailField(_("customer email"), blank=True)
     customer_phone = models.CharField(_("customer phone"), max_length=40, blank=True)
-    grand_total = models.DecimalField(_("grand total"), max_digits=12, decimal_places=2, default=0)
-    currency = models.CharField(_("currency"), max_length=3, default="EUR")
+    grand_total = models.DecimalField(
+        _("grand total"), max_digits=12, decimal_places=2, default=0, validators=[not_negative]
+    )
+    currency = models.CharField(
+        _("currency"), max_length=3, default="EUR", validators=[CurrencyCodeValidator()]
+    )
     shipping_name = models.CharField(_("ship to"), max_length=200, blank=True)
     shipping_street = models.CharField(_("street"), max_length=255, blank=True)
     shipping_city = models.CharField(_("city"), max_length=100, blank=True)
@@ -48,6 +54,20 @@ class Order(models.Model):
     shipping_country = models.CharField(_("country"), max_length=2, blank=True)
     created_at = models.DateTimeField(_("created"), default=timezone.now)
     updated_at = models.DateTimeField(_("updated"), auto_now=True)
+    # Incremented by every write to the row (the edit service, the status service, imports, a plain save):
+    # a save made from an older version is refused, so that no editor overwrites a change they never saw.
+    # db_default: rows written by raw SQL or COPY (the benchmarks' loaders) start at version 1 as well.
+    version = models.PositiveIntegerField(_("version"), default=1, db_default=1, editable=False)
+    updated_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        editable=False,
+        related_name="+",
+        verbose_name=_("changed by"),
+        help_text=_("Who changed the order last; empty when the system did (imports, commands)."),
+    )
 
     class Meta:
         ordering = ["-created_at", "-id"]
@@ -60,42 +80,49 @@ class Order(models.Model):
             models.Index(fields=["created_at", "id"], name="order_created_idx"),
         ]
 
-    # Who is saving this order: set by the services so that the status-change signal names them. A save
-    # that nobody set it for (a shell, a script) is the system's.
-    changed_by = None
-
     def __str__(self) -> str:
         return f"#{self.number}"
 
     def save(self, **kwargs) -> None:
-        """Save; when the status changed, tell the other apps in the same transaction (auto-release).
+        """Save as the system: a new version, its field changes written to the history, and, when the status
+        changed, the signal to the other apps in the same transaction (auto-release).
 
-        "Changed" is judged against the row as it is in the database, read under its lock: an object loaded
-        before someone else changed the status must still send the signal when it writes a status back.
+        People's edits go through orders.services.order_update, which checks the version they loaded; this is
+        the path of scripts, shells and fixtures. What changed is judged against the row as it is in the
+        database, read under its lock: an object loaded before someone else changed the order still records
+        (and signals) what its write changes.
         """
-        update_fields = kwargs.get("update_fields")
-        writes_status = self.pk is not None and (
-            update_fields is None or "status" in update_fields or "status_id" in update_fields
-        )
+        from orders import history  # history imports this module
+
+        if self.pk is None:
+            super().save(**kwargs)
+            return
         using = kwargs.get("using") or router.db_for_write(Order, instance=self)
         with transaction.atomic(using=using):
-            old_status_code = None
-            if writes_status:
-                old_status_code = (
-                    Order._base_manager.using(using)
-                    .filter(pk=self.pk)
-                    .select_for_update(no_key=True)
-                    .values_list("status_id", flat=True)
-                    .first()
-                )
+            before = (
+                Order._base_manager.using(using).filter(pk=self.pk).select_for_update(no_key=True).first()
+            )
+            if before is None:
+                super().save(**kwargs)
+                return
+            self.version = before.version + 1
+            self.updated_by = None
+            update_fields = kwargs.get("update_fields")
+            if update_fields is not None:
+                kwargs["update_fields"] = {*update_fields, "version", "updated_by", "updated_at"}
+            written = history.FIELDS if update_fields is None else history.fields_among(update_fields)
+            changes = history.field_changes(before, {name: getattr(self, name) for name in written})
             super().save(**kwargs)
-            if old_status_code is not None and old_status_code != self.status_id:
+            history.changes_record(
+                order_id=self.pk, version=self.version, actor=None, at=self.updated_at, changes=changes
+            )
+            if "status" in changes:
                 order_status_changed.send(
                     sender=Order,
                     order_ids=[self.pk],
-                    old_status_codes={self.pk: old_status_code},
+                    old_status_codes={self.pk: before.status_id},
                     new_status=self.status,
-                    actor=self.changed_by,
+                    actor=None,
                     reason="",
                 )
 
@@ -104,8 +131,10 @@ class OrderLine(models.Model):
     order = models.ForeignKey(Order, on_delete=models.CASCADE, related_name="lines", verbose_name=_("order"))
     sku = models.CharField(_("SKU"), max_length=64)
     name = models.CharField(_("name"), max_length=255)
-    qty = models.PositiveIntegerField(_("quantity"), default=1)
-    unit_price = models.DecimalField(_("unit price"), max_digits=12, decimal_places=2, default=0)
+    qty = models.PositiveIntegerField(_("quantity"), default=1, validators=[at_least_one])
+    unit_price = models.DecimalField(
+        _("unit price"), max_digits=12, decimal_places=2, default=0, validators=[not_negative]
+    )
 
     class Meta:
         ordering = ["id"]
@@ -143,3 +172,41 @@ class OrderComment(models.Model):
 
     def __str__(self) -> str:
         return _("Comment by %(author)s on %(order)s") % {"author": self.author, "order": self.order}
+
+
+class OrderChange(AppendOnly):
+    """One field of an order changed: who, when, the version the write produced, the old and new value.
+
+    Written in the same transaction as the change by every path (orders/history.py); never edited.
+    """
+
+    order = models.ForeignKey(
+        Order,
+        on_delete=models.PROTECT,
+        related_name="changes",
+        verbose_name=_("order"),
+        db_index=False,  # orderchange_order_idx starts with order
+    )
+    version = models.PositiveIntegerField(_("version"))
+    actor = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="+",
+        verbose_name=_("by"),
+        help_text=_("Who changed it; empty when the system did (imports, commands, scripts)."),
+    )
+    at = models.DateTimeField(_("at"), default=timezone.now)
+    field = models.CharField(_("field"), max_length=64)
+    old_value = models.TextField(_("old value"), blank=True)
+    new_value = models.TextField(_("new value"), blank=True)
+
+    class Meta:
+        ordering = ["at", "id"]
+        verbose_name = _("order change")
+        verbose_name_plural = _("order changes")
+        indexes = [models.Index(fields=["order", "version", "id"], name="orderchange_order_idx")]
+
+    def __str__(self) -> str:
+        return f"{self.order_id} v{self.version} {self.field}"

@@ -5,25 +5,41 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 from enum import StrEnum
 
-from django.contrib.auth.models import AbstractBaseUser
 from django.utils.translation import gettext as _
 
 from orderops.conf import orderops_setting
+from orderops.types import Actor
 
 
-class Outcome(StrEnum):
+class Code(StrEnum):
+    """The one vocabulary of outcomes and refusals: every per-order outcome and every refused request carries
+    one of these, for machines (the API's problem `code`, tests); the sentence beside it is for people."""
+
+    # Outcomes that are not refusals.
     DONE = "done"
     ALREADY_YOURS = "already_yours"
+    UNCHANGED = "unchanged"
+    # Refusals of one order, or of a whole request.
     HELD_BY = "held_by"
     NOT_HELD = "not_held"
     NOT_FOUND = "not_found"
     FINAL_STATUS = "final_status"
     NOT_ALLOWED = "not_allowed"
     AT_CAPACITY = "at_capacity"
-    UNCHANGED = "unchanged"
+    INVALID_INPUT = "invalid_input"
+    TOO_MANY = "too_many"
+    TOO_LONG = "too_long"
+    INACTIVE = "inactive"
+    NEEDS_REASON = "needs_reason"
+    NOT_CONFIGURED = "not_configured"
+    STALE = "stale"
 
 
-def user_display_name(user: AbstractBaseUser | None) -> str:
+# A per-order outcome is one of the codes: the name the services have always used for them.
+Outcome = Code
+
+
+def user_display_name(user: Actor | None) -> str:
     if user is None:
         return _("the system")
     return user.get_full_name() or user.get_username()
@@ -36,8 +52,12 @@ class OrderOutcome:
     order_id: int
     outcome: Outcome
     number: str | None = None
-    holder: AbstractBaseUser | None = None
+    holder: Actor | None = None
     detail: str = ""
+
+    @property
+    def code(self) -> Code:
+        return self.outcome
 
     @property
     def label(self) -> str:
@@ -58,7 +78,10 @@ class OrderOutcome:
             Outcome.AT_CAPACITY: _("%(order)s was not taken: %(detail)s"),
             Outcome.UNCHANGED: _("%(order)s is already %(detail)s"),
         }
-        return texts[self.outcome] % {"order": self.label, "holder": holder, "detail": self.detail}
+        if self.outcome == Outcome.NOT_HELD and self.detail:
+            return _("%(order)s: %(detail)s") % {"order": self.label, "detail": self.detail}
+        text = texts.get(self.outcome, _("%(order)s: %(detail)s"))
+        return text % {"order": self.label, "holder": holder, "detail": self.detail}
 
 
 @dataclass
@@ -98,16 +121,17 @@ class BulkResult:
 class RequestRefused(Exception):
     """The whole request is refused before anything changed: bad input, or the actor may not do this."""
 
-    def __init__(self, message: str) -> None:
+    def __init__(self, message: str, *, code: Code = Code.INVALID_INPUT) -> None:
         super().__init__(message)
         self.message = message
+        self.code = code
 
 
 class OrderLocked(RequestRefused):
     """A change to one order is refused by the edit guard."""
 
     def __init__(self, refusal: OrderOutcome) -> None:
-        super().__init__(refusal.message)
+        super().__init__(refusal.message, code=refusal.outcome)
         self.refusal = refusal
 
 
@@ -135,12 +159,34 @@ def unique_ids(order_ids) -> list[int]:
     seen: dict[int, None] = {}
     for raw in order_ids:
         if not is_order_id(raw):
-            raise RequestRefused(_("%(value)r is not an order id. Nothing was changed.") % {"value": raw})
+            raise RequestRefused(
+                _("%(value)r is not an order id. Nothing was changed.") % {"value": raw},
+                code=Code.INVALID_INPUT,
+            )
         seen.setdefault(int(raw), None)
     limit = orderops_setting("BULK_MAX_ORDERS")
     if len(seen) > limit:
         raise RequestRefused(
             _("%(count)s orders were selected; at most %(limit)s can be changed at once.")
-            % {"count": len(seen), "limit": limit}
+            % {"count": len(seen), "limit": limit},
+            code=Code.TOO_MANY,
         )
     return list(seen)
+
+
+def reason_checked(reason: str | None, *, required: bool, refused: str, missing: str = "") -> str:
+    """A take-over, transfer or release reason, stripped; refused (naming what was refused) when it is
+    missing but required, or longer than ORDEROPS["REASON_MAX_LENGTH"]."""
+    text = (reason or "").strip()
+    if required and not text:
+        raise RequestRefused(
+            missing or _("%(refused)s: a reason is needed.") % {"refused": refused}, code=Code.NEEDS_REASON
+        )
+    limit = orderops_setting("REASON_MAX_LENGTH")
+    if len(text) > limit:
+        raise RequestRefused(
+            _("%(refused)s: the reason can have at most %(limit)s characters; this one has %(length)s.")
+            % {"refused": refused, "limit": limit, "length": len(text)},
+            code=Code.TOO_LONG,
+        )
+    return text

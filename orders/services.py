@@ -1,58 +1,84 @@
-"""Writes of the order domain: status changes, edits and internal comments, all behind the edit guard."""
+"""Writes of the order domain: status changes, edits and internal comments, all behind the edit guard.
 
-from collections.abc import Callable, Iterable
+Each write to an order row increments its version and records its field changes (orders/history.py) in the
+same transaction, and sends OrderChanged once it commits (orderops/events.py).
+"""
 
-from django.contrib.auth.models import AbstractBaseUser
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+from django.core.exceptions import ValidationError
 from django.db import transaction
+from django.db.models import F
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from orderops.conf import orderops_setting
 from orderops.db import id_set
-from orders.guard import orders_change_refusals
-from orders.models import Order, OrderComment, OrderStatus
-from orders.results import BulkResult, OrderLocked, OrderOutcome, Outcome, RequestRefused, unique_ids
-from orders.selectors import orders_locked
+from orderops.events import CommentAdded, OrderChanged, event_send_on_commit
+from orderops.service_log import service_logged
+from orderops.types import Actor
+from orders import history
+from orders.guard import GuardedOrder, orders_change_refusals
+from orders.locking import guarded, order_locked, orders_locked
+from orders.models import Order, OrderChange, OrderComment, OrderLine, OrderStatus
+from orders.results import (
+    BulkResult,
+    Code,
+    OrderLocked,
+    OrderOutcome,
+    RequestRefused,
+    unique_ids,
+    user_display_name,
+)
 from orders.signals import order_activity, order_status_changed
 
 
+@service_logged("orders_status_set")
 @transaction.atomic
 def orders_status_set(
-    *, actor: AbstractBaseUser | None, order_ids: Iterable[int], status_code: str, reason: str = ""
+    *, actor: Actor | None, order_ids: Iterable[int], status_code: str, reason: str = ""
 ) -> BulkResult:
     """Set the status of many orders at once, each one guarded; entering a releasing status releases holds.
 
     `actor` None is the system (commands, imports): the guard lets it change any order, and the log names
     no person.
 
-    Set-based: one UPDATE for all allowed orders, then `order_status_changed` in the same transaction.
+    Set-based: the history rows in one INSERT ... SELECT, one UPDATE for all allowed orders (each one's
+    version + 1), then `order_status_changed` in the same transaction.
     """
     ids = unique_ids(order_ids)
     new_status = OrderStatus.objects.filter(code=status_code).first()
     if new_status is None:
-        raise RequestRefused(_("There is no order status %(code)r.") % {"code": status_code})
+        raise RequestRefused(
+            _("There is no order status %(code)r.") % {"code": status_code}, code=Code.INVALID_INPUT
+        )
     locked = orders_locked(ids)
-    refusals = orders_change_refusals(
-        user=actor, orders=[(pk, number) for pk, (number, _s) in locked.items()]
-    )
+    refusals = orders_change_refusals(user=actor, orders=guarded(locked))
 
     outcomes, changing = [], []
     for pk in ids:
         if pk not in locked:
-            outcomes.append(OrderOutcome(pk, Outcome.NOT_FOUND))
+            outcomes.append(OrderOutcome(pk, Code.NOT_FOUND))
             continue
         number, status_code_now = locked[pk]
         if pk in refusals:
             outcomes.append(refusals[pk])
         elif status_code_now == new_status.code:
-            outcomes.append(OrderOutcome(pk, Outcome.UNCHANGED, number, detail=new_status.label))
+            outcomes.append(OrderOutcome(pk, Code.UNCHANGED, number, detail=new_status.label))
         else:
-            outcomes.append(OrderOutcome(pk, Outcome.DONE, number))
+            outcomes.append(OrderOutcome(pk, Code.DONE, number))
             changing.append(pk)
 
     if changing:
+        now = timezone.now()
+        history.status_changes_record(order_ids=changing, status_code=new_status.code, actor=actor, at=now)
         # update() sends no signal of its own: this function is the bulk path, and it sends the signal.
-        Order.objects.filter(pk__in=id_set(changing)).update(status=new_status, updated_at=timezone.now())
+        Order.objects.filter(pk__in=id_set(changing)).update(
+            status=new_status, updated_at=now, version=F("version") + 1, updated_by=actor
+        )
         order_status_changed.send(
             sender=Order,
             order_ids=changing,
@@ -61,46 +87,311 @@ def orders_status_set(
             actor=actor,
             reason=reason,
         )
+        event_send_on_commit(
+            OrderChanged(
+                order_ids=tuple(changing), fields=("status",), actor_id=actor.pk if actor else None, at=now
+            )
+        )
     return BulkResult(outcomes)
 
 
-@transaction.atomic
-def order_update(*, actor: AbstractBaseUser, order: Order, save: Callable[[], None] | None = None) -> Order:
-    """Save changes a user made to one order, if the edit guard lets them, under the order's row lock.
+# --- one order's edit ---------------------------------------------------------------------------------------
 
-    `save` writes the changes (the admin passes one that saves the form and its inlines); by default
-    `order.save()`. A form loaded before someone else took the order is refused here, not saved.
+# What the edit service accepts: the order's own fields, by name, and its lines.
+EDITABLE = frozenset(history.FIELDS) - {"created_at"}
+LINE_FIELDS = ("sku", "name", "qty", "unit_price")
+
+
+@dataclass(frozen=True)
+class LinesChange:
+    """Changes to an order's lines: new lines, changed lines by id, deleted line ids (values by field name:
+    sku, name, qty, unit_price)."""
+
+    added: Sequence[Mapping[str, Any]] = field(default_factory=list)
+    changed: Mapping[int, Mapping[str, Any]] = field(default_factory=dict)
+    deleted: Sequence[int] = field(default_factory=list)
+
+    def __bool__(self) -> bool:
+        return bool(self.added or self.changed or self.deleted)
+
+
+@dataclass(frozen=True)
+class ChangeSince:
+    """A field that changed after the editor loaded the order: who changed it last, when, and its value then
+    and now."""
+
+    field: str
+    label: str
+    actor: Actor | None
+    at: datetime
+    loaded_value: str
+    current_value: str
+
+
+class OrderStale(RequestRefused):
+    """A save made from an older version of the order: refused, nothing saved.
+
+    `changes` lists the fields that now differ from what the editor loaded, each with who changed it last
+    and when; `changed_by` and `changed_at` are the latest write's.
     """
-    locked = orders_locked([order.pk])
-    if order.pk not in locked:
-        raise RequestRefused(_("Order #%(number)s no longer exists.") % {"number": order.number})
-    number = locked[order.pk][0]
-    refusal = orders_change_refusals(user=actor, orders=[(order.pk, number)]).get(order.pk)
+
+    def __init__(
+        self,
+        *,
+        number: str,
+        loaded_version: int,
+        current_version: int,
+        changed_by: Actor | None,
+        changed_at: datetime,
+        changes: list[ChangeSince],
+    ) -> None:
+        labels = ", ".join(change.label for change in changes) or _("nothing you can see")
+        super().__init__(
+            _(
+                "#%(number)s was changed by %(who)s after you opened it (%(fields)s). Your changes were not "
+                "saved: check them and save again."
+            )
+            % {"number": number, "who": user_display_name(changed_by), "fields": labels},
+            code=Code.STALE,
+        )
+        self.number = number
+        self.loaded_version = loaded_version
+        self.current_version = current_version
+        self.changed_by = changed_by
+        self.changed_at = changed_at
+        self.changes = changes
+
+
+def field_label(name: str) -> str:
+    if name == history.LINES:
+        return _("lines")
+    return str(getattr(Order._meta.get_field(name), "verbose_name", name))
+
+
+def changes_since(order: Order, version: int) -> list[ChangeSince]:
+    """The fields whose value now differs from what they were at `version`, from the history rows."""
+    rows = list(
+        OrderChange.objects.filter(order=order, version__gt=version)
+        .select_related("actor")
+        .order_by("version", "id")
+    )
+    first_old: dict[str, str] = {}
+    last: dict[str, OrderChange] = {}
+    for row in rows:
+        first_old.setdefault(row.field, row.old_value)
+        last[row.field] = row
+    result = []
+    for name, row in last.items():
+        if first_old[name] != row.new_value:
+            result.append(
+                ChangeSince(name, field_label(name), row.actor, row.at, first_old[name], row.new_value)
+            )
+    return result
+
+
+def _invalid(number: str, name: str, error: ValidationError) -> RequestRefused:
+    label = field_label(name) if name in EDITABLE else name
+    messages = "; ".join(error.messages)
+    return RequestRefused(
+        _("#%(number)s was not saved: %(field)s: %(error)s")
+        % {"number": number, "field": label, "error": messages},
+        code=Code.INVALID_INPUT,
+    )
+
+
+def _validated_fields(order: Order, changes: Mapping[str, Any]) -> dict[str, tuple[str, str]]:
+    """Apply `changes` to the locked `order` after validating each named field; return what differs."""
+    unknown = sorted(set(changes) - EDITABLE)
+    if unknown:
+        raise RequestRefused(
+            _("#%(number)s was not saved: %(fields)s cannot be changed here.")
+            % {"number": order.number, "fields": ", ".join(unknown)},
+            code=Code.INVALID_INPUT,
+        )
+    before = Order(**{f.attname: getattr(order, f.attname) for f in Order._meta.concrete_fields})
+    for name, value in changes.items():
+        if name == "status":
+            code = value.code if isinstance(value, OrderStatus) else value
+            if not OrderStatus.objects.filter(code=code).exists():
+                raise RequestRefused(
+                    _("#%(number)s was not saved: there is no order status %(code)r.")
+                    % {"number": order.number, "code": code},
+                    code=Code.INVALID_INPUT,
+                )
+            order.status_id = code
+        else:
+            setattr(order, name, value)
+    names = [name for name in changes if name != "status"]
+    try:
+        order.clean_fields(exclude=[f.name for f in Order._meta.fields if f.name not in names])
+        if "number" in changes:
+            order.validate_unique(exclude=[f.name for f in Order._meta.fields if f.name != "number"])
+    except ValidationError as error:
+        name = next(iter(error.message_dict), "")
+        raise _invalid(order.number if "number" not in changes else before.number, name, error) from None
+    return history.field_changes(before, {name: getattr(order, name) for name in changes})
+
+
+def _line_values(number: str, values: Mapping[str, Any], line: OrderLine) -> OrderLine:
+    unknown = sorted(set(values) - set(LINE_FIELDS))
+    if unknown:
+        raise RequestRefused(
+            _("#%(number)s was not saved: a line has no field %(fields)s.")
+            % {"number": number, "fields": ", ".join(unknown)},
+            code=Code.INVALID_INPUT,
+        )
+    for name, value in values.items():
+        setattr(line, name, value)
+    try:
+        line.full_clean(exclude=["order"])
+    except ValidationError as error:
+        raise RequestRefused(
+            _("#%(number)s was not saved: line %(sku)s: %(error)s")
+            % {"number": number, "sku": line.sku or "?", "error": "; ".join(error.messages)},
+            code=Code.INVALID_INPUT,
+        ) from None
+    return line
+
+
+def _lines_apply(order: Order, lines: LinesChange) -> tuple[str, str] | None:
+    """Validate and write the lines' changes; return (old text, new text) when they differ."""
+    current = {line.pk: line for line in OrderLine.objects.filter(order=order).order_by("id")}
+    before = history.lines_text((line.sku, line.name, line.qty, line.unit_price) for line in current.values())
+    missing = sorted((set(lines.changed) | set(lines.deleted)) - set(current))
+    if missing:
+        raise RequestRefused(
+            _("#%(number)s was not saved: it has no line with id %(ids)s.")
+            % {"number": order.number, "ids": ", ".join(str(pk) for pk in missing)},
+            code=Code.INVALID_INPUT,
+        )
+    changed = [_line_values(order.number, values, current[pk]) for pk, values in lines.changed.items()]
+    added = [_line_values(order.number, values, OrderLine(order=order)) for values in lines.added]
+    if lines.deleted:
+        OrderLine.objects.filter(order=order, pk__in=list(lines.deleted)).delete()
+    if changed:
+        OrderLine.objects.bulk_update(changed, list(LINE_FIELDS))
+    if added:
+        OrderLine.objects.bulk_create(added)
+    after = history.lines_text(
+        OrderLine.objects.filter(order=order).order_by("id").values_list("sku", "name", "qty", "unit_price")
+    )
+    return (before, after) if before != after else None
+
+
+@service_logged("order_update")
+@transaction.atomic
+def order_update(
+    *,
+    actor: Actor,
+    order_id: int,
+    version: int,
+    changes: Mapping[str, Any],
+    lines: LinesChange | None = None,
+) -> Order:
+    """Save one person's changes to one order: the one edit path, for every surface.
+
+    Locks the order once, guards once (the holder or a supervisor), refuses a save made from an older
+    version than the current one (OrderStale, nothing saved), validates every changed field and line,
+    writes them with the next version, records each field's change, and, when the status changed, sends
+    `order_status_changed` with the old status read under the lock (auto-release). Returns the order as
+    saved.
+    """
+    order = order_locked(order_id)
+    if order is None:
+        raise RequestRefused(_("Order id %(id)s does not exist.") % {"id": order_id}, code=Code.NOT_FOUND)
+    refusal = orders_change_refusals(
+        user=actor, orders=[GuardedOrder(order.pk, order.number, order.status_id)]
+    ).get(order.pk)
     if refusal is not None:
         raise OrderLocked(refusal)
-    order.changed_by = actor
-    (save or order.save)()
+    if version != order.version:
+        raise OrderStale(
+            number=order.number,
+            loaded_version=version,
+            current_version=order.version,
+            changed_by=order.updated_by,
+            changed_at=order.updated_at,
+            changes=changes_since(order, version),
+        )
+    old_status = order.status_id
+    field_changes = _validated_fields(order, changes)
+    if lines:
+        lines_change = _lines_apply(order, lines)
+        if lines_change is not None:
+            field_changes[history.LINES] = lines_change
+    if not field_changes:
+        return order
+
+    now = timezone.now()
+    order.version += 1
+    order.updated_at = now
+    order.updated_by = actor
+    written = [name for name in field_changes if name != history.LINES]
+    Order.objects.filter(pk=order.pk).update(
+        **{
+            ("status_id" if name == "status" else name): getattr(
+                order, "status_id" if name == "status" else name
+            )
+            for name in written
+        },
+        version=order.version,
+        updated_at=now,
+        updated_by=actor,
+    )
+    history.changes_record(
+        order_id=order.pk, version=order.version, actor=actor, at=now, changes=field_changes
+    )
+    if "status" in field_changes:
+        order_status_changed.send(
+            sender=Order,
+            order_ids=[order.pk],
+            old_status_codes={order.pk: old_status},
+            new_status=OrderStatus.objects.get(code=order.status_id),
+            actor=actor,
+            reason="",
+        )
     order_activity.send(sender=Order, order_ids=[order.pk], actor=actor)
+    event_send_on_commit(
+        OrderChanged(order_ids=(order.pk,), fields=tuple(field_changes), actor_id=actor.pk, at=now)
+    )
     return order
 
 
+# --- comments ---------------------------------------------------------------------------------------------
+
+
+@service_logged("order_comment_add")
 @transaction.atomic
-def order_comment_add(*, actor: AbstractBaseUser, order_id: int, body: str) -> OrderComment:
+def order_comment_add(*, actor: Actor, order_id: int, body: str) -> OrderComment:
     """Add an internal comment. Anyone who may view orders may comment on any order, held or not."""
     order = Order.objects.filter(pk=order_id).only("pk", "number").first()
     if order is None:
-        raise RequestRefused(_("Order id %(id)s does not exist.") % {"id": order_id})
-    if not (actor.is_active and actor.has_perm("orders.view_order")):
-        raise RequestRefused(_("#%(number)s: you may not view this order.") % {"number": order.number})
+        raise RequestRefused(_("Order id %(id)s does not exist.") % {"id": order_id}, code=Code.NOT_FOUND)
+    if not actor.is_active:
+        raise RequestRefused(
+            _("#%(number)s: you may not view this order: the account %(user)s is inactive.")
+            % {"number": order.number, "user": actor.get_username()},
+            code=Code.INACTIVE,
+        )
+    if not actor.has_perm("orders.view_order"):
+        raise RequestRefused(
+            _("#%(number)s: you may not view this order.") % {"number": order.number}, code=Code.NOT_ALLOWED
+        )
     text = (body or "").strip()
     if not text:
-        raise RequestRefused(_("#%(number)s: a comment cannot be empty.") % {"number": order.number})
+        raise RequestRefused(
+            _("#%(number)s: a comment cannot be empty.") % {"number": order.number}, code=Code.INVALID_INPUT
+        )
     limit = orderops_setting("COMMENT_MAX_LENGTH")
     if len(text) > limit:
         raise RequestRefused(
             _("#%(number)s: a comment can have at most %(limit)s characters; this one has %(length)s.")
-            % {"number": order.number, "limit": limit, "length": len(text)}
+            % {"number": order.number, "limit": limit, "length": len(text)},
+            code=Code.TOO_LONG,
         )
     comment = OrderComment.objects.create(order=order, author=actor, body=text)
     order_activity.send(sender=OrderComment, order_ids=[order.pk], actor=actor)
+    event_send_on_commit(
+        CommentAdded(order_id=order.pk, comment_id=comment.pk, actor_id=actor.pk, at=comment.created_at)
+    )
     return comment

@@ -13,4 +13,4 @@ STORAGES = {**STORAGES, "staticfiles": {"BACKEND": "django.contrib.staticfiles.s
 WHITENOISE_USE_FINDERS = True
 WHITENOISE_AUTOREFRESH = True
 LOG_FORMAT = "text"
-LOGGING["handlers"]["stdout"]["formatter"] = "text"  # noqa: F405
+LOGGING["handlers"]["stderr"]["formatter"] = "text"  # noqa: F405

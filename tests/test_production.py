@@ -54,7 +54,7 @@ def test_check_deploy_warns_when_https_is_not_declared(tmp_path):
     assert "security.W004" in result.stderr + result.stdout  # no HSTS
 
 
-def test_production_logs_are_json_lines_on_stdout():
+def test_production_logs_are_json_lines_on_stderr_leaving_stdout_to_the_commands():
     code = (
         "import django, logging; django.setup(); "
         "logging.getLogger('orderops.test').warning('hold released', extra={'order': '100042'})"
@@ -70,7 +70,8 @@ def test_production_logs_are_json_lines_on_stdout():
         timeout=60,
     )
     assert result.returncode == 0, result.stderr
-    entry = json.loads(result.stdout.strip().splitlines()[-1])
+    assert result.stdout == ""
+    entry = json.loads(result.stderr.strip().splitlines()[-1])
     assert (entry["level"], entry["logger"], entry["message"], entry["order"]) == (
         "WARNING",
         "orderops.test",

@@ -12,30 +12,12 @@ BACKFILL = (
     " (SELECT o.created_at FROM orders_order o WHERE o.id = operators_assignment.order_id)"
 )
 
-POSTGRESQL_TRIGGER = """
-CREATE FUNCTION operators_assignment_order_created_at_sync() RETURNS trigger LANGUAGE plpgsql AS $$
-BEGIN
-    UPDATE operators_assignment SET order_created_at = NEW.created_at WHERE order_id = NEW.id;
-    RETURN NULL;
-END $$;
-CREATE TRIGGER operators_assignment_order_created_at_sync
-    AFTER UPDATE OF created_at ON orders_order
-    FOR EACH ROW WHEN (OLD.created_at IS DISTINCT FROM NEW.created_at)
-    EXECUTE FUNCTION operators_assignment_order_created_at_sync();
-"""
-POSTGRESQL_DROP = """
-DROP TRIGGER IF EXISTS operators_assignment_order_created_at_sync ON orders_order;
-DROP FUNCTION IF EXISTS operators_assignment_order_created_at_sync();
-"""
-SQLITE_TRIGGER = """
-CREATE TRIGGER operators_assignment_order_created_at_sync
-    AFTER UPDATE OF created_at ON orders_order
-    FOR EACH ROW WHEN OLD.created_at IS NOT NEW.created_at
-BEGIN
-    UPDATE operators_assignment SET order_created_at = NEW.created_at WHERE order_id = NEW.id;
-END;
-"""
-SQLITE_DROP = "DROP TRIGGER IF EXISTS operators_assignment_order_created_at_sync;"
+from operators.migrations._triggers import (  # noqa: E402
+    POSTGRESQL_DROP,
+    POSTGRESQL_TRIGGER,
+    SQLITE_DROP,
+    SQLITE_TRIGGER,
+)
 
 
 def trigger_create(apps, schema_editor):

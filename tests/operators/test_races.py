@@ -396,9 +396,13 @@ def stale_editor(user, ids: list[int]):
             loaded = (pk, order.customer_name, order.updated_at)
             barrier.wait(timeout=BARRIER_TIMEOUT)
             time.sleep(SCHEDULE_4[round_no % len(SCHEDULE_4)][0])
-            order.customer_name = f"changed by {me.username} in round {round_no}"
             try:
-                order_update(actor=me, order=order)
+                order_update(
+                    actor=me,
+                    order_id=pk,
+                    version=order.version,
+                    changes={"customer_name": f"changed by {me.username} in round {round_no}"},
+                )
                 rounds.append((*loaded, ("saved", None)))
             except OrderLocked as refused:
                 rounds.append((*loaded, ("refused", refused.refusal)))

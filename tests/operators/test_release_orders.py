@@ -17,9 +17,9 @@ from django.core.management import CommandError, call_command
 from django.db import connections
 from django.utils import timezone
 
-from operators.management.commands import release_orders
 from operators.models import Assignment, AssignmentLog
 from operators.services import orders_assign, orders_release, orders_take_over
+from operators.services import selection as hold_selection
 from orders.models import Order, OrderStatus
 from orders.services import orders_status_set
 from tests.factories import OperatorFactory, OrderFactory, SupervisorFactory
@@ -304,7 +304,7 @@ def test_release_orders_draws_a_progress_bar_only_on_a_terminal(operator):
 @pytest.mark.django_db
 def test_release_orders_stopped_by_an_error_keeps_earlier_batches_and_says_how_far(operator, monkeypatch):
     orders = held_by(operator, 5)
-    real_release = release_orders.holds_release
+    real_release = hold_selection.holds_release
     calls = []
 
     def failing_second_batch(**kwargs):
@@ -313,7 +313,7 @@ def test_release_orders_stopped_by_an_error_keeps_earlier_batches_and_says_how_f
             raise RuntimeError("database went away")
         return real_release(**kwargs)
 
-    monkeypatch.setattr(release_orders, "holds_release", failing_second_batch)
+    monkeypatch.setattr(hold_selection, "holds_release", failing_second_batch)
     out = StringIO()
     with pytest.raises(CommandError) as stopped:
         call_command("release_orders", "--all", "--batch-size", "2", stdout=out, stderr=StringIO())
@@ -336,7 +336,7 @@ def test_release_orders_stopped_in_the_first_batch_released_nothing(operator, mo
     def failing(**kwargs):
         raise RuntimeError("boom")
 
-    monkeypatch.setattr(release_orders, "holds_release", failing)
+    monkeypatch.setattr(hold_selection, "holds_release", failing)
     with pytest.raises(CommandError, match=r"first batch \(RuntimeError: boom\)\. Nothing was released"):
         run("--all", "--json")
     assert state() == before
@@ -346,14 +346,14 @@ def test_release_orders_stopped_in_the_first_batch_released_nothing(operator, mo
 def test_release_orders_leaves_a_hold_taken_over_after_it_was_selected(operator, supervisor, monkeypatch):
     """A batch is read without locks; a take-over between the read and the release must win."""
     first, second = held_by(operator, 2)
-    real_lock = release_orders.orders_locked
+    real_lock = hold_selection.orders_locked
 
     def take_over_first_then_lock(order_ids):
         if Assignment.objects.filter(order=first, operator=operator).exists():
             orders_take_over(actor=supervisor, order_ids=[first.pk], reason="customer called")
         return real_lock(order_ids)
 
-    monkeypatch.setattr(release_orders, "orders_locked", take_over_first_then_lock)
+    monkeypatch.setattr(hold_selection, "orders_locked", take_over_first_then_lock)
     summary = json.loads(run("--operator", "anna", "--json"))
 
     assert holds() == {first.pk: supervisor.pk}
@@ -366,13 +366,13 @@ def test_release_orders_leaves_a_hold_taken_over_after_it_was_selected(operator,
 @pytest.mark.django_db
 def test_release_orders_counts_a_hold_released_by_someone_else_meanwhile(operator, monkeypatch):
     first, _second = held_by(operator, 2)
-    real_lock = release_orders.orders_locked
+    real_lock = hold_selection.orders_locked
 
     def release_first_then_lock(order_ids):
         orders_release(actor=operator, order_ids=[first.pk])
         return real_lock(order_ids)
 
-    monkeypatch.setattr(release_orders, "orders_locked", release_first_then_lock)
+    monkeypatch.setattr(hold_selection, "orders_locked", release_first_then_lock)
     output = run("--operator", "anna")
     assert "Released 1 hold in 1 batch" in output
     assert "1 hold ended while the command ran" in output
@@ -385,13 +385,13 @@ def test_release_orders_by_status_leaves_an_order_whose_status_changed_meanwhile
     supervisor, operator, monkeypatch
 ):
     first, second = held_by(operator, 2, status="on_hold")
-    real_lock = release_orders.orders_locked
+    real_lock = hold_selection.orders_locked
 
     def move_first_then_lock(order_ids):
         orders_status_set(actor=supervisor, order_ids=[first.pk], status_code="processing")
         return real_lock(order_ids)
 
-    monkeypatch.setattr(release_orders, "orders_locked", move_first_then_lock)
+    monkeypatch.setattr(hold_selection, "orders_locked", move_first_then_lock)
     run("--status", "on_hold")
     assert holds() == {first.pk: operator.pk}
     assert [entry.order_id for entry in command_releases()] == [second.pk]

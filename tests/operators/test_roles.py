@@ -33,6 +33,7 @@ def test_setup_roles_gives_each_group_exactly_its_permissions():
         "orders.add_ordercomment",
         "operators.view_assignment",
         "operators.view_assignmentlog",
+        "operators.hold_orders",
     }
     assert group_permissions(SUPERVISORS_GROUP) == group_permissions(OPERATORS_GROUP) | {
         "operators.override_hold",

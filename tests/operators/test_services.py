@@ -383,3 +383,79 @@ def test_system_release_frees_any_hold_and_logs_no_person(operator, other_operat
         "Anna is ill",
     )
     assert_log_replays_to_holds()
+
+
+# --- input limits live in the services ----------------------------------------------------------------
+
+
+@pytest.mark.parametrize("service", ["take over", "transfer", "release", "system release"])
+def test_a_reason_longer_than_the_limit_is_refused_by_the_service_and_changes_nothing(
+    operator, other_operator, supervisor, orders, service, settings
+):
+    from operators.services import holds_release
+    from orders.results import Code
+
+    settings.ORDEROPS = {"REASON_MAX_LENGTH": 20}
+    orders_assign(actor=operator, order_ids=[orders[0].pk])
+    before = list(AssignmentLog.objects.values_list("id", flat=True))
+    calls = {
+        "take over": lambda reason: orders_take_over(
+            actor=supervisor, order_ids=[orders[0].pk], reason=reason
+        ),
+        "transfer": lambda reason: orders_reassign(
+            actor=supervisor, order_ids=[orders[0].pk], operator=other_operator, reason=reason
+        ),
+        "release": lambda reason: orders_release(actor=operator, order_ids=[orders[0].pk], reason=reason),
+        "system release": lambda reason: holds_release(order_ids=[orders[0].pk], reason=reason),
+    }
+    with pytest.raises(RequestRefused, match="at most 20 characters; this one has 21") as refused:
+        calls[service]("x" * 21)
+    assert refused.value.code == Code.TOO_LONG
+    assert holder_of(orders[0]) == operator
+    assert list(AssignmentLog.objects.values_list("id", flat=True)) == before
+    assert calls[service]("x" * 20).done_ids == [orders[0].pk]  # the limit itself is allowed
+
+
+def test_a_take_over_without_a_reason_says_so_with_its_code(supervisor, operator, orders):
+    from orders.results import Code
+
+    orders_assign(actor=operator, order_ids=[orders[0].pk])
+    with pytest.raises(RequestRefused, match="a take-over needs a reason") as refused:
+        orders_take_over(actor=supervisor, order_ids=[orders[0].pk], reason="   ")
+    assert refused.value.code == Code.NEEDS_REASON
+
+
+def test_refused_requests_carry_a_code(operator, staff_without_role, inactive_operator, orders, settings):
+    from orders.results import Code
+
+    codes = {}
+    for name, call in {
+        "inactive": lambda: orders_release(actor=inactive_operator, order_ids=[orders[0].pk]),
+        "no role": lambda: orders_assign(actor=staff_without_role, order_ids=[orders[0].pk]),
+        "not an id": lambda: orders_assign(actor=operator, order_ids=["x"]),
+        "too many": lambda: orders_assign(actor=operator, order_ids=range(1, 10_002)),
+        "no timeout": lambda: holds_expire(),
+    }.items():
+        with pytest.raises(RequestRefused) as refused:
+            call()
+        codes[name] = refused.value.code
+    assert codes == {
+        "inactive": Code.INACTIVE,
+        "no role": Code.NOT_ALLOWED,
+        "not an id": Code.INVALID_INPUT,
+        "too many": Code.TOO_MANY,
+        "no timeout": Code.NOT_CONFIGURED,
+    }
+
+
+def test_each_service_call_writes_one_structured_log_line(operator, other_operator, orders, caplog):
+    orders_assign(actor=other_operator, order_ids=[orders[0].pk])
+    caplog.clear()
+    with caplog.at_level("INFO", logger="orderops"):
+        orders_assign(actor=operator, order_ids=[order.pk for order in orders])
+    (record,) = [record for record in caplog.records if record.name == "orderops"]
+    assert (record.action, record.actor, record.outcomes) == (
+        "orders_assign",
+        "anna",
+        {"done": 2, "held_by": 1},
+    )

@@ -134,12 +134,13 @@ class AssignmentEngine(RuleBasedStateMachine):
             return None
         powers = POWERS[actor]
         if not powers.works:
-            return Outcome.NOT_ALLOWED, None
+            return (Outcome.NOT_ALLOWED if powers.active else Outcome.INACTIVE), None
         if powers.overrides:
             return None
         hold = self.holds.get(order_id)
         if hold is None:
-            return Outcome.NOT_ALLOWED, None
+            # An unheld order must be taken first; one in a final status cannot be, so only a supervisor.
+            return (Outcome.FINAL_STATUS if self.status[order_id] in RELEASING else Outcome.NOT_HELD), None
         if hold[0] != actor:
             return Outcome.HELD_BY, hold[0]
         return None
@@ -343,8 +344,8 @@ class AssignmentEngine(RuleBasedStateMachine):
     )
     def save_order(self, data, order: int, status: str | None, guarded: bool, instance: str) -> None:
         """Save one order with a new status, or with the one the instance has (None: another field changed):
-        through order_update (guarded), or a plain Order.save() naming the actor (None: a shell or a script
-        that names nobody). Auto-release fires either way.
+        through order_update (guarded), or a plain Order.save() (the system: a shell or a script).
+        Auto-release fires either way.
 
         `instance`: loaded now; or the instance the import kept since it created the order (a script or an
         open form holds on to instances), as it is or first refreshed from the database.
@@ -361,16 +362,23 @@ class AssignmentEngine(RuleBasedStateMachine):
             saving.status = self.status_rows[status]
         written = saving.status_id
         if guarded:
+            # The one edit path, from the version as it is now (a stale version is refused: its own tests).
+            edit = {
+                "actor": self.users[actor],
+                "order_id": pk,
+                "version": Order.objects.get(pk=pk).version,
+                "changes": {"status": written, "customer_phone": f"+1 555 {data.draw(st.integers(0, 99))}"},
+            }
             refusal = self._edit_refusal(actor, pk)
             if refusal is not None:
                 with pytest.raises(OrderLocked) as locked:
-                    order_update(actor=self.users[actor], order=saving)
+                    order_update(**edit)
                 held_by = locked.value.refusal.holder
                 assert (locked.value.refusal.outcome, held_by and self.names[held_by.pk]) == refusal
                 return
-            order_update(actor=self.users[actor], order=saving)
+            order_update(**edit)
         else:
-            saving.changed_by = actor and self.users[actor]
+            actor = None  # a plain save() is the system's: a shell, a script, a fixture
             saving.save()
         if written != self.status[pk]:
             self._status_enters(pk, written, actor)

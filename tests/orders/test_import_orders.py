@@ -10,12 +10,17 @@ from pathlib import Path
 
 import pytest
 from django.core.management import CommandError, call_command
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
 from operators.models import Assignment, AssignmentLog
 from operators.services import orders_assign
+from orderops.events import OrderChanged, domain_event
+from orders.history import history_replays
+from orders.importing import RecordValidator, order_record_validate, orders_import, records_open
 from orders.management.commands import import_orders
-from orders.models import Order, OrderLine
+from orders.models import Order, OrderChange, OrderLine
 from tests.factories import OrderFactory, OrderLineFactory
 from tests.replay import assert_log_replays_to_holds
 
@@ -602,3 +607,192 @@ def test_import_orders_skip_invalid_stopped_by_bad_bytes_keeps_earlier_batches_a
     assert "orders.csv is not UTF-8 text (line 105 is not)" in str(error)
     assert "Before it stopped, the import created" in out
     assert Order.objects.filter(number__startswith="30000").count() == 3
+
+
+# --- versions, the field history and the event ------------------------------------------------------------
+
+
+def changes_of(number: str) -> list[tuple]:
+    """The order's history rows: (version, field, old, new, actor id), in the order they were written."""
+    return list(
+        OrderChange.objects.filter(order__number=number)
+        .order_by("id")
+        .values_list("version", "field", "old_value", "new_value", "actor_id")
+    )
+
+
+@pytest.mark.django_db
+def test_import_orders_update_takes_the_next_version_and_records_each_changed_field(tmp_path):
+    run(jsonl_file(tmp_path, order_record("300001", customer_email="elena@example.com"), name="first.jsonl"))
+    created = Order.objects.get(number="300001")
+    assert (created.version, changes_of("300001")) == (1, [])  # a new order starts with no history
+
+    changed = order_record(
+        "300001",
+        customer_name="Elena Ivanova",
+        customer_email="elena.ivanova@example.com",
+        grand_total="20.00",
+    )
+    run(jsonl_file(tmp_path, changed, name="second.jsonl"))
+
+    order = Order.objects.get(number="300001")
+    assert order.version == 2
+    assert order.updated_by_id is None  # the system
+    assert sorted(changes_of("300001")) == [
+        (2, "customer_email", "elena@example.com", "elena.ivanova@example.com", None),
+        (2, "customer_name", "Elena Petrova", "Elena Ivanova", None),
+        (2, "grand_total", "13.80", "20.00", None),
+    ]
+
+
+@pytest.mark.django_db
+def test_import_orders_changed_lines_are_one_lines_change_and_one_new_version(tmp_path):
+    run(jsonl_file(tmp_path, order_record("300001"), name="first.jsonl"))
+    # Same total (2 x 6.90), so only the lines differ: replacing them is a write of its own.
+    other_tea = order_record(
+        "300001", lines=[{"sku": "TEA-2", "name": "Tea", "qty": 2, "unit_price": "6.90"}]
+    )
+
+    out, _err = run(jsonl_file(tmp_path, other_tea, name="second.jsonl"))
+
+    assert "Lines replaced on 1 order." in out
+    assert Order.objects.get(number="300001").version == 2
+    assert changes_of("300001") == [(2, "lines", "2 x TEA-1 Tea @ 6.90", "2 x TEA-2 Tea @ 6.90", None)]
+
+
+@pytest.mark.django_db
+def test_import_orders_fields_and_lines_of_one_order_are_one_write(tmp_path):
+    run(jsonl_file(tmp_path, order_record("300001"), name="first.jsonl"))
+    both = order_record(
+        "300001",
+        customer_name="Elena Ivanova",
+        lines=[{"sku": "TEA-1", "name": "Tea", "qty": 3, "unit_price": "6.90"}],
+    )
+    run(jsonl_file(tmp_path, both, name="second.jsonl"))
+    assert Order.objects.get(number="300001").version == 2
+    assert sorted(changes_of("300001")) == [
+        (2, "customer_name", "Elena Petrova", "Elena Ivanova", None),
+        (2, "grand_total", "13.80", "20.70", None),
+        (2, "lines", "2 x TEA-1 Tea @ 6.90", "3 x TEA-1 Tea @ 6.90", None),
+    ]
+
+
+@pytest.mark.django_db
+def test_import_orders_unchanged_reimport_writes_no_history_and_keeps_the_version(tmp_path):
+    run(jsonl_file(tmp_path, order_record("300001"), name="first.jsonl"))
+    path = jsonl_file(tmp_path, order_record("300001", customer_name="Elena Ivanova"), name="second.jsonl")
+    run(path)
+    before = changes_of("300001")
+
+    out, _err = run(path)
+
+    assert "left 1 unchanged" in out
+    assert Order.objects.get(number="300001").version == 2
+    assert changes_of("300001") == before
+
+
+@pytest.mark.django_db
+def test_import_orders_history_replays_to_the_order_after_several_imports(tmp_path, operator):
+    imports = [
+        order_record("300001"),
+        order_record("300001", customer_phone="+359 88 123 4567", created_at="2026-05-01T10:00:00+03:00"),
+        order_record("300001", lines=[{"sku": "MUG-1", "name": "Mug", "qty": 1, "unit_price": "13.80"}]),
+        order_record("300001", status="processing", customer_name="Elena Ivanova"),
+        order_record("300001", status="complete", shipping_country="bg", currency="BGN"),
+        order_record("300001", status="complete", shipping_country="bg", currency="BGN"),  # unchanged
+    ]
+    for number, record in enumerate(imports, start=1):
+        if number == 4:
+            orders_assign(actor=operator, order_ids=[Order.objects.get(number="300001").pk])
+        run(jsonl_file(tmp_path, record, name=f"import-{number}.jsonl"))
+
+    order = Order.objects.get(number="300001")
+    assert history_replays(order) == []
+    # Fields, then lines, then fields and status (two writes: the fields', then the status service's),
+    # then the same again; the last import changed nothing.
+    assert order.version == 7
+    assert OrderChange.objects.filter(order=order, field="status").count() == 2
+    assert not Assignment.objects.filter(order=order).exists()
+    assert_log_replays_to_holds()
+
+
+@pytest.mark.django_db
+def test_import_orders_sends_one_order_changed_event_after_commit(
+    tmp_path, django_capture_on_commit_callbacks
+):
+    run(jsonl_file(tmp_path, order_record("300001"), order_record("300002"), name="first.jsonl"))
+    ids = dict(Order.objects.values_list("number", "pk"))
+    events = []
+
+    def heard(sender, event, **kwargs):
+        events.append(event)
+
+    domain_event.connect(heard)
+    try:
+        changed = jsonl_file(
+            tmp_path,
+            order_record("300001", customer_name="Elena Ivanova"),
+            order_record("300002", lines=[{"sku": "TEA-2", "name": "Tea", "qty": 2, "unit_price": "6.90"}]),
+            order_record("300003"),  # new: created, not changed
+            name="second.jsonl",
+        )
+        with django_capture_on_commit_callbacks(execute=False) as callbacks:
+            run(changed)
+        assert events == []  # nothing before the commit
+        for callback in callbacks:
+            callback()
+    finally:
+        domain_event.disconnect(heard)
+
+    assert [(type(event), event.order_ids, event.fields, event.actor_id) for event in events] == [
+        (OrderChanged, (ids["300001"], ids["300002"]), ("customer_name", "lines"), None)
+    ]
+
+
+@pytest.mark.django_db
+def test_import_orders_batch_costs_the_same_statements_for_any_size(tmp_path):
+    def statements(count: int, prefix: str) -> int:
+        numbers = [f"{prefix}{n:03d}" for n in range(count)]
+        run(jsonl_file(tmp_path, *(order_record(number) for number in numbers), name=f"{prefix}-1.jsonl"))
+        records = []
+        for index, number in enumerate(numbers):
+            if index % 3 == 0:  # fields
+                records.append(order_record(number, customer_name="Elena Ivanova"))
+            elif index % 3 == 1:  # lines only
+                records.append(
+                    order_record(number, lines=[{"sku": "X", "name": "Tea", "qty": 2, "unit_price": "6.90"}])
+                )
+            else:  # status, and a new order for each
+                records.append(order_record(number, status="processing"))
+                records.append(order_record(f"{number}-new"))
+        validator = RecordValidator()
+        with records_open(jsonl_file(tmp_path, *records, name=f"{prefix}-2.jsonl"), "jsonl") as (raws, _at):
+            orders = [validator.validate(raw) for raw in raws]
+        with CaptureQueriesContext(connection) as queries:
+            orders_import(orders=orders, reason="import_orders: test")
+        return len(queries.captured_queries)
+
+    assert statements(6, "3100") == statements(60, "3200")
+
+
+@pytest.mark.django_db
+def test_one_order_given_as_a_dict_is_validated_without_a_file():
+    order, problems = order_record_validate(order_record("300001", grand_total=Decimal("13.80")))
+    assert problems == []
+    assert (order.number, order.values["status_id"], order.values["grand_total"]) == (
+        "300001",
+        "pending",
+        Decimal("13.80"),
+    )
+    assert order.lines == (("TEA-1", "Tea", 2, Decimal("6.90")),)
+
+    bad = order_record("300002", status="shipped", colour="red")
+    bad["lines"][0]["qty"] = 0
+    order, problems = order_record_validate(bad)
+    assert order is None
+    assert [(problem.field, problem.number) for problem in problems] == [
+        ("colour", "300002"),
+        ("status", "300002"),
+        ("lines[1].qty", "300002"),
+    ]
+    assert not Order.objects.exists()

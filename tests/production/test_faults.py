@@ -86,7 +86,7 @@ FAULTS = {
     "log insert refused by the database": log_insert_refused_by_the_database,
     "error after the log rows were written": fails_after(log, "_write"),
     "error after the second log write": fails_after(log, "_write", call=2),
-    "error after the holds were deleted": fails_after(services, "_holds_delete"),
+    "error after the holds were deleted": fails_after(services._holds, "holds_delete"),
 }
 
 

@@ -3,11 +3,12 @@
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
-from django.core.management.base import BaseCommand, CommandError
+from django.core.management.base import CommandError
 from django.db import transaction
 
-from orderops.conf import orderops_setting
+from orderops.commands import BatchCommand, plural
 from orderops.progress import Progress
 from orders.importing import (
     ImportCounts,
@@ -21,9 +22,6 @@ from orders.importing import (
 )
 from orders.selectors import final_status_labels
 
-# Orders per batch: per transaction with --skip-invalid, per statement group otherwise. At most
-# ORDEROPS["BULK_MAX_ORDERS"] (the status service refuses more).
-DEFAULT_BATCH_SIZE = 1000
 # Exit status of an import that wrote the valid records and skipped invalid ones (--skip-invalid).
 EXIT_PARTIAL = 2
 REASON_PREFIX = "import_orders: "
@@ -40,11 +38,17 @@ class PassResult:
     first_invalid: str = ""
 
 
-class Command(BaseCommand):
+class Command(BatchCommand):
     help = (
         "Import orders from a CSV or JSON Lines file (docs/import-format.md), creating new orders and"
         " updating existing ones by number. All or nothing unless --skip-invalid."
     )
+    dry_run_help = "Validate the file and say what would be created and updated; change nothing."
+    # Orders per batch: per transaction with --skip-invalid, per statement group otherwise (the status
+    # service refuses more than BULK_MAX_ORDERS at once).
+    batch_size_help = "Orders written per batch (default {default}; at most BULK_MAX_ORDERS)."
+    # The summary is text: counts of what was created, updated and left, said as the import goes.
+    json_summary = False
 
     def add_arguments(self, parser) -> None:
         parser.add_argument("path", help="The file: .csv, or .jsonl / .ndjson (JSON Lines).")
@@ -52,31 +56,15 @@ class Command(BaseCommand):
             "--format", choices=["csv", "jsonl"], help="The file's format, when its extension does not say."
         )
         parser.add_argument(
-            "--dry-run",
-            action="store_true",
-            help="Validate the file and say what would be created and updated; change nothing.",
-        )
-        parser.add_argument(
             "--skip-invalid",
             action="store_true",
             help=f"Import the valid records and report the others (exit status {EXIT_PARTIAL} when any were"
             " skipped). Without it, one invalid record means nothing is imported.",
         )
-        parser.add_argument(
-            "--batch-size",
-            type=int,
-            default=DEFAULT_BATCH_SIZE,
-            help=f"Orders written per batch (default {DEFAULT_BATCH_SIZE}; at most BULK_MAX_ORDERS).",
-        )
+        super().add_arguments(parser)
 
-    def handle(self, *args, **options) -> None:
+    def handle_batches(self, *args: Any, batch_size: int, **options: Any) -> None:
         path = Path(options["path"])
-        limit = orderops_setting("BULK_MAX_ORDERS")
-        batch_size = options["batch_size"]
-        if not 1 <= batch_size <= limit:
-            raise CommandError(
-                f"--batch-size must be between 1 and {limit} (ORDEROPS BULK_MAX_ORDERS); got {batch_size}."
-            )
         try:
             file_format = format_guess(path, options["format"])
             if not path.is_file():
@@ -107,7 +95,7 @@ class Command(BaseCommand):
                 self.counts_text(result.counts, "would", prefix="Once they are fixed, the import")
             )
             raise CommandError(
-                f"{result.invalid:,} of {_plural(result.records, 'record')} invalid (listed above):"
+                f"{result.invalid:,} of {plural(result.records, 'record')} invalid (listed above):"
                 " the import would change nothing. Nothing was changed."
             )
         self.stdout.write(self.counts_text(result.counts, "would"))
@@ -115,7 +103,7 @@ class Command(BaseCommand):
         if result.invalid:
             raise CommandError(
                 f"With --skip-invalid the import would write the {valid:,} valid records and skip"
-                f" {_plural(result.invalid, 'invalid record')}.",
+                f" {plural(result.invalid, 'invalid record')}.",
                 returncode=EXIT_PARTIAL,
             )
 
@@ -124,7 +112,7 @@ class Command(BaseCommand):
         checked = self.read(path, file_format, batch_size, "validating", on_batch=None)
         if checked.invalid:
             raise CommandError(
-                f"{checked.invalid:,} of {_plural(checked.records, 'record')} invalid (listed above):"
+                f"{checked.invalid:,} of {plural(checked.records, 'record')} invalid (listed above):"
                 f" nothing was imported. Fix them, or run with --skip-invalid to import the"
                 f" {checked.records - checked.invalid:,} valid ones."
             )
@@ -184,7 +172,7 @@ class Command(BaseCommand):
         self.stdout.write(self.counts_text(result.counts, "did"))
         if result.invalid:
             raise CommandError(
-                f"{_plural(result.invalid, 'invalid record')} skipped (listed above); the"
+                f"{plural(result.invalid, 'invalid record')} skipped (listed above); the"
                 f" {result.records - result.invalid:,} valid ones are imported.",
                 returncode=EXIT_PARTIAL,
             )
@@ -240,13 +228,13 @@ class Command(BaseCommand):
         if not result.records:
             return "the file has no records."
         if not result.invalid:
-            return f"{_plural(result.records, 'record')}, all valid."
-        return f"{_plural(result.records, 'record')}, {result.invalid:,} invalid (listed above)."
+            return f"{plural(result.records, 'record')}, all valid."
+        return f"{plural(result.records, 'record')}, {result.invalid:,} invalid (listed above)."
 
     def counts_text(self, counts: ImportCounts, mood: str, *, prefix: str = "") -> str:
         would = mood == "would"
         parts = [
-            f"{'would create' if would else 'created'} {_plural(counts.created, 'order')}",
+            f"{'would create' if would else 'created'} {plural(counts.created, 'order')}",
             f"{'would update' if would else 'updated'} {counts.updated:,}",
             f"{'would leave' if would else 'left'} {counts.unchanged:,} unchanged",
         ]
@@ -254,7 +242,7 @@ class Command(BaseCommand):
         text = text[0].upper() + text[1:]
         if counts.lines_replaced:
             text += (
-                f" Lines {'would be ' if would else ''}replaced on {_plural(counts.lines_replaced, 'order')}."
+                f" Lines {'would be ' if would else ''}replaced on {plural(counts.lines_replaced, 'order')}."
             )
         if counts.status_changes:
             releasing = final_status_labels()
@@ -270,7 +258,3 @@ class Command(BaseCommand):
                     " (logged as auto-released, with the import as the reason)."
                 )
         return text
-
-
-def _plural(count: int, singular: str) -> str:
-    return f"{count:,} {singular}{'' if count == 1 else 's'}"

@@ -1,0 +1,340 @@
+"""The operator console's order screens on Django's admin: the order list and page, and the statuses.
+
+Every change goes through the services. The list's actions are console/actions.py, its filters
+console/filters.py; the order page's buttons and the extra pages are console/views.py, wired in here.
+"""
+
+from functools import update_wrapper
+
+from django.contrib import admin, messages
+from django.contrib.admin import helpers
+from django.contrib.admin.options import ActionLocation
+from django.core.exceptions import ObjectDoesNotExist
+from django.db.models import IntegerField, Value
+from django.http import HttpResponseRedirect
+from django.urls import path, reverse
+from django.utils import formats
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
+
+from console import views
+from console.actions import assign_to_me, assign_to_operator, release, set_status, take_over
+from console.changelist import html_format
+from console.filters import AssignmentFilter, OperatorFilter
+from console.formatting import display_name, exact_time, short_age
+from console.forms import OrderForm
+from console.order_page import OrderPage, lines_change, order_page_context, order_page_read, stale_sentence
+from console.paginator import EstimatingPaginator
+from operators import rules
+from orderops.conf import orderops_setting
+from orders.models import Order, OrderLine, OrderStatus
+from orders.results import OrderLocked, is_order_id
+from orders.services import EDITABLE, OrderStale, order_update
+
+
+class OrderLineInline(admin.TabularInline):
+    model = OrderLine
+    extra = 0
+    fields = ["sku", "name", "qty", "unit_price"]
+
+    # The lines are part of the order: the same guard decides (obj is the order).
+    def has_add_permission(self, request, obj=None):
+        return super().has_add_permission(request, obj) and self._order_editable(request, obj)
+
+    def has_change_permission(self, request, obj=None):
+        return super().has_change_permission(request, obj) and self._order_editable(request, obj)
+
+    def has_delete_permission(self, request, obj=None):
+        return super().has_delete_permission(request, obj) and self._order_editable(request, obj)
+
+    def _order_editable(self, request, order) -> bool:
+        if order is None:
+            return True
+        order_admin = self.admin_site.get_model_admin(Order)
+        assert isinstance(order_admin, OrderAdmin)
+        return order_admin.order_page(request, order).powers.edit is None
+
+
+@admin.register(Order)
+class OrderAdmin(admin.ModelAdmin):
+    list_display = ["order_number", "created", "customer", "total", "status_badge", "assigned_to"]
+    list_display_links = ["order_number"]
+    list_filter = [AssignmentFilter, OperatorFilter, "status", ("created_at", admin.DateFieldListFilter)]
+    list_select_related = ["status", "assignment__operator"]
+    list_per_page = 100
+    search_fields = ["=number", "customer_name", "customer_email"]
+    search_help_text = gettext_lazy("An order number, a customer's name, or an email address.")
+    show_full_result_count = False
+    # Facet counts would count every order once per filter choice on each page view.
+    show_facets = admin.ShowFacets.NEVER
+    paginator = EstimatingPaginator
+    ordering = ["-created_at", "-id"]
+    inlines = [OrderLineInline]
+    readonly_fields = ["created_at", "updated_at"]
+    form = OrderForm
+    actions = [assign_to_me, release, assign_to_operator, take_over, set_status]
+    change_list_template = "admin/orders/order/change_list.html"
+    change_form_template = "admin/orders/order/change_form.html"
+    fieldsets = [
+        (None, {"fields": ["number", "status", ("created_at", "updated_at")]}),
+        (gettext_lazy("Customer"), {"fields": ["customer_name", "customer_email", "customer_phone"]}),
+        (gettext_lazy("Total"), {"fields": [("grand_total", "currency")]}),
+        (
+            gettext_lazy("Shipping address"),
+            {
+                "fields": [
+                    "shipping_name",
+                    "shipping_street",
+                    ("shipping_postcode", "shipping_city"),
+                    "shipping_country",
+                ]
+            },
+        ),
+    ]
+
+    class Media:
+        css = {"all": ["console/console.css"]}
+
+    # --- the list ------------------------------------------------------------------------------------
+
+    def get_queryset(self, request):
+        # The viewer's id rides along as a constant column, so "you" costs no query per row.
+        return (
+            super()
+            .get_queryset(request)
+            .annotate(viewer_id=Value(request.user.pk, output_field=IntegerField()))
+        )
+
+    def get_ordering(self, request):
+        # Orders held by one operator, newest first, through the holds' copy of created_at: one range of
+        # assignment_operator_order_idx instead of sorting all of that operator's holds (bench/RESULTS.md).
+        # The same order as the orders' own column: a trigger keeps them equal.
+        if request.GET.get("held") == "mine" or request.GET.get("operator", "").isdigit():
+            return ["-assignment__order_created_at", "-id"]
+        return super().get_ordering(request)
+
+    def get_search_results(self, request, queryset, search_term):
+        """An order number searches the number alone (one index look-up); an address searches emails;
+        anything else searches names. A full scan of every column for "100042" would read every order."""
+        term = search_term.strip().lstrip("#").strip()
+        if not term:
+            return queryset, False
+        if term.isdigit():
+            return queryset.filter(number=term), False
+        if "@" in term:
+            return queryset.filter(customer_email__icontains=term), False
+        return queryset.filter(customer_name__icontains=term), False
+
+    def action_checkbox(self, obj):
+        # The same markup as Django's, without rendering a CheckboxInput through the form template engine
+        # once per row: that was a fifth of the list page's time.
+        return html_format(
+            '<input type="checkbox" name="{}" value="{}" class="action-select" aria-label="{}">',
+            helpers.ACTION_CHECKBOX_NAME,
+            obj.pk,
+            _("Select this object for an action - {}").format(obj),
+        )
+
+    @admin.display(description=gettext_lazy("number"), ordering="number")
+    def order_number(self, order: Order) -> str:
+        return f"#{order.number}"
+
+    @admin.display(description=gettext_lazy("created"), ordering="created_at")
+    def created(self, order: Order) -> str:
+        return html_format(
+            '<time datetime="{}" title="{}">{}</time>',
+            order.created_at.isoformat(),
+            exact_time(order.created_at),
+            _("%(age)s ago") % {"age": short_age(order.created_at)},
+        )
+
+    @admin.display(description=gettext_lazy("customer"), ordering="customer_name")
+    def customer(self, order: Order) -> str:
+        return html_format('{}<br><span class="quiet">{}</span>', order.customer_name, order.customer_email)
+
+    @admin.display(description=gettext_lazy("total"), ordering="grand_total")
+    def total(self, order: Order) -> str:
+        return f"{formats.number_format(order.grand_total, 2, use_l10n=True)} {order.currency}"
+
+    @admin.display(description=gettext_lazy("status"), ordering="status__position")
+    def status_badge(self, order: Order) -> str:
+        final = " status-final" if order.status.releases_assignment else ""
+        return html_format(
+            '<span class="status-badge status-{}{}">{}</span>', order.status_id, final, order.status.label
+        )
+
+    @admin.display(description=gettext_lazy("assigned to"))
+    def assigned_to(self, order: Order) -> str:
+        try:
+            hold = order.assignment
+        except ObjectDoesNotExist:
+            return ""
+        viewer_id = getattr(order, "viewer_id", None)
+        mine = hold.operator_id == viewer_id
+        return html_format(
+            '<span class="holder{}" title="{}">{}</span> <span class="quiet">· {}</span>',
+            " holder-you" if mine else "",
+            _("since %(time)s") % {"time": exact_time(hold.assigned_at)},
+            display_name(hold.operator, viewer_id=viewer_id),
+            short_age(hold.assigned_at),
+        )
+
+    # --- actions (console/actions.py): offered only to those who may run them ------------------------------
+
+    def _list_powers(self, request) -> dict[str, bool]:
+        if "_orderops_list_powers" not in request.__dict__:
+            request._orderops_list_powers = rules.list_powers(request.user)
+        return request._orderops_list_powers
+
+    def changelist_view(self, request, extra_context=None):
+        # "Get next order" only for those who may take orders (the rule book's assign power).
+        context = {"may_claim": self._list_powers(request)["assign_to_me"], **(extra_context or {})}
+        return super().changelist_view(request, context)
+
+    def has_hold_permission(self, request) -> bool:
+        return self._list_powers(request)["hold"]
+
+    def has_assign_to_me_permission(self, request) -> bool:
+        return self._list_powers(request)["assign_to_me"]
+
+    def has_assign_others_permission(self, request) -> bool:
+        return self._list_powers(request)["assign_others"]
+
+    def has_override_permission(self, request) -> bool:
+        return self._list_powers(request)["override"]
+
+    def response_action(self, request, queryset, **kwargs):  # type: ignore[override]
+        # Django filters the list by the posted ids before any action runs; a value that is no id would
+        # fail there with a server error. Refuse it with a message instead, changing nothing.
+        if request.POST.get("select_across") != "1":
+            for value in request.POST.getlist(helpers.ACTION_CHECKBOX_NAME):
+                if not is_order_id(value):
+                    self.message_user(
+                        request,
+                        _("%(value)r is not an order id. Nothing was changed.") % {"value": value},
+                        messages.ERROR,
+                    )
+                    return HttpResponseRedirect(request.get_full_path())
+        return super().response_action(request, queryset, **kwargs)
+
+    def get_actions(self, request, action_location=ActionLocation.CHANGE_LIST):
+        actions = super().get_actions(request, action_location=action_location)
+        if not request.user.is_superuser:
+            actions.pop("delete_selected", None)
+        return actions
+
+    # --- extra URLs (console/views.py): the order page's buttons, claim next, the workload page ----------
+
+    def get_urls(self):
+        def wrap(view):
+            def call(request, *args, **kwargs):
+                return view(request, *args, model_admin=self, **kwargs)
+
+            return self.admin_site.admin_view(update_wrapper(call, view))
+
+        button = wrap(views.order_button)
+        custom = [
+            path("claim-next/", wrap(views.claim_next), name="orders_order_claim_next"),
+            path("workload/", wrap(views.workload), name="orders_order_workload"),
+            path("<path:object_id>/assign/", button, {"button": "assign"}, name="orders_order_assign"),
+            path("<path:object_id>/release/", button, {"button": "release"}, name="orders_order_release"),
+            path(
+                "<path:object_id>/take-over/", button, {"button": "take_over"}, name="orders_order_take_over"
+            ),
+            path("<path:object_id>/comment/", button, {"button": "comment"}, name="orders_order_comment"),
+        ]
+        # Before the ModelAdmin's own: its catch-all "<path:object_id>/" would swallow these.
+        return custom + super().get_urls()
+
+    # --- the order page: what the viewer may do is the rule book's (operators.rules.order_powers) ----------
+
+    def order_page(self, request, order: Order) -> OrderPage:
+        """The order's hold and the viewer's powers over it, read once per request and order."""
+        cache = request.__dict__.setdefault("_orderops_order_pages", {})
+        if order.pk not in cache:
+            cache[order.pk] = order_page_read(request.user, order)
+        return cache[order.pk]
+
+    def has_change_permission(self, request, obj=None) -> bool:
+        if not super().has_change_permission(request, obj):
+            return False
+        return obj is None or self.order_page(request, obj).powers.edit is None
+
+    def has_delete_permission(self, request, obj=None) -> bool:
+        return request.user.is_superuser and super().has_delete_permission(request, obj)
+
+    def get_form(self, request, obj=None, change=False, **kwargs):
+        form = super().get_form(request, obj, change=change, **kwargs)
+        stale = getattr(request, "_orderops_stale", None)
+        if stale is not None:
+            form = type(form.__name__, (form,), {"stale": stale})
+        return form
+
+    def changeform_view(self, request, object_id=None, form_url="", extra_context=None):
+        if request.method != "POST" or object_id is None or not is_order_id(object_id):
+            return super().changeform_view(request, object_id, form_url, extra_context)
+        order = Order.objects.filter(pk=int(object_id)).first()
+        if order is not None and super().has_change_permission(request, order):
+            refusal = self.order_page(request, order).powers.edit
+            if refusal is not None:
+                return self._not_saved(request, order.pk, order.number, refusal.detail or refusal.message)
+        # The edit service decides again under the order's row lock (a hold taken, a version moved on since
+        # the checks above): its refusal rolls the admin's transaction back, so nothing of the POST lands.
+        try:
+            return super().changeform_view(request, object_id, form_url, extra_context)
+        except OrderLocked as locked:
+            return self._not_saved(request, int(object_id), locked.refusal.number, locked.refusal.detail)
+        except OrderStale as stale:
+            self.message_user(request, stale_sentence(stale), messages.ERROR)
+            request._orderops_stale = stale
+            request.__dict__.pop("_orderops_order_pages", None)
+            return super().changeform_view(request, object_id, form_url, extra_context)
+
+    def _not_saved(self, request, order_id: int, number, why: str):
+        self.message_user(
+            request,
+            _("Your changes to #%(number)s were not saved: %(why)s.") % {"number": number, "why": why},
+            messages.ERROR,
+        )
+        return HttpResponseRedirect(reverse("admin:orders_order_change", args=[order_id]))
+
+    def save_model(self, request, obj, form, change) -> None:
+        if not change:
+            super().save_model(request, obj, form, change)
+        # A change is saved with its lines in one call to the edit service: save_related.
+
+    def save_related(self, request, form, formsets, change) -> None:
+        if not change:
+            super().save_related(request, form, formsets, change)
+            return
+        saved = order_update(
+            actor=request.user,
+            order_id=form.instance.pk,
+            version=form.cleaned_data.get("loaded_version") or form.instance.version,
+            changes={name: form.cleaned_data[name] for name in form.changed_data if name in EDITABLE},
+            lines=lines_change(formsets),
+        )
+        form.instance.version = saved.version
+
+    def change_view(self, request, object_id, form_url="", extra_context=None):
+        context = dict(extra_context or {})
+        if object_id and is_order_id(object_id):
+            order = Order.objects.select_related("status").filter(pk=int(object_id)).first()
+            if order is not None and self.has_view_permission(request, order):
+                context.update(
+                    order_page_context(
+                        request,
+                        order,
+                        self.order_page(request, order),
+                        super().has_change_permission(request, order),
+                    )
+                )
+                context["reason_max_length"] = orderops_setting("REASON_MAX_LENGTH")
+        return super().change_view(request, object_id, form_url, context)
+
+
+@admin.register(OrderStatus)
+class OrderStatusAdmin(admin.ModelAdmin):
+    list_display = ["code", "label", "position", "releases_assignment"]
+    list_editable = ["label", "position", "releases_assignment"]
+    ordering = ["position", "code"]

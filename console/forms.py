@@ -1,0 +1,140 @@
+"""The forms of the console's intermediate steps. Each rule of what a person may choose or type has one
+owner here; the services enforce their own limits again, whichever surface calls them."""
+
+from django import forms
+from django.utils.translation import gettext as _
+
+from operators.selectors import holders_eligible
+from orderops.conf import orderops_setting
+from orders.history import value_text
+from orders.models import Order, OrderStatus
+from orders.services import OrderStale
+
+
+def first_error(form: forms.Form) -> str:
+    """The form's first error, as the one sentence its page (or message) shows."""
+    for errors in form.errors.values():
+        return str(errors[0])
+    return ""
+
+
+class OperatorChoiceForm(forms.Form):
+    """Whom to assign orders to: one of the users who may hold orders (operators.selectors.holders_eligible),
+    chosen by id as the page lists them."""
+
+    operator = forms.ChoiceField()
+
+    def __init__(self, *args, **kwargs) -> None:
+        super().__init__(*args, **kwargs)
+        self.operators = list(holders_eligible())
+        field = self.fields["operator"]
+        assert isinstance(field, forms.ChoiceField)
+        field.choices = [(str(user.pk), user.get_username()) for user in self.operators]
+        choose = _("Choose an operator from the list.")
+        field.error_messages.update({"required": choose, "invalid_choice": choose})
+
+    def clean_operator(self):
+        chosen = self.cleaned_data["operator"]
+        return next(user for user in self.operators if str(user.pk) == chosen)
+
+
+class StatusChoiceForm(forms.Form):
+    """The status to set: one of the configured order statuses, by code."""
+
+    status = forms.ChoiceField()
+
+    def __init__(self, *args, **kwargs) -> None:
+        super().__init__(*args, **kwargs)
+        self.statuses = list(OrderStatus.objects.all())
+        field = self.fields["status"]
+        assert isinstance(field, forms.ChoiceField)
+        field.choices = [(status.code, status.label) for status in self.statuses]
+        choose = _("Choose a status from the list.")
+        field.error_messages.update({"required": choose, "invalid_choice": choose})
+
+    def clean_status(self) -> OrderStatus:
+        chosen = self.cleaned_data["status"]
+        return next(status for status in self.statuses if status.code == chosen)
+
+
+class TakeOverForm(forms.Form):
+    """Why a supervisor takes orders over, which the former holders read in the timeline: required, at most
+    ORDEROPS["REASON_MAX_LENGTH"] characters, surrounding spaces dropped.
+
+    The list's action shows a refusal beside the field on its page; the order page's button (`order` given)
+    leaves it as a message on that order's page, worded for the order.
+    """
+
+    reason = forms.CharField()
+
+    def __init__(self, *args, order: Order | None = None, **kwargs) -> None:
+        super().__init__(*args, **kwargs)
+        self.order = order
+        self.max_length = orderops_setting("REASON_MAX_LENGTH")
+        self.fields["reason"].error_messages["required"] = (
+            _("Say why you take these orders over: the holders will see it in the timeline.")
+            if order is None
+            else _("Nothing was taken over: a take-over needs a reason.")
+        )
+
+    def clean_reason(self) -> str:
+        reason = self.cleaned_data["reason"]
+        if len(reason) > self.max_length:
+            if self.order is None:
+                message = _("The reason can have at most %(limit)s characters.") % {"limit": self.max_length}
+            else:
+                message = _(
+                    "#%(number)s was not taken over: the reason can have at most %(limit)s characters."
+                ) % {
+                    "number": self.order.number,
+                    "limit": self.max_length,
+                }
+            raise forms.ValidationError(message, code="max_length")
+        return reason
+
+
+class OrderForm(forms.ModelForm):
+    """The order page's form: the order's fields, plus the version it was loaded at (hidden), which the edit
+    service checks so that a save made from an older version is refused instead of overwriting."""
+
+    loaded_version = forms.IntegerField(widget=forms.HiddenInput, required=False, min_value=1)
+
+    # Moments are shown in the person's time zone and kept in ISO 8601 by the history: never merged.
+    merge_excluded = ("created_at",)
+
+    # Set on a subclass when the service refused a save as stale: the page shows the form again with the
+    # person's input and this error, carrying the current version so that the next save can land.
+    stale: OrderStale | None = None
+
+    def __init__(self, *args, **kwargs) -> None:
+        super().__init__(*args, **kwargs)
+        if self.instance.pk is not None:
+            self.fields["loaded_version"].initial = self.instance.version
+        if self.stale is not None and self.is_bound:
+            data = self.data.copy()  # type: ignore[attr-defined]  # a QueryDict, as bound forms get
+            data[self.add_prefix("loaded_version")] = str(self.stale.current_version)
+            self._take_colleagues_changes(self.stale, data)
+            self.data = data
+
+    def _take_colleagues_changes(self, stale: OrderStale, data) -> None:
+        """Fields a colleague changed that this person left as they loaded them now show the colleague's
+        value, so that saving again keeps it; where both changed a field, the person's input stays."""
+        for change in stale.changes:
+            name = change.field
+            if name not in self.fields or name in self.merge_excluded:
+                continue
+            posted = data.get(self.add_prefix(name), "")
+            try:
+                posted_text = value_text(self.fields[name].to_python(posted))
+            except forms.ValidationError:
+                continue
+            if name == "status":
+                posted_text = str(posted)
+            if posted_text == change.loaded_value:
+                data[self.add_prefix(name)] = change.current_value
+
+    def clean(self):
+        cleaned = super().clean()
+        if self.stale is not None:
+            raise forms.ValidationError(self.stale.message, code="stale")
+        return cleaned

@@ -1,0 +1,124 @@
+"""The order page's reading of one order: its hold, the viewer's powers over it (operators.rules), and how
+the page words them; and what the order form's line inline changed, for the edit service."""
+
+from dataclasses import dataclass
+
+from django.utils.translation import gettext as _
+
+from console import views
+from console.formatting import display_name, exact_time, held_for
+from console.timeline import order_timeline
+from operators import rules
+from operators.models import Assignment
+from operators.selectors import Hold
+from orderops.types import Actor
+from orders.models import Order, OrderStatus
+from orders.results import Code
+from orders.services import LINE_FIELDS, LinesChange, OrderStale
+
+
+@dataclass(frozen=True)
+class OrderPage:
+    order: Order
+    hold: Assignment | None
+    powers: rules.Powers
+
+
+def order_page_read(user: Actor, order: Order) -> OrderPage:
+    """One query for the hold with its people, one for the status (unless the order carries it)."""
+    hold = Assignment.objects.filter(order_id=order.pk).select_related("operator", "assigned_by").first()
+    status = order.status if Order.status.is_cached(order) else OrderStatus.objects.get(pk=order.status_id)
+    state = rules.OrderState(
+        number=order.number,
+        hold=Hold(hold.operator_id, hold.assigned_by_id) if hold else None,
+        holder=hold.operator if hold else None,
+        status_label=status.label,
+        final=status.releases_assignment,
+    )
+    return OrderPage(order, hold, rules.order_powers(user, state))
+
+
+def read_only_reason(page: OrderPage, *, may_change_orders: bool) -> str:
+    """Why the viewer sees the order read-only, worded for the page ("" when they may change it)."""
+    refusal = page.powers.edit
+    if refusal is None:
+        return ""
+    if not may_change_orders or refusal.code in (Code.INACTIVE, Code.NOT_ALLOWED):
+        return _("You can view this order and comment on it, but not change it.")
+    if refusal.code == Code.FINAL_STATUS:
+        return _("Orders in a final status cannot be held, so only a supervisor can change this one.")
+    if refusal.code == Code.HELD_BY:
+        return _("Only %(holder)s or a supervisor can change this order. You can still comment on it.") % {
+            "holder": display_name(page.hold.operator if page.hold else None)
+        }
+    if refusal.code == Code.NOT_HELD and page.powers.assign is None:
+        return _("Nobody holds this order. Assign it to yourself to change it.")
+    if refusal.code == Code.NOT_HELD:
+        return _("Nobody holds this order, and only operators and supervisors can take orders.")
+    return refusal.message
+
+
+def order_page_context(request, order: Order, page: OrderPage, may_change_orders: bool) -> dict:
+    user, hold, powers = request.user, page.hold, page.powers
+    context = {
+        "hold": hold,
+        "hold_is_mine": hold is not None and hold.operator_id == user.pk,
+        "hold_holder_name": display_name(hold.operator, viewer_id=user.pk) if hold else "",
+        "hold_assigner_name": "",
+        "hold_age": held_for(hold.assigned_at) if hold else "",
+        "hold_since": exact_time(hold.assigned_at) if hold else "",
+        "order_is_final": order.status.releases_assignment,
+        "powers": powers,
+        "can_assign": powers.assign is None,
+        "can_release": powers.release is None,
+        "can_take_over": powers.take_over is None,
+        "read_only_reason": read_only_reason(page, may_change_orders=may_change_orders),
+        "timeline": order_timeline(order.pk),
+    }
+    draft = request.session.pop(views.comment_draft_key(order.pk), None) or {}
+    context["comment_draft"] = draft.get("body", "")
+    context["comment_error"] = draft.get("error", "")
+    if hold is not None and hold.assigned_by_id != hold.operator_id:
+        context["hold_assigner_name"] = display_name(hold.assigned_by, viewer_id=user.pk)
+    return context
+
+
+def stale_sentence(stale: OrderStale) -> str:
+    """ "Boris changed street 2 minutes ago. Your changes were not saved: check them and save again." """
+    fields = ", ".join(change.label for change in stale.changes)
+    who = display_name(stale.changed_by)
+    when = held_for(stale.changed_at)
+    if fields:
+        return _(
+            "%(who)s changed %(fields)s on #%(number)s %(when)s. Your changes were not saved: check them and "
+            "save again."
+        ) % {"who": who, "fields": fields, "number": stale.number, "when": when}
+    return _(
+        "%(who)s saved #%(number)s %(when)s, after you opened it. Your changes were not saved: check them "
+        "and save again."
+    ) % {"who": who, "number": stale.number, "when": when}
+
+
+def lines_change(formsets) -> LinesChange:
+    """What the line inline's forms ask: new lines, changed lines and deleted lines, by field."""
+    added, changed, deleted = [], {}, []
+    for formset in formsets:
+        deleting = set(map(id, formset.deleted_forms)) if formset.can_delete else set()
+        for form in formset.forms:
+            pk = form.instance.pk
+            if id(form) in deleting:
+                if pk is not None:
+                    deleted.append(pk)
+            elif not form.has_changed():
+                continue
+            elif pk is None:
+                added.append(
+                    {name: form.cleaned_data[name] for name in LINE_FIELDS if name in form.cleaned_data}
+                )
+            else:
+                changed[pk] = {
+                    name: form.cleaned_data[name] for name in form.changed_data if name in LINE_FIELDS
+                }
+        # The admin's change message reads what the formset saved; the edit service saved it instead.
+        formset.new_objects, formset.changed_objects, formset.deleted_objects = [], [], []
+    return LinesChange(added=added, changed=changed, deleted=deleted)

@@ -1,0 +1,55 @@
+"""Template tags of the order console."""
+
+from django import template
+from django.template.defaultfilters import linebreaksbr
+from django.utils import formats, timezone
+from django.utils.safestring import SafeString
+
+from console import changelist
+from console.changelist import html_format
+
+register = template.Library()
+
+
+@register.inclusion_tag("admin/change_list_results.html")
+def order_result_list(cl):
+    """Django's `result_list`, with the rows rendered by console.changelist."""
+    return changelist.result_list(cl)
+
+
+@register.simple_tag
+def order_timeline_entries(timeline) -> SafeString:
+    """The <li> of each timeline entry, in one pass: a template loop over 200 entries cost a third of the
+    order page. The markup is what the loop wrote (pinned by a test)."""
+    items = []
+    for entry in timeline:
+        moment = timezone.localtime(entry.at)
+        when = html_format(
+            '<time datetime="{}">{}</time>',
+            moment.isoformat(),
+            formats.date_format(moment, "DATETIME_FORMAT"),
+        )
+        if entry.is_comment:
+            who = entry.who.get_full_name() or entry.who.get_username()
+            items.append(
+                html_format(
+                    '<li class="timeline-entry timeline-comment">{} <span class="timeline-author">{}</span>'
+                    ' <div class="timeline-body">{}</div></li>',
+                    when,
+                    who,
+                    linebreaksbr(entry.text, autoescape=True),
+                )
+            )
+        else:
+            reason = html_format(": <em>{}</em>", entry.reason) if entry.reason else ""
+            items.append(
+                html_format(
+                    '<li class="timeline-entry timeline-system timeline-{}">{}'
+                    ' <span class="timeline-system-text">⚙ {}{}</span></li>',
+                    entry.kind,
+                    when,
+                    entry.text,
+                    reason,
+                )
+            )
+    return SafeString("\n".join(items))

@@ -1,0 +1,149 @@
+"""What the hold services share: the lock-and-read skeleton, the capacity rule, and the hold writes."""
+
+from collections.abc import Iterable
+from dataclasses import dataclass
+from datetime import datetime
+
+from django.contrib.auth import get_user_model
+from django.db import connection
+from django.utils.translation import gettext as _
+
+from operators import log
+from operators.models import Assignment
+from operators.rules import OrderState
+from operators.selectors import Hold, held_count, holds_of, users_by_id
+from orderops.conf import orderops_setting
+from orderops.db import db_datetime, id_set, id_set_sql
+from orderops.types import Actor
+from orders.locking import orders_locked
+from orders.models import Order
+from orders.results import Code, OrderOutcome, user_display_name
+from orders.selectors import final_status_labels
+
+
+@dataclass
+class LockedOrders:
+    """The requested orders, row-locked for this transaction: their numbers and statuses, their holds and
+    holders, as every hold service reads them before it decides."""
+
+    ids: list[int]
+    numbers: dict[int, str]
+    statuses: dict[int, str]
+    holds: dict[int, Hold]
+    holders: dict[int, Actor]
+    finals: dict[str, str]
+
+    def found(self, pk: int) -> bool:
+        return pk in self.numbers
+
+    def holder_of(self, pk: int) -> Actor | None:
+        hold = self.holds.get(pk)
+        return self.holders.get(hold.operator_id) if hold is not None else None
+
+    def is_final(self, pk: int) -> bool:
+        return self.statuses[pk] in self.finals
+
+    def state(self, pk: int) -> OrderState:
+        """One order as the rules (operators.rules) judge it."""
+        status = self.statuses[pk]
+        return OrderState(
+            number=self.numbers[pk],
+            hold=self.holds.get(pk),
+            holder=self.holder_of(pk),
+            status_label=self.finals.get(status, status),
+            final=status in self.finals,
+        )
+
+
+def lock_and_read(ids: list[int], *, finals: bool = True) -> LockedOrders:
+    """Lock the orders (orders.locking), then read their holds and holders: three or four statements."""
+    locked = orders_locked(ids)
+    holds = holds_of(locked)
+    return LockedOrders(
+        ids=ids,
+        numbers={pk: number for pk, (number, _status) in locked.items()},
+        statuses={pk: status for pk, (_number, status) in locked.items()},
+        holds=holds,
+        holders=users_by_id(hold.operator_id for hold in holds.values()),
+        finals=final_status_labels() if finals else {},
+    )
+
+
+def capacity_left(holder: Actor) -> int | None:
+    """How many more orders `holder` may take under MAX_HELD_PER_OPERATOR (None: no cap).
+
+    Locks the holder's user row until the transaction ends, so that concurrent assigns to one operator
+    count one after the other and the cap holds under concurrency.
+    """
+    cap = orderops_setting("MAX_HELD_PER_OPERATOR")
+    if cap is None:
+        return None
+    list(get_user_model().objects.filter(pk=holder.pk).select_for_update(no_key=True).values_list("pk"))
+    return max(cap - held_count(holder), 0)
+
+
+def at_capacity(pk: int, number: str, holder: Actor) -> OrderOutcome:
+    cap = orderops_setting("MAX_HELD_PER_OPERATOR")
+    return OrderOutcome(
+        pk,
+        Code.AT_CAPACITY,
+        number,
+        holder=holder,
+        detail=_("%(holder)s already holds %(cap)s orders, the most allowed")
+        % {"holder": user_display_name(holder), "cap": cap},
+    )
+
+
+def holds_insert(*, order_ids: Iterable[int], holder: Actor, assigned_by: Actor, at: datetime) -> set[int]:
+    """Insert holds; the unique constraint refuses orders someone else holds. Returns the ids inserted."""
+    ids = list(order_ids)
+    if not ids:
+        return set()
+    ids_sql, ids_params = id_set_sql(ids)
+    when = db_datetime(at)
+    sql = (
+        f"INSERT INTO {Assignment._meta.db_table}"
+        " (order_id, operator_id, assigned_by_id, assigned_at, last_activity_at, order_created_at)"
+        f" SELECT id, %s, %s, %s, %s, created_at FROM {Order._meta.db_table} WHERE id IN ({ids_sql})"
+        " ON CONFLICT (order_id) DO NOTHING RETURNING order_id"
+    )
+    with connection.cursor() as cursor:
+        cursor.execute(sql, [holder.pk, assigned_by.pk, when, when, *ids_params])
+        return {row[0] for row in cursor.fetchall()}
+
+
+def holds_delete(order_ids: list[int]) -> int:
+    if not order_ids:
+        return 0
+    deleted, _by_model = Assignment.objects.filter(order_id__in=id_set(order_ids)).delete()
+    return deleted
+
+
+def check_logged(written: int, changed: int) -> None:
+    # Invariant 2: exactly one log row per change, in the same transaction. A mismatch rolls it all back.
+    if written != changed:
+        raise RuntimeError(f"assignment log out of step: {written} log rows for {changed} changes")
+
+
+def assign_free(
+    *,
+    order_ids: list[int],
+    holder: Actor,
+    actor: Actor,
+    numbers: dict[int, str],
+    at: datetime,
+    reason: str,
+) -> dict[int, OrderOutcome]:
+    """Insert and log holds on orders believed free; any that someone holds after all report the holder."""
+    inserted = holds_insert(order_ids=order_ids, holder=holder, assigned_by=actor, at=at)
+    check_logged(log.log_assigned(order_ids=inserted, actor=actor, at=at, reason=reason), len(inserted))
+    outcomes = {pk: OrderOutcome(pk, Code.DONE, numbers[pk]) for pk in inserted}
+    lost = [pk for pk in order_ids if pk not in inserted]
+    if lost:
+        # Only a writer that bypassed the order lock can get here; report who won.
+        holds = holds_of(lost)
+        holders = users_by_id(hold.operator_id for hold in holds.values())
+        for pk in lost:
+            holder_now = holders.get(holds[pk].operator_id) if pk in holds else None
+            outcomes[pk] = OrderOutcome(pk, Code.HELD_BY, numbers[pk], holder=holder_now)
+    return outcomes

@@ -1,0 +1,76 @@
+"""Ending holds: a person's release (the release rule), and the system's release for commands."""
+
+from collections.abc import Iterable
+
+from django.db import transaction
+from django.utils import timezone
+from django.utils.translation import gettext as _
+
+from operators import log, rules
+from operators.services import _holds
+from orderops.service_log import service_logged
+from orderops.types import Actor
+from orders.results import BulkResult, Code, OrderOutcome, RequestRefused, reason_checked, unique_ids
+
+
+def _release(ids: list[int], releasing: list[int], *, actor: Actor | None, reason: str) -> None:
+    now = timezone.now()
+    _holds.check_logged(
+        log.log_released(order_ids=releasing, actor=actor, at=now, reason=reason), len(releasing)
+    )
+    _holds.check_logged(_holds.holds_delete(releasing), len(releasing))
+
+
+@service_logged("orders_release")
+@transaction.atomic
+def orders_release(*, actor: Actor, order_ids: Iterable[int], reason: str = "") -> BulkResult:
+    """Release holds. Allowed to the holder, to whoever assigned the hold, and to supervisors.
+
+    Outcomes: done, not held, not allowed (naming the holder), not found. Set-based.
+    """
+    ids = unique_ids(order_ids)
+    if not actor.is_active:
+        raise RequestRefused(
+            _("Nothing was released: the account %(user)s is inactive.") % {"user": actor}, code=Code.INACTIVE
+        )
+    reason = reason_checked(reason, required=False, refused=_("Nothing was released"))
+    orders = _holds.lock_and_read(ids, finals=False)
+    outcomes: dict[int, OrderOutcome] = {}
+    releasing: list[int] = []
+    for pk in ids:
+        if not orders.found(pk):
+            outcomes[pk] = OrderOutcome(pk, Code.NOT_FOUND)
+            continue
+        number, holder = orders.numbers[pk], orders.holder_of(pk)
+        refusal = rules.release_refusal(actor, orders.state(pk))
+        if refusal is None:
+            outcomes[pk] = OrderOutcome(pk, Code.DONE, number, holder=holder)
+            releasing.append(pk)
+        elif refusal.code == Code.NOT_HELD:
+            outcomes[pk] = OrderOutcome(pk, Code.NOT_HELD, number)
+        else:
+            outcomes[pk] = refusal.outcome(pk, number, holder)
+    _release(ids, releasing, actor=actor, reason=reason)
+    return BulkResult([outcomes[pk] for pk in ids])
+
+
+@service_logged("holds_release")
+@transaction.atomic
+def holds_release(*, order_ids: Iterable[int], reason: str, actor: Actor | None = None) -> BulkResult:
+    """Release holds on behalf of the system (management commands, incident clean-up): no permission check,
+    logged as released with `actor` (None: the system) and the reason. Outcomes: done (with the holder whose
+    hold ended), not held, not found. Set-based."""
+    ids = unique_ids(order_ids)
+    reason = reason_checked(reason, required=False, refused=_("Nothing was released"))
+    orders = _holds.lock_and_read(ids, finals=False)
+    outcomes: dict[int, OrderOutcome] = {}
+    for pk in ids:
+        if not orders.found(pk):
+            outcomes[pk] = OrderOutcome(pk, Code.NOT_FOUND)
+        elif pk not in orders.holds:
+            outcomes[pk] = OrderOutcome(pk, Code.NOT_HELD, orders.numbers[pk])
+        else:
+            outcomes[pk] = OrderOutcome(pk, Code.DONE, orders.numbers[pk], holder=orders.holder_of(pk))
+    releasing = [pk for pk in ids if outcomes[pk].outcome == Code.DONE]
+    _release(ids, releasing, actor=actor, reason=reason)
+    return BulkResult([outcomes[pk] for pk in ids])

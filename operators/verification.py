@@ -1,0 +1,330 @@
+"""Replaying the assignment log against the holds: which orders the log does not account for, and why."""
+
+from collections.abc import Iterable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from itertools import groupby
+from operator import itemgetter
+from typing import NamedTuple
+
+from django.contrib.auth import get_user_model
+from django.db import connection, transaction
+
+from operators.models import Assignment, AssignmentLog
+from orderops.db import id_set
+from orders.models import Order
+
+Action = AssignmentLog.Action
+RELEASES = frozenset({Action.RELEASED, Action.AUTO_RELEASED, Action.EXPIRED})
+MOVES = frozenset({Action.TAKEN_OVER, Action.REASSIGNED})
+ACTION_LABELS = dict(Action.choices)
+
+# Rows fetched per round trip from each of the two streams (log rows, holds): memory holds a few chunks,
+# however many orders there are.
+CHUNK_SIZE = 5000
+# Differing orders whose numbers and holders' usernames are looked up together, one query each.
+LOOKUP_BATCH = 1000
+
+
+class LogConflict(NamedTuple):
+    """A log row that does not follow from the order's rows before it (ids, as read)."""
+
+    log_id: int
+    action: str
+    operator_id: int
+    previous_operator_id: int | None
+    held_by_id: int | None  # the holder the rows before it leave
+
+
+class OrderReplay(NamedTuple):
+    """One order as its log rows tell it (replayed in id order) and as its hold row is."""
+
+    order_id: int
+    log_holder_id: int | None
+    holder_id: int | None
+    log_rows: int
+    conflicts: tuple[LogConflict, ...]
+
+    @property
+    def differs(self) -> bool:
+        return bool(self.conflicts) or self.log_holder_id != self.holder_id
+
+
+@dataclass(frozen=True, slots=True)
+class Contradiction:
+    """A log row that contradicts the rows before it, with usernames: e.g. assigned while held."""
+
+    log_row: int
+    action: str
+    operator: str
+    previous_operator: str | None
+    held_by: str | None  # the holder the rows before it leave; None: not held
+
+    @property
+    def message(self) -> str:
+        label = ACTION_LABELS.get(self.action)
+        state = _held(self.held_by)
+        if self.action == Action.ASSIGNED:
+            what = f"assigned to {self.operator}"
+        elif self.action in RELEASES:
+            what = f"{label} from {self.operator}"
+        elif self.action in MOVES:
+            what = f"{label} from {self.previous_operator or 'nobody'} to {self.operator}"
+        else:
+            return f"log row {self.log_row}: unknown action {self.action!r}"
+        return f"log row {self.log_row}: {what} while {state}"
+
+    def as_dict(self) -> dict:
+        return {
+            "log_row": self.log_row,
+            "action": self.action,
+            "operator": self.operator,
+            "previous_operator": self.previous_operator,
+            "held_by": self.held_by,
+            "message": self.message,
+        }
+
+
+@dataclass(frozen=True, slots=True)
+class OrderDifference:
+    """An order whose hold the log does not account for: who holds it by the log and by the holds table."""
+
+    order_id: int
+    number: str
+    log_holder: str | None  # username; None: the log says it is not held
+    holder: str | None  # username; None: no hold row
+    contradictions: tuple[Contradiction, ...] = ()
+
+    @property
+    def message(self) -> str:
+        lines = [f"#{self.number}: the log says {_held(self.log_holder)}; the holds say {_held(self.holder)}"]
+        lines.extend(f"    {contradiction.message}" for contradiction in self.contradictions)
+        return "\n".join(lines)
+
+    def as_dict(self) -> dict:
+        return {
+            "order": self.number,
+            "order_id": self.order_id,
+            "log_holder": self.log_holder,
+            "holder": self.holder,
+            "contradictions": [contradiction.as_dict() for contradiction in self.contradictions],
+        }
+
+
+@dataclass
+class LogVerification:
+    """What a replay found: counts of everything replayed, and the differing orders (all, or the first
+    `max_listed`: `orders_differing` counts them all)."""
+
+    orders_requested: int | None = None  # how many orders were asked for; None: every order
+    orders_replayed: int = 0  # orders with a hold or a log row
+    orders_held: int = 0
+    log_rows: int = 0
+    orders_differing: int = 0
+    differences: list[OrderDifference] = field(default_factory=list)
+
+    @property
+    def agrees(self) -> bool:
+        return self.orders_differing == 0
+
+    def add(self, replay: OrderReplay) -> None:
+        self.orders_replayed += 1
+        self.orders_held += replay.holder_id is not None
+        self.log_rows += replay.log_rows
+        self.orders_differing += replay.differs
+
+    def summary(self) -> str:
+        scope = "" if self.orders_requested is None else f" for {_plural(self.orders_requested, 'order')}"
+        counts = f"{_plural(self.orders_held, 'order')} held, {_plural(self.log_rows, 'log row')} replayed"
+        if self.agrees:
+            return f"Assignment log agrees with the holds{scope}: {counts}."
+        differ = (
+            f"{self.orders_differing:,} {'order differs' if self.orders_differing == 1 else 'orders differ'}"
+        )
+        return f"Assignment log disagrees with the holds{scope}: {differ} ({counts})."
+
+    def as_dict(self) -> dict:
+        return {
+            "agrees": self.agrees,
+            "orders_requested": self.orders_requested,
+            "orders_replayed": self.orders_replayed,
+            "orders_held": self.orders_held,
+            "log_rows": self.log_rows,
+            "orders_differing": self.orders_differing,
+            "summary": self.summary(),
+        }
+
+
+def order_replays(
+    *, order_ids: Iterable[int] | None = None, chunk_size: int = CHUNK_SIZE
+) -> Iterator[OrderReplay]:
+    """Every order that has a log row or a hold (or those of `order_ids`), ascending by id.
+
+    Two sorted streams, the log rows and the holds, are read side by side and merged on the order id, so
+    memory stays a few chunks whatever the size of the tables. Per order, rows replay in id order: changes
+    to one order are serialized by its row lock, so ids follow commit order. A row that contradicts the rows
+    before it is reported as a conflict and then taken at its word (an `assigned` row makes its operator
+    the holder, a release leaves nobody), so that one bad row is not blamed for every row after it.
+    """
+    log_rows = AssignmentLog.objects.order_by("order_id", "id").values_list(
+        "order_id", "id", "action", "operator_id", "previous_operator_id"
+    )
+    holds = Assignment.objects.order_by("order_id").values_list("order_id", "operator_id")
+    if order_ids is not None:
+        ids = list(order_ids)
+        log_rows = log_rows.filter(order_id__in=id_set(ids))
+        holds = holds.filter(order_id__in=id_set(ids))
+    hold_stream = holds.iterator(chunk_size=chunk_size)
+    hold = next(hold_stream, None)
+    for order_id, rows in groupby(log_rows.iterator(chunk_size=chunk_size), key=itemgetter(0)):
+        while hold is not None and hold[0] < order_id:
+            yield OrderReplay(hold[0], None, hold[1], 0, ())
+            hold = next(hold_stream, None)
+        holder_id = None
+        if hold is not None and hold[0] == order_id:
+            holder_id = hold[1]
+            hold = next(hold_stream, None)
+        yield _replay(order_id, rows, holder_id)
+    while hold is not None:
+        yield OrderReplay(hold[0], None, hold[1], 0, ())
+        hold = next(hold_stream, None)
+
+
+def _replay(order_id: int, rows: Iterable[tuple], holder_id: int | None) -> OrderReplay:
+    current: int | None = None
+    count = 0
+    conflicts: list[LogConflict] = []
+    for _order_id, log_id, action, operator_id, previous_operator_id in rows:
+        count += 1
+        if action == Action.ASSIGNED:
+            contradicts = current is not None
+            after = operator_id
+        elif action in RELEASES:
+            contradicts = current != operator_id
+            after = None
+        elif action in MOVES:
+            contradicts = current is None or current != previous_operator_id
+            after = operator_id
+        else:
+            contradicts, after = True, current
+        if contradicts:
+            conflicts.append(LogConflict(log_id, action, operator_id, previous_operator_id, current))
+        current = after
+    return OrderReplay(order_id, current, holder_id, count, tuple(conflicts))
+
+
+def assignment_log_differences(
+    verification: LogVerification,
+    *,
+    order_ids: Iterable[int] | None = None,
+    chunk_size: int = CHUNK_SIZE,
+) -> Iterator[OrderDifference]:
+    """The orders whose hold the log does not account for, ascending by id, with numbers and usernames;
+    `verification` counts everything replayed as it goes. Read-only; streams (see order_replays)."""
+    with _one_snapshot():
+        names = _Names()
+        pending: list[OrderReplay] = []
+        for replay in order_replays(order_ids=order_ids, chunk_size=chunk_size):
+            verification.add(replay)
+            if replay.differs:
+                pending.append(replay)
+                if len(pending) >= LOOKUP_BATCH:
+                    yield from names.differences(pending)
+                    pending = []
+        yield from names.differences(pending)
+
+
+def assignment_log_verify(
+    *,
+    order_ids: Iterable[int] | None = None,
+    max_listed: int | None = None,
+    chunk_size: int = CHUNK_SIZE,
+) -> LogVerification:
+    """Replay the log (of every order, or of `order_ids`) and compare it with the holds (invariant 2).
+    Never raises for what it finds: the result lists the differing orders, the first `max_listed` of them
+    when given (to bound memory; `orders_differing` counts them all)."""
+    ids = None if order_ids is None else list(dict.fromkeys(order_ids))
+    verification = LogVerification(orders_requested=None if ids is None else len(ids))
+    for difference in assignment_log_differences(verification, order_ids=ids, chunk_size=chunk_size):
+        if max_listed is None or len(verification.differences) < max_listed:
+            verification.differences.append(difference)
+    return verification
+
+
+@contextmanager
+def _one_snapshot() -> Iterator[None]:
+    """On PostgreSQL, read the log and the holds in one REPEATABLE READ snapshot: a change committed while
+    the replay runs is then seen in both streams or in neither, so operators can keep working. Inside a
+    caller's transaction, its reads are used as they are. SQLite (demo and development) stays in autocommit:
+    its transactions are IMMEDIATE (orderops.settings) and would lock out every writer while the replay runs.
+    """
+    if connection.vendor != "postgresql" or connection.in_atomic_block:
+        yield
+        return
+    with transaction.atomic():
+        with connection.cursor() as cursor:
+            cursor.execute("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ, READ ONLY")
+        yield
+
+
+class _Names:
+    """Order numbers and usernames for differing orders, looked up a batch at a time; usernames are kept
+    (there are few operators)."""
+
+    def __init__(self) -> None:
+        self.usernames: dict[int, str] = {}
+
+    def differences(self, replays: list[OrderReplay]) -> list[OrderDifference]:
+        if not replays:
+            return []
+        numbers = dict(
+            Order.objects.filter(pk__in=id_set(replay.order_id for replay in replays)).values_list(
+                "pk", "number"
+            )
+        )
+        self._look_up_users(replays)
+        return [
+            OrderDifference(
+                order_id=replay.order_id,
+                number=numbers.get(replay.order_id, f"? (order id {replay.order_id})"),
+                log_holder=self.username(replay.log_holder_id),
+                holder=self.username(replay.holder_id),
+                contradictions=tuple(
+                    Contradiction(
+                        log_row=conflict.log_id,
+                        action=conflict.action,
+                        operator=self.username(conflict.operator_id) or "?",
+                        previous_operator=self.username(conflict.previous_operator_id),
+                        held_by=self.username(conflict.held_by_id),
+                    )
+                    for conflict in replay.conflicts
+                ),
+            )
+            for replay in replays
+        ]
+
+    def _look_up_users(self, replays: list[OrderReplay]) -> None:
+        mentioned: set[int | None] = set()
+        for replay in replays:
+            mentioned.update((replay.log_holder_id, replay.holder_id))
+            for conflict in replay.conflicts:
+                mentioned.update((conflict.operator_id, conflict.previous_operator_id, conflict.held_by_id))
+        wanted = {user_id for user_id in mentioned if user_id is not None} - self.usernames.keys()
+        if wanted:
+            user_model = get_user_model()
+            self.usernames.update(
+                user_model.objects.filter(pk__in=wanted).values_list("pk", user_model.USERNAME_FIELD)
+            )
+
+    def username(self, user_id: int | None) -> str | None:
+        if user_id is None:
+            return None
+        return self.usernames.get(user_id, f"user #{user_id}")
+
+
+def _held(username: str | None) -> str:
+    return f"held by {username}" if username is not None else "not held"
+
+
+def _plural(count: int, noun: str) -> str:
+    return f"{count:,} {noun if count == 1 else noun + 's'}"

@@ -1,0 +1,39 @@
+"""Row locks on orders: every writer to an order or its hold takes them first, in one stable order."""
+
+from collections.abc import Iterable
+
+from orderops.db import id_set
+from orders.guard import GuardedOrder
+from orders.models import Order
+
+
+def orders_locked(order_ids: Iterable[int]) -> dict[int, tuple[str, str]]:
+    """Lock the orders' rows for this transaction and return {id: (number, status code)}.
+
+    Every service that changes an order or its hold locks the order rows first, in primary-key order so that
+    two bulk operations never deadlock. FOR NO KEY UPDATE leaves foreign keys to the order unblocked; the
+    values returned are those of the latest committed version. A no-op on SQLite, where transactions start
+    IMMEDIATE and so run one writer at a time.
+    """
+    rows = (
+        Order.objects.filter(pk__in=id_set(order_ids))
+        .order_by("pk")
+        .select_for_update(no_key=True, of=("self",))
+        .values_list("pk", "number", "status_id")
+    )
+    return {pk: (number, status_code) for pk, number, status_code in rows}
+
+
+def guarded(locked: dict[int, tuple[str, str]]) -> list[GuardedOrder]:
+    """The locked orders as the edit guard takes them."""
+    return [GuardedOrder(pk, number, status_code) for pk, (number, status_code) in locked.items()]
+
+
+def order_locked(order_id: int) -> Order | None:
+    """Lock one order's row for this transaction and return it whole (None: it does not exist)."""
+    return (
+        Order.objects.filter(pk=order_id)
+        .select_for_update(no_key=True, of=("self",))
+        .select_related("updated_by")
+        .first()
+    )

@@ -1,0 +1,38 @@
+"""Validators of the order's store-owned values: amounts, quantities and ISO 4217 currency codes."""
+
+from django.core.exceptions import ValidationError
+from django.core.validators import MinValueValidator
+from django.utils.deconstruct import deconstructible
+from django.utils.translation import gettext_lazy as _
+
+# ISO 4217 active currency codes (the list maintained by SIX on behalf of ISO), funds codes included.
+ISO_4217 = frozenset(
+    """
+    AED AFN ALL AMD ANG AOA ARS AUD AWG AZN BAM BBD BDT BGN BHD BIF BMD BND BOB BOV BRL BSD BTN BWP BYN BZD
+    CAD CDF CHE CHF CHW CLF CLP CNY COP COU CRC CUC CUP CVE CZK DJF DKK DOP DZD EGP ERN ETB EUR FJD FKP GBP
+    GEL GHS GIP GMD GNF GTQ GYD HKD HNL HTG HUF IDR ILS INR IQD IRR ISK JMD JOD JPY KES KGS KHR KMF KPW KRW
+    KWD KYD KZT LAK LBP LKR LRD LSL LYD MAD MDL MGA MKD MMK MNT MOP MRU MUR MVR MWK MXN MXV MYR MZN NAD NGN
+    NIO NOK NPR NZD OMR PAB PEN PGK PHP PKR PLN PYG QAR RON RSD RUB RWF SAR SBD SCR SDG SEK SGD SHP SLE SLL
+    SOS SRD SSP STN SVC SYP SZL THB TJS TMT TND TOP TRY TTD TWD TZS UAH UGX USD USN UYI UYU UYW UZS VED VES
+    VND VUV WST XAF XAG XAU XBA XBB XBC XBD XCD XCG XDR XOF XPD XPF XPT XSU XTS XUA YER ZAR ZMW ZWG ZWL
+    """.split()  # noqa: SIM905 (a table reads best as a table)
+)
+
+
+@deconstructible
+class CurrencyCodeValidator:
+    message = _("%(value)s is not an ISO 4217 currency code (such as EUR, BGN, USD)")
+
+    def __call__(self, value: str) -> None:
+        if value not in ISO_4217:
+            raise ValidationError(self.message, code="currency", params={"value": value})
+
+    def __eq__(self, other: object) -> bool:
+        return isinstance(other, CurrencyCodeValidator)
+
+    def __hash__(self) -> int:
+        return hash(type(self))
+
+
+not_negative = MinValueValidator(0, message=_("cannot be negative"))
+at_least_one = MinValueValidator(1, message=_("must be at least 1"))

@@ -1,0 +1,161 @@
+"""No lost update through the console: two people (or one person in two tabs) open the same order, both save;
+the second save, made from the older version, is refused with who changed what, the form comes back with the
+person's input, and saving it again keeps both people's changes."""
+
+import pytest
+from django.test import Client
+from django.urls import reverse
+
+from operators.services import orders_assign
+from orders.history import history_replays
+from orders.models import Order
+from tests.console.test_admin import change_url, messages_of
+from tests.factories import OrderFactory, OrderLineFactory
+
+INLINE = {
+    "lines-TOTAL_FORMS": "0",
+    "lines-INITIAL_FORMS": "0",
+    "lines-MIN_NUM_FORMS": "0",
+    "lines-MAX_NUM_FORMS": "1000",
+}
+
+
+def form_data(client: Client, order) -> dict:
+    """The order page's form as the browser would post it, unchanged."""
+    form = client.get(change_url(order)).context["adminform"].form
+    data = {
+        name: ("" if value is None else value)
+        for name, value in form.initial.items()
+        if name in form.fields and name not in ("created_at", "updated_at")
+    }
+    data["loaded_version"] = form.fields["loaded_version"].initial
+    return {**data, **INLINE}
+
+
+def login(user) -> Client:
+    client = Client()
+    client.force_login(user)
+    return client
+
+
+@pytest.mark.parametrize(
+    ("first", "second"),
+    [
+        ("supervisor", "operator"),
+        ("operator", "supervisor"),
+        ("supervisor", "superuser"),
+        ("operator", "operator"),
+    ],
+    ids=["supervisor then holder", "holder then supervisor", "two supervisors", "one user in two tabs"],
+)
+def test_the_second_of_two_saves_from_one_version_is_refused_and_keeps_its_input(
+    request, operator, first, second
+):
+    order = OrderFactory(shipping_street="Hauptstraße 36", customer_phone="+49 30 1")
+    orders_assign(actor=operator, order_ids=[order.pk])
+    people = [request.getfixturevalue(first), request.getfixturevalue(second)]
+    clients = [login(people[0]), login(people[1])]
+    loaded = [form_data(clients[0], order), form_data(clients[1], order)]  # both opened version 1
+
+    saved = clients[0].post(change_url(order), {**loaded[0], "shipping_street": "Vitosha Blvd 1"})
+    assert saved.status_code == 302, saved.content.decode()[:1500]
+
+    refused = clients[1].post(change_url(order), {**loaded[1], "customer_phone": "+359 2 555"})
+
+    assert refused.status_code == 200  # the form again, not a redirect
+    current = Order.objects.get(pk=order.pk)
+    assert (current.shipping_street, current.customer_phone, current.version) == (
+        "Vitosha Blvd 1",
+        "+49 30 1",
+        2,
+    )
+    who = people[0].get_full_name() or people[0].get_username()
+    assert [text for text in messages_of(refused) if "were not saved" in text] == [
+        f"{who} changed street on #{order.number} just now."
+        " Your changes were not saved: check them and save again."
+    ]
+    form = refused.context["adminform"].form
+    assert form.data["customer_phone"] == "+359 2 555"  # what was typed is kept
+    assert form.data["shipping_street"] == "Vitosha Blvd 1"  # the colleague's change is shown, not undone
+    assert str(form.data["loaded_version"]) == "2"
+
+    # Saving the form as it came back keeps both changes.
+    again = clients[1].post(change_url(order), {**form.data.dict(), **INLINE})
+    assert again.status_code == 302, again.content.decode()[:1500]
+    current = Order.objects.get(pk=order.pk)
+    assert (current.shipping_street, current.customer_phone, current.version) == (
+        "Vitosha Blvd 1",
+        "+359 2 555",
+        3,
+    )
+    assert history_replays(current) == []
+
+
+def test_a_field_both_changed_keeps_the_second_persons_input_for_them_to_decide(operator, supervisor):
+    order = OrderFactory(shipping_city="Sofia")
+    orders_assign(actor=operator, order_ids=[order.pk])
+    anna, boris = login(operator), login(supervisor)
+    annas, boris_form = form_data(anna, order), form_data(boris, order)
+    assert boris.post(change_url(order), {**boris_form, "shipping_city": "Plovdiv"}).status_code == 302
+    refused = anna.post(change_url(order), {**annas, "shipping_city": "Varna"})
+    assert refused.status_code == 200
+    assert refused.context["adminform"].form.data["shipping_city"] == "Varna"
+    assert Order.objects.get(pk=order.pk).shipping_city == "Plovdiv"
+
+
+def test_the_holder_edits_lines_through_the_same_edit_path(operator):
+    order = OrderFactory()
+    line = OrderLineFactory(order=order, sku="TEA-1", name="Tea", qty=1)
+    orders_assign(actor=operator, order_ids=[order.pk])
+    client = login(operator)
+    data = {
+        **form_data(client, order),
+        "lines-TOTAL_FORMS": "2",
+        "lines-INITIAL_FORMS": "1",
+        "lines-0-id": str(line.pk),
+        "lines-0-order": str(order.pk),
+        "lines-0-sku": "TEA-1",
+        "lines-0-name": "Tea",
+        "lines-0-qty": "3",
+        "lines-0-unit_price": str(line.unit_price),
+        "lines-1-order": str(order.pk),
+        "lines-1-sku": "MUG-1",
+        "lines-1-name": "Mug",
+        "lines-1-qty": "1",
+        "lines-1-unit_price": "9.00",
+    }
+    response = client.post(change_url(order), data)
+    assert response.status_code == 302, response.content.decode()[:2000]
+    assert sorted(order.lines.values_list("sku", "qty")) == [("MUG-1", 1), ("TEA-1", 3)]
+    current = Order.objects.get(pk=order.pk)
+    assert current.version == 2
+    assert list(current.changes.values_list("field", flat=True)) == ["lines"]
+
+
+def test_a_negative_total_is_refused_naming_the_field(operator):
+    order = OrderFactory()
+    orders_assign(actor=operator, order_ids=[order.pk])
+    client = login(operator)
+    response = client.post(change_url(order), {**form_data(client, order), "grand_total": "-5"})
+    assert response.status_code == 200
+    assert "cannot be negative" in response.content.decode()
+    assert Order.objects.get(pk=order.pk).version == 1
+
+
+def test_the_timeline_says_who_changed_which_field_from_what_to_what(operator, supervisor):
+    order = OrderFactory(shipping_street="Hauptstraße 36")
+    orders_assign(actor=operator, order_ids=[order.pk])
+    boris = login(supervisor)
+    assert (
+        boris.post(
+            change_url(order), {**form_data(boris, order), "shipping_street": "Vitosha Blvd 1"}
+        ).status_code
+        == 302
+    )
+    boris.post(
+        reverse("admin:orders_order_changelist"),
+        {"action": "set_status", "_selected_action": [order.pk], "status": "on_hold", "post": "yes"},
+    )
+    page = login(operator).get(change_url(order)).content.decode()
+    assert "Boris changed street: Hauptstraße 36 → Vitosha Blvd 1" in page
+    assert "Boris changed status: Pending → On hold" in page
