@@ -16,7 +16,7 @@ from django.utils.translation import gettext_lazy, ngettext
 from console.formatting import display_name
 from console.forms import OperatorChoiceForm, StatusChoiceForm, TakeOverForm, first_error
 from console.messages import run_and_report
-from operators.services import orders_assign, orders_release, orders_take_over
+from operators.services import orders_assign, orders_release, orders_take_over, orders_transfer
 from orderops.conf import orderops_setting
 from orders.models import Order
 from orders.results import RequestRefused, unique_ids
@@ -118,7 +118,9 @@ def assign_to_operator(modeladmin, request: HttpRequest, queryset):
         run_and_report(
             modeladmin,
             request,
-            lambda: orders_assign(
+            # One step: free orders are assigned, held ones move (logged reassigned), each refused only
+            # where the rules refuse it.
+            lambda: orders_transfer(
                 actor=request.user, order_ids=selected_ids(request, queryset), operator=chosen
             ),
             done=lambda count, orders: (
@@ -196,6 +198,7 @@ def set_status(modeladmin, request: HttpRequest, queryset):
                 )
                 % {"count": count, "orders": orders, "status": chosen.label}
             ),
+            editing=True,
         )
         return None
     return _intermediate_page(

@@ -14,6 +14,7 @@ from django.db.models import IntegerField, Value
 from django.http import HttpResponseRedirect
 from django.urls import path, reverse
 from django.utils import formats
+from django.utils.safestring import SafeString
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
@@ -30,6 +31,12 @@ from orderops.conf import orderops_setting
 from orders.models import Order, OrderLine, OrderStatus
 from orders.results import OrderLocked, is_order_id
 from orders.services import EDITABLE, OrderStale, order_update
+
+# A padlock, drawn inline: no icon font, no request, the text colour of the cell.
+LOCK_ICON = SafeString(
+    '<svg class="lock-icon" aria-hidden="true" viewBox="0 0 16 16" width="12" height="12">'
+    '<path fill="currentColor" d="M4 7V5a4 4 0 1 1 8 0v2h1v8H3V7h1zm2 0h4V5a2 2 0 1 0-4 0v2z"/></svg> '
+)
 
 
 class OrderLineInline(admin.TabularInline):
@@ -57,7 +64,8 @@ class OrderLineInline(admin.TabularInline):
 
 @admin.register(Order)
 class OrderAdmin(admin.ModelAdmin):
-    list_display = ["order_number", "created", "customer", "total", "status_badge", "assigned_to"]
+    # The holder second, where it is seen first (and on a phone's card, beside the number).
+    list_display = ["order_number", "assigned_to", "status_badge", "customer", "total", "created"]
     list_display_links = ["order_number"]
     list_filter = [AssignmentFilter, OperatorFilter, "status", ("created_at", admin.DateFieldListFilter)]
     list_select_related = ["status", "assignment__operator"]
@@ -94,6 +102,7 @@ class OrderAdmin(admin.ModelAdmin):
 
     class Media:
         css = {"all": ["console/console.css"]}
+        js = ["console/console.js"]
 
     # --- the list ------------------------------------------------------------------------------------
 
@@ -163,19 +172,28 @@ class OrderAdmin(admin.ModelAdmin):
             '<span class="status-badge status-{}{}">{}</span>', order.status_id, final, order.status.label
         )
 
-    @admin.display(description=gettext_lazy("assigned to"))
+    @admin.display(description=gettext_lazy("assigned to"), ordering="assignment__operator__first_name")
     def assigned_to(self, order: Order) -> str:
         try:
             hold = order.assignment
         except ObjectDoesNotExist:
-            return ""
+            return html_format('<span class="holder-none">{}</span>', _("free"))
         viewer_id = getattr(order, "viewer_id", None)
-        mine = hold.operator_id == viewer_id
+        if hold.operator_id == viewer_id:
+            return html_format(
+                '<span class="holder holder-you" title="{}">{}</span> <span class="quiet">· {}</span>',
+                _("since %(time)s") % {"time": exact_time(hold.assigned_at)},
+                _("you"),
+                short_age(hold.assigned_at),
+            )
+        # Held by a colleague: locked for the viewer (the row is muted by console.css).
         return html_format(
-            '<span class="holder{}" title="{}">{}</span> <span class="quiet">· {}</span>',
-            " holder-you" if mine else "",
-            _("since %(time)s") % {"time": exact_time(hold.assigned_at)},
-            display_name(hold.operator, viewer_id=viewer_id),
+            '<span class="holder holder-other" title="{}">{}<span class="visually-hidden">{}</span>{}</span>'
+            ' <span class="quiet">· {}</span>',
+            _("locked: held since %(time)s") % {"time": exact_time(hold.assigned_at)},
+            LOCK_ICON,
+            _("locked, held by"),
+            display_name(hold.operator),
             short_age(hold.assigned_at),
         )
 
@@ -241,6 +259,7 @@ class OrderAdmin(admin.ModelAdmin):
             path(
                 "<path:object_id>/take-over/", button, {"button": "take_over"}, name="orders_order_take_over"
             ),
+            path("<path:object_id>/transfer/", button, {"button": "transfer"}, name="orders_order_transfer"),
             path("<path:object_id>/comment/", button, {"button": "comment"}, name="orders_order_comment"),
         ]
         # Before the ModelAdmin's own: its catch-all "<path:object_id>/" would swallow these.
@@ -315,6 +334,27 @@ class OrderAdmin(admin.ModelAdmin):
             lines=lines_change(formsets),
         )
         form.instance.version = saved.version
+        held = self.order_page(request, form.instance).hold
+        if held is not None and held.operator_id == request.user.pk and saved.status.releases_assignment:
+            self.message_user(
+                request,
+                _("Your hold on #%(number)s ended: %(status)s is a final status.")
+                % {"number": saved.number, "status": saved.status.label},
+                messages.INFO,
+            )
+        # What the viewer may do now is decided again for the page that follows.
+        request.__dict__.pop("_orderops_order_pages", None)
+
+    def response_change(self, request, obj):
+        if "_continue" in request.POST and not self.has_change_permission(request, obj):
+            # Saved, but no longer theirs to change (the save ended their hold): no "edit it again below".
+            self.message_user(
+                request,
+                _("#%(number)s was saved. You can no longer change it.") % {"number": obj.number},
+                messages.SUCCESS,
+            )
+            return HttpResponseRedirect(reverse("admin:orders_order_change", args=[obj.pk]))
+        return super().response_change(request, obj)
 
     def change_view(self, request, object_id, form_url="", extra_context=None):
         context = dict(extra_context or {})

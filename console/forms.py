@@ -2,6 +2,7 @@
 owner here; the services enforce their own limits again, whichever surface calls them."""
 
 from django import forms
+from django.db.models import Count
 from django.utils.translation import gettext as _
 
 from operators.selectors import holders_eligible
@@ -26,7 +27,8 @@ class OperatorChoiceForm(forms.Form):
 
     def __init__(self, *args, **kwargs) -> None:
         super().__init__(*args, **kwargs)
-        self.operators = list(holders_eligible())
+        # Each with how many orders they hold now, so that the chooser sees the load.
+        self.operators = list(holders_eligible().annotate(held_now=Count("held_assignments", distinct=True)))
         field = self.fields["operator"]
         assert isinstance(field, forms.ChoiceField)
         field.choices = [(str(user.pk), user.get_username()) for user in self.operators]

@@ -29,8 +29,9 @@ def order_labels(outcomes: list[OrderOutcome]) -> str:
     return labels[0]
 
 
-def refusal_sentence(outcome: Outcome, items: list[OrderOutcome], user) -> str:
-    """One sentence for orders refused alike (the same outcome, holder and detail), naming them."""
+def refusal_sentence(outcome: Outcome, items: list[OrderOutcome], user, *, editing: bool = False) -> str:
+    """One sentence for orders refused alike (the same outcome, holder and detail), naming them. `editing`:
+    the request changed the orders themselves (a status), not their holds."""
     first = items[0]
     count = len(items)
     names = {"orders": order_labels(items), "detail": first.detail}
@@ -77,6 +78,16 @@ def refusal_sentence(outcome: Outcome, items: list[OrderOutcome], user) -> str:
         )
     if outcome == Outcome.NOT_FOUND:
         return ngettext("%(orders)s no longer exists.", "%(orders)s no longer exist.", count) % names
+    if outcome == Outcome.FINAL_STATUS and editing:
+        # Nobody can take such an order to change it: say who can, instead of "assign it first".
+        return (
+            ngettext(
+                "%(orders)s is %(detail)s: only a supervisor can change or reopen a finished order.",
+                "%(orders)s are %(detail)s: only a supervisor can change or reopen finished orders.",
+                count,
+            )
+            % names
+        )
     if outcome == Outcome.FINAL_STATUS:
         return (
             ngettext(
@@ -98,7 +109,9 @@ def refusal_sentence(outcome: Outcome, items: list[OrderOutcome], user) -> str:
     return _("%(orders)s: %(detail)s.") % names
 
 
-def report_result(model_admin, request: HttpRequest, result: BulkResult, *, done: Done) -> None:
+def report_result(
+    model_admin, request: HttpRequest, result: BulkResult, *, done: Done, editing: bool = False
+) -> None:
     """One success message (how many, which), then one message per kind of refusal, naming the orders."""
     done_items = result.done
     if done_items:
@@ -111,11 +124,12 @@ def report_result(model_admin, request: HttpRequest, result: BulkResult, *, done
         level = messages.INFO if outcome in (Outcome.ALREADY_YOURS, Outcome.UNCHANGED) else messages.WARNING
         if not done_items and level == messages.WARNING:
             level = messages.ERROR
-        model_admin.message_user(request, refusal_sentence(outcome, items, request.user), level)
+        sentence = refusal_sentence(outcome, items, request.user, editing=editing)
+        model_admin.message_user(request, sentence, level)
 
 
 def run_and_report(
-    model_admin, request: HttpRequest, service: Callable[[], BulkResult], *, done: Done
+    model_admin, request: HttpRequest, service: Callable[[], BulkResult], *, done: Done, editing: bool = False
 ) -> None:
     """Call a service and tell the person what came of it: a refused request as one error, otherwise each
     order's outcome (report_result)."""
@@ -124,4 +138,4 @@ def run_and_report(
     except RequestRefused as refusal:
         model_admin.message_user(request, refusal.message, messages.ERROR)
         return
-    report_result(model_admin, request, result, done=done)
+    report_result(model_admin, request, result, done=done, editing=editing)

@@ -7,6 +7,7 @@ from django.utils.translation import gettext as _
 
 from console import views
 from console.formatting import display_name, exact_time, held_for
+from console.forms import OperatorChoiceForm
 from console.timeline import order_timeline
 from operators import rules
 from operators.models import Assignment
@@ -72,9 +73,16 @@ def order_page_context(request, order: Order, page: OrderPage, may_change_orders
         "can_assign": powers.assign is None,
         "can_release": powers.release is None,
         "can_take_over": powers.take_over is None,
+        "can_transfer": powers.transfer is None,
         "read_only_reason": read_only_reason(page, may_change_orders=may_change_orders),
         "timeline": order_timeline(order.pk),
     }
+    if powers.transfer is None:
+        context["transfer_choices"] = [
+            operator
+            for operator in OperatorChoiceForm().operators
+            if hold is None or operator.pk != hold.operator_id
+        ]
     draft = request.session.pop(views.comment_draft_key(order.pk), None) or {}
     context["comment_draft"] = draft.get("body", "")
     context["comment_error"] = draft.get("error", "")

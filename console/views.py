@@ -18,10 +18,17 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
-from console.forms import TakeOverForm, first_error
+from console.formatting import display_name
+from console.forms import OperatorChoiceForm, TakeOverForm, first_error
 from console.messages import run_and_report
 from operators.selectors import operators_workload, unassigned_backlog
-from operators.services import order_claim_next, orders_assign, orders_release, orders_take_over
+from operators.services import (
+    order_claim_next,
+    orders_assign,
+    orders_release,
+    orders_take_over,
+    orders_transfer,
+)
 from orders.models import Order
 from orders.results import Outcome, RequestRefused, is_order_id
 from orders.services import order_comment_add
@@ -75,6 +82,23 @@ def _take_over(model_admin, request: HttpRequest, order: Order) -> HttpResponse:
     return _back_to(order)
 
 
+def _transfer(model_admin, request: HttpRequest, order: Order) -> HttpResponse:
+    form = OperatorChoiceForm(request.POST)
+    if not form.is_valid():
+        model_admin.message_user(request, first_error(form), messages.ERROR)
+        return _back_to(order)
+    chosen = form.cleaned_data["operator"]
+    run_and_report(
+        model_admin,
+        request,
+        lambda: orders_transfer(actor=request.user, order_ids=[order.pk], operator=chosen),
+        done=lambda count, orders: (
+            _("%(orders)s is now %(operator)s's.") % {"orders": orders, "operator": display_name(chosen)}
+        ),
+    )
+    return _back_to(order)
+
+
 def _comment(model_admin, request: HttpRequest, order: Order) -> HttpResponse:
     body = request.POST.get("body", "")
     try:
@@ -95,6 +119,7 @@ BUTTONS = {
     "assign": _assign,
     "release": _release,
     "take_over": _take_over,
+    "transfer": _transfer,
     "comment": _comment,
 }
 

@@ -53,6 +53,11 @@ INSTALLED_APPS = [
     "orders",
     "operators",
     "console",
+    "rest_framework",
+    "django_filters",
+    "drf_spectacular",
+    "drf_spectacular_sidecar",
+    "api",
 ]
 
 MIDDLEWARE = [
@@ -64,6 +69,8 @@ MIDDLEWARE = [
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
+    # After auth and messages: a repeated submit is answered with the first one's redirect and messages.
+    "console.once.SubmitOnceMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
 ]
 
@@ -173,3 +180,47 @@ DATA_UPLOAD_MAX_NUMBER_FIELDS = 10_500
 
 # Product settings; every key and its default is documented in orderops/conf.py.
 ORDEROPS: dict = {}
+
+# --- the REST API (api/, README "REST API") -----------------------------------------------------------------
+
+# Throttle counters, idempotency aside (that is a table), live in the default cache: shared by every process
+# and host when REDIS_URL is set, otherwise in each process's own memory (a limit per process, then).
+REDIS_URL = os.environ.get("REDIS_URL", "")
+CACHES = {
+    "default": {"BACKEND": "django.core.cache.backends.redis.RedisCache", "LOCATION": REDIS_URL}
+    if REDIS_URL
+    else {"BACKEND": "django.core.cache.backends.locmem.LocMemCache", "LOCATION": "orderops"}
+}
+
+REST_FRAMEWORK = {
+    "DEFAULT_AUTHENTICATION_CLASSES": [
+        "api.authentication.ApiKeyAuthentication",
+        "rest_framework.authentication.SessionAuthentication",
+    ],
+    "DEFAULT_PERMISSION_CLASSES": ["api.permissions.MayViewOrders"],
+    "DEFAULT_PARSER_CLASSES": ["api.parsers.JSONParser"],
+    "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer"],
+    "DEFAULT_THROTTLE_CLASSES": ["api.throttling.ApiKeyRateThrottle"],
+    "DEFAULT_FILTER_BACKENDS": ["django_filters.rest_framework.DjangoFilterBackend"],
+    "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
+    "EXCEPTION_HANDLER": "api.problems.problem_exception_handler",
+}
+
+# The API's own settings; every key and its default is documented in api/conf.py.
+ORDEROPS_API: dict = {
+    "THROTTLE_RATE": os.environ.get("API_THROTTLE_RATE", "600/min"),
+}
+
+SPECTACULAR_SETTINGS = {
+    "TITLE": "orderops API",
+    "DESCRIPTION": "Orders, their holds, comments and timeline, for store integrations and tools.",
+    "VERSION": "1",
+    "OAS_VERSION": "3.1.0",
+    "SERVE_INCLUDE_SCHEMA": False,
+    "SCHEMA_PATH_PREFIX": "/api/v1",
+    "COMPONENT_SPLIT_REQUEST": True,
+    # The docs page loads every asset, favicon included, from our own static files.
+    "SWAGGER_UI_DIST": "SIDECAR",
+    "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
+    "REDOC_DIST": "SIDECAR",
+}

@@ -1,7 +1,8 @@
-"""URL routes: the console lives in the Django admin; the site root leads to the order list."""
+"""URL routes: the console lives in the Django admin, the REST API under api/v1/; the site root leads to the
+order list."""
 
 from django.contrib import admin
-from django.urls import path
+from django.urls import include, path
 from django.views.generic import RedirectView
 
 from orderops.health import healthz
@@ -14,4 +15,5 @@ urlpatterns = [
     path("", RedirectView.as_view(pattern_name="admin:orders_order_changelist", permanent=False)),
     path("admin/", admin.site.urls),
     path("healthz", healthz, name="healthz"),
+    path("api/v1/", include("api.urls")),
 ]

@@ -53,3 +53,11 @@ def order_timeline_entries(timeline) -> SafeString:
                 )
             )
     return SafeString("\n".join(items))
+
+
+@register.simple_tag
+def submit_token() -> SafeString:
+    """The hidden one-time token of a state-changing form (console/once.py)."""
+    from console.once import FIELD, token_new
+
+    return html_format('<input type="hidden" name="{}" value="{}">', FIELD, token_new())

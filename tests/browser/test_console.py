@@ -17,8 +17,8 @@ from tests.browser.conftest import ARTIFACTS, save_screenshot
 from tests.factories import OrderFactory
 
 ORDER_LIST = "/admin/orders/order/"
-# What the list's "Assigned to" column shows for an order nobody holds (the admin's empty value).
-NOBODY = "-"
+# What the list's "Assigned to" column shows for an order nobody holds.
+NOBODY = "free"
 # For a check on a page that has finished loading (the checks before it waited for it): nothing more will
 # change, so a failure need not wait the full timeout.
 SETTLED_MS = 1_000

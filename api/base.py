@@ -1,0 +1,71 @@
+"""What every API view shares: problem responses, rate-limit headers, Idempotency-Key, order lookup."""
+
+from typing import Any
+
+from django.utils.translation import gettext as _
+from rest_framework import serializers
+from rest_framework.request import Request
+from rest_framework.views import APIView
+
+from api import idempotency
+from api.problems import ApiProblem
+from orders.models import Order
+from orders.results import Code
+
+
+class StrictSerializer(serializers.Serializer):
+    """An input: a JSON object with only the fields it names (an unknown field is an error, not ignored)."""
+
+    def to_internal_value(self, data: Any) -> Any:
+        if isinstance(data, dict):
+            unknown = sorted(set(data) - set(self.fields))
+            if unknown:
+                raise serializers.ValidationError(
+                    {name: [_("This field is not accepted here.")] for name in unknown}
+                )
+        return super().to_internal_value(data)
+
+
+# A thin view: parse, call one service, render its outcome. (No docstring: the schema would show it on
+# every operation.)
+class ApiView(APIView):
+    idempotent = False  # POST and PUT accept an Idempotency-Key
+
+    def initial(self, request: Request, *args: Any, **kwargs: Any) -> None:
+        self.idempotency_claim = None
+        super().initial(request, *args, **kwargs)
+        if self.idempotent:
+            self.idempotency_claim = idempotency.idempotency_begin(request)
+
+    def handle_exception(self, exc: Exception):
+        if isinstance(exc, idempotency.Replay):
+            return exc.response
+        try:
+            return super().handle_exception(exc)
+        except Exception:
+            claim = getattr(self, "idempotency_claim", None)
+            if claim is not None:  # a server error: the key may be used again
+                self.idempotency_claim = None
+                idempotency.idempotency_abandon(claim)
+            raise
+
+    def finalize_response(self, request: Request, response, *args: Any, **kwargs: Any):
+        response = super().finalize_response(request, response, *args, **kwargs)
+        limits = getattr(request, "ratelimit", None)
+        if limits is not None:
+            limit, remaining, reset = limits
+            response["RateLimit-Limit"] = str(limit)
+            response["RateLimit-Remaining"] = str(remaining)
+            response["RateLimit-Reset"] = str(reset)
+        claim = getattr(self, "idempotency_claim", None)
+        if claim is not None:
+            self.idempotency_claim = None
+            idempotency.idempotency_finish(claim, response)
+        return response
+
+    def order_id(self, number: str) -> int:
+        """The order's id, or a 404 naming it."""
+        pk = Order.objects.filter(number=number).values_list("pk", flat=True).first()
+        if pk is None:
+            raise ApiProblem(404, Code.NOT_FOUND, _("There is no order #%(number)s.") % {"number": number})
+        return pk

@@ -1,0 +1,30 @@
+"""The API's settings: the ORDEROPS_API dict, its documented defaults, and one accessor."""
+
+from datetime import timedelta
+from typing import Any
+
+from django.conf import settings
+
+DEFAULTS: dict[str, Any] = {
+    # Requests per API key (or per signed-in user), "N/sec", "N/min", "N/hour" or "N/day". Counted in the
+    # default cache: shared by every process when REDIS_URL is set, per process otherwise.
+    "THROTTLE_RATE": "600/min",
+    # The most orders one POST /api/v1/holds/batch may name; more is refused whole with 413.
+    "BATCH_MAX_ORDERS": 100,
+    # Orders per page of GET /api/v1/orders/ by default, and the most a client may ask for (page_size=).
+    "PAGE_SIZE": 50,
+    "MAX_PAGE_SIZE": 200,
+    # How long the first response to an Idempotency-Key is kept and replayed.
+    "IDEMPOTENCY_TTL": timedelta(hours=24),
+    # The longest Idempotency-Key accepted.
+    "IDEMPOTENCY_KEY_MAX_LENGTH": 200,
+    # A key's last-used time is written at most this often (one UPDATE, not one per request).
+    "KEY_LAST_USED_PRECISION": timedelta(minutes=1),
+}
+
+
+def api_setting(key: str) -> Any:
+    """Return settings.ORDEROPS_API[key], or its documented default."""
+    if key not in DEFAULTS:
+        raise KeyError(f"ORDEROPS_API has no setting {key!r}")
+    return getattr(settings, "ORDEROPS_API", {}).get(key, DEFAULTS[key])

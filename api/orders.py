@@ -1,0 +1,369 @@
+"""Orders: the list (filters, cursor pages, each order's hold, version and powers), one order with its ETag,
+the guarded edit (PATCH with If-Match, through orders.services.order_update), and the store's ingest
+(POST to create, PUT to upsert, through the import's validator and write service)."""
+
+from typing import Any
+
+import django_filters
+from django.db import IntegrityError
+from django.db.models import Q
+from django.utils.translation import gettext as _
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import OpenApiParameter, extend_schema, extend_schema_field
+from rest_framework import serializers
+from rest_framework.pagination import CursorPagination
+from rest_framework.request import Request
+from rest_framework.response import Response
+
+from api.base import ApiView, StrictSerializer
+from api.conf import api_setting
+from api.permissions import MayAddOrders
+from api.problems import ApiCode, ApiProblem, refusal_problem
+from api.selectors import order_powers, orders_with_holds
+from orders.importing import order_record_validate, orders_import
+from orders.models import Order, OrderLine, OrderStatus
+from orders.results import Code, RequestRefused
+from orders.services import order_update
+
+# --- what an order looks like -----------------------------------------------------------------------------
+
+
+class HoldSerializer(serializers.Serializer):
+    holder = serializers.CharField(source="operator.username")
+    holder_name = serializers.SerializerMethodField()
+    assigned_by = serializers.CharField(source="assigned_by.username")
+    since = serializers.DateTimeField(source="assigned_at")
+
+    def get_holder_name(self, assignment) -> str:
+        return assignment.operator.get_full_name() or assignment.operator.get_username()
+
+
+class PowerRefusalSerializer(serializers.Serializer):
+    code = serializers.CharField()
+    message = serializers.CharField()
+
+
+class PowersSerializer(serializers.Serializer):
+    edit = PowerRefusalSerializer(allow_null=True)
+    assign = PowerRefusalSerializer(allow_null=True)
+    release = PowerRefusalSerializer(allow_null=True)
+    take_over = PowerRefusalSerializer(allow_null=True)
+    transfer = PowerRefusalSerializer(allow_null=True)
+    comment = PowerRefusalSerializer(allow_null=True)
+
+
+ORDER_FIELDS = (
+    "number",
+    "status",
+    "status_label",
+    "customer_name",
+    "customer_email",
+    "customer_phone",
+    "grand_total",
+    "currency",
+    "shipping_name",
+    "shipping_street",
+    "shipping_city",
+    "shipping_postcode",
+    "shipping_country",
+    "created_at",
+    "updated_at",
+    "version",
+    "hold",
+    "powers",
+)
+
+
+class OrderSerializer(serializers.ModelSerializer):
+    """An order as the API shows it: its fields, its hold, its version and what the caller may do with it
+    (None: allowed; otherwise the rule book's refusal)."""
+
+    status = serializers.CharField(source="status_id")
+    status_label = serializers.CharField(source="status.label")
+    hold = serializers.SerializerMethodField()
+    powers = serializers.SerializerMethodField()
+
+    class Meta:
+        model = Order
+        fields: tuple[str, ...] = ORDER_FIELDS
+
+    @extend_schema_field(HoldSerializer(allow_null=True))
+    def get_hold(self, order: Order) -> dict | None:
+        assignment = getattr(order, "assignment", None)
+        return HoldSerializer(assignment).data if assignment is not None else None
+
+    @extend_schema_field(PowersSerializer)
+    def get_powers(self, order: Order) -> dict[str, dict | None]:
+        return order_powers(self.context["request"].user, order)
+
+
+class LineSerializer(serializers.ModelSerializer):
+    class Meta:
+        model = OrderLine
+        fields = ("id", "sku", "name", "qty", "unit_price")
+
+
+class OrderDetailSerializer(OrderSerializer):
+    lines = LineSerializer(many=True, read_only=True)
+
+    class Meta(OrderSerializer.Meta):
+        fields = (*ORDER_FIELDS, "lines")
+
+
+def order_read(number: str) -> Order:
+    order = orders_with_holds().prefetch_related("lines").filter(number=number).first()
+    if order is None:
+        raise ApiProblem(404, Code.NOT_FOUND, _("There is no order #%(number)s.") % {"number": number})
+    return order
+
+
+def etag(order: Order) -> str:
+    return f'"{order.version}"'
+
+
+def order_response(request: Request, order: Order, *, status: int = 200) -> Response:
+    response = Response(OrderDetailSerializer(order, context={"request": request}).data, status=status)
+    response["ETag"] = etag(order)
+    return response
+
+
+# --- the list -------------------------------------------------------------------------------------------
+
+
+class OrderFilter(django_filters.FilterSet):
+    status = django_filters.ModelMultipleChoiceFilter(
+        field_name="status", to_field_name="code", queryset=OrderStatus.objects.all()
+    )
+    held = django_filters.ChoiceFilter(
+        choices=[("mine", "mine"), ("unassigned", "unassigned"), ("others", "others")], method="held_filter"
+    )
+    operator = django_filters.CharFilter(field_name="assignment__operator__username")
+    created_after = django_filters.IsoDateTimeFilter(field_name="created_at", lookup_expr="gte")
+    created_before = django_filters.IsoDateTimeFilter(field_name="created_at", lookup_expr="lt")
+    updated_after = django_filters.IsoDateTimeFilter(field_name="updated_at", lookup_expr="gte")
+    q = django_filters.CharFilter(method="search", max_length=200)
+
+    class Meta:
+        model = Order
+        fields: list[str] = []
+
+    def held_filter(self, queryset, name: str, value: str):
+        user = self.request.user if self.request is not None else None
+        if value == "unassigned":
+            return queryset.filter(assignment__isnull=True)
+        if value == "mine":
+            return queryset.filter(assignment__operator=user)
+        return queryset.filter(assignment__isnull=False).exclude(assignment__operator=user)
+
+    def search(self, queryset, name: str, value: str):
+        text = value.strip()
+        if not text:
+            return queryset
+        return queryset.filter(
+            Q(number=text)
+            | Q(customer_name__icontains=text)
+            | Q(customer_email__icontains=text)
+            | Q(customer_phone__icontains=text)
+        )
+
+
+class OrderCursorPagination(CursorPagination):
+    ordering = ("-created_at", "-id")
+    page_size_query_param = "page_size"
+
+    def get_page_size(self, request):
+        self.page_size = api_setting("PAGE_SIZE")
+        self.max_page_size = api_setting("MAX_PAGE_SIZE")
+        return super().get_page_size(request)
+
+
+# --- the ingest: the import's rules, one order at a time ----------------------------------------------------
+
+
+def _ingest(request: Request, data: Any, *, number: str | None) -> tuple[Order, bool]:
+    """Validate one order as the import does and write it with the import's service; (order, created)."""
+    if number is not None and isinstance(data, dict):
+        if "number" in data and str(data["number"]) != number:
+            raise ApiProblem(
+                422,
+                Code.INVALID_INPUT,
+                _("#%(number)s was not saved: the body names order %(other)s.")
+                % {"number": number, "other": data["number"]},
+            )
+        data = {**data, "number": number}
+    imported, problems = order_record_validate(data)
+    if imported is None:
+        label = f"#{number}" if number else _("The order")
+        raise ApiProblem(
+            422,
+            Code.INVALID_INPUT,
+            _("%(order)s was not saved: %(problems)s")
+            % {"order": label, "problems": "; ".join(f"{p.field}: {p.message}" for p in problems)},
+            errors=[{"field": p.field, "message": p.message} for p in problems],
+        )
+    exists = Order.objects.filter(number=imported.number).exists()
+    if exists and number is None:
+        raise ApiProblem(
+            409,
+            ApiCode.ALREADY_EXISTS,
+            _("#%(number)s already exists: PUT /api/v1/orders/%(number)s updates it.")
+            % {"number": imported.number},
+        )
+    reason = _("sent by %(user)s through the API") % {"user": request.user.get_username()}
+    try:
+        counts = orders_import(orders=[imported], reason=reason)
+    except IntegrityError:
+        raise ApiProblem(
+            409, ApiCode.ALREADY_EXISTS, _("#%(number)s was created meanwhile.") % {"number": imported.number}
+        ) from None
+    return order_read(imported.number), counts.created == 1
+
+
+class IngestSerializer(serializers.Serializer):
+    """An order as a store sends it: the fields and lines of docs/import-format.md."""
+
+    number = serializers.CharField(max_length=32)
+    status = serializers.CharField(max_length=32)
+    customer_name = serializers.CharField(max_length=200)
+    customer_email = serializers.CharField(required=False, allow_blank=True)
+    customer_phone = serializers.CharField(required=False, allow_blank=True)
+    grand_total = serializers.DecimalField(max_digits=12, decimal_places=2, required=False)
+    currency = serializers.CharField(required=False)
+    created_at = serializers.DateTimeField(required=False)
+    shipping_name = serializers.CharField(required=False, allow_blank=True)
+    shipping_street = serializers.CharField(required=False, allow_blank=True)
+    shipping_city = serializers.CharField(required=False, allow_blank=True)
+    shipping_postcode = serializers.CharField(required=False, allow_blank=True)
+    shipping_country = serializers.CharField(required=False, allow_blank=True)
+    lines = serializers.ListField(child=serializers.DictField(), required=False)
+
+
+class OrderListView(ApiView):
+    idempotent = True
+
+    def get_permissions(self):
+        if self.request.method == "POST":
+            return [MayAddOrders()]
+        return super().get_permissions()
+
+    @extend_schema(
+        operation_id="orders_list",
+        parameters=[
+            OpenApiParameter("status", str, many=True, description="Status codes; repeat for several."),
+            OpenApiParameter("held", str, enum=["mine", "unassigned", "others"]),
+            OpenApiParameter("operator", str, description="The holder's username."),
+            OpenApiParameter("created_after", OpenApiTypes.DATETIME),
+            OpenApiParameter("created_before", OpenApiTypes.DATETIME),
+            OpenApiParameter("updated_after", OpenApiTypes.DATETIME),
+            OpenApiParameter("q", str, description="Number, customer name, email or phone."),
+            OpenApiParameter("cursor", str),
+            OpenApiParameter("page_size", int),
+        ],
+        responses=OrderSerializer(many=True),
+    )
+    def get(self, request: Request) -> Response:
+        orders = OrderFilter(request.query_params, queryset=orders_with_holds(), request=request)
+        if not orders.is_valid():
+            raise serializers.ValidationError(orders.errors)
+        paginator = OrderCursorPagination()
+        page: list[Order] | None = paginator.paginate_queryset(orders.qs, request, view=self)
+        data = OrderSerializer(page, many=True, context={"request": request}).data
+        return paginator.get_paginated_response(data)
+
+    @extend_schema(
+        operation_id="orders_create", request=IngestSerializer, responses={201: OrderDetailSerializer}
+    )
+    def post(self, request: Request) -> Response:
+        order, _created = _ingest(request, request.data, number=None)
+        response = order_response(request, order, status=201)
+        response["Location"] = f"/api/v1/orders/{order.number}/"
+        return response
+
+
+# --- one order ---------------------------------------------------------------------------------------------
+
+
+def _field(name: str, **kwargs: Any) -> serializers.CharField:
+    max_length = Order._meta.get_field(name).max_length  # type: ignore[union-attr]
+    return serializers.CharField(max_length=max_length, required=False, **kwargs)
+
+
+class OrderPatchSerializer(StrictSerializer):
+    """The fields a PATCH may change; the edit guard decides whether the caller may change this order."""
+
+    status = serializers.CharField(max_length=32, required=False)
+    customer_name = _field("customer_name")
+    customer_email = serializers.EmailField(max_length=254, required=False, allow_blank=True)
+    customer_phone = _field("customer_phone", allow_blank=True)
+    grand_total = serializers.DecimalField(max_digits=12, decimal_places=2, min_value=0, required=False)
+    currency = _field("currency")
+    shipping_name = _field("shipping_name", allow_blank=True)
+    shipping_street = _field("shipping_street", allow_blank=True)
+    shipping_city = _field("shipping_city", allow_blank=True)
+    shipping_postcode = _field("shipping_postcode", allow_blank=True)
+    shipping_country = _field("shipping_country", allow_blank=True)
+
+
+def if_match_version(request: Request, number: str) -> int:
+    header = request.headers.get("If-Match")
+    if header is None:
+        raise ApiProblem(
+            428,
+            ApiCode.PRECONDITION_REQUIRED,
+            _("#%(number)s was not changed: send If-Match with the ETag you read.") % {"number": number},
+        )
+    text = header.strip().removeprefix("W/").strip('"')
+    if not text.isascii() or not text.isdigit() or len(text) > 10:
+        raise ApiProblem(
+            412,
+            ApiCode.PRECONDITION_FAILED,
+            _("#%(number)s was not changed: If-Match %(header)s is no version of it.")
+            % {"number": number, "header": header[:40]},
+        )
+    return int(text)
+
+
+class OrderDetailView(ApiView):
+    @extend_schema(operation_id="orders_read", responses=OrderDetailSerializer)
+    def get(self, request: Request, number: str) -> Response:
+        order = order_read(number)
+        if request.headers.get("If-None-Match") == etag(order):
+            response = Response(status=304)
+            response["ETag"] = etag(order)
+            return response
+        return order_response(request, order)
+
+    @extend_schema(
+        operation_id="orders_update",
+        request=OrderPatchSerializer,
+        responses=OrderDetailSerializer,
+        parameters=[OpenApiParameter("If-Match", str, OpenApiParameter.HEADER, required=True)],
+    )
+    def patch(self, request: Request, number: str) -> Response:
+        order_id = self.order_id(number)
+        version = if_match_version(request, number)
+        changes = OrderPatchSerializer(data=request.data)
+        changes.is_valid(raise_exception=True)
+        try:
+            order_update(
+                actor=request.user, order_id=order_id, version=version, changes=changes.validated_data
+            )
+        except RequestRefused as refused:
+            raise refusal_problem(refused, order=number) from None
+        return order_response(request, order_read(number))
+
+
+class OrderUpsertView(ApiView):
+    """PUT /api/v1/orders/{number}: the store's upsert."""
+
+    idempotent = True
+    permission_classes = [MayAddOrders]
+
+    @extend_schema(
+        operation_id="orders_upsert",
+        request=IngestSerializer,
+        responses={200: OrderDetailSerializer, 201: OrderDetailSerializer},
+    )
+    def put(self, request: Request, number: str) -> Response:
+        order, created = _ingest(request, request.data, number=number)
+        return order_response(request, order, status=201 if created else 200)

@@ -1,0 +1,151 @@
+"""Errors as RFC 9457 problem details (application/problem+json), each with a machine `code` and a sentence.
+
+The codes are the refusal codes of the services (orders.results.Code) plus the few that only HTTP has
+(ApiCode). A service's refusal maps to its status here, in one table; views raise `ApiProblem` or let the
+service's RequestRefused through.
+"""
+
+from http import HTTPStatus
+from typing import Any
+
+from django.http import Http404
+from django.utils.translation import gettext as _
+from rest_framework import exceptions, status
+from rest_framework.response import Response
+
+from api.codes import ApiCode
+from orders.results import Code, OrderLocked, RequestRefused
+from orders.services import OrderStale
+
+PROBLEM_CONTENT_TYPE = "application/problem+json"
+
+
+# The HTTP status of each service code when it refuses a request (or the one order a request names).
+CODE_STATUS: dict[str, int] = {
+    Code.NOT_FOUND: 404,
+    Code.NOT_ALLOWED: 403,
+    Code.INACTIVE: 403,
+    Code.HELD_BY: 409,
+    Code.NOT_HELD: 409,
+    Code.FINAL_STATUS: 409,
+    Code.AT_CAPACITY: 409,
+    Code.ALREADY_YOURS: 409,
+    Code.NOT_CONFIGURED: 409,
+    Code.INVALID_INPUT: 422,
+    Code.NEEDS_REASON: 422,
+    Code.TOO_LONG: 422,
+    Code.TOO_MANY: 413,
+    Code.STALE: 412,
+}
+
+
+class ApiProblem(exceptions.APIException):
+    """A refused request: its status, code, sentence and any further members of the problem object."""
+
+    def __init__(self, status_code: int, code: str, detail: str, **extra: Any) -> None:
+        super().__init__(detail=detail, code=str(code))
+        self.status_code = status_code
+        self.problem_code = str(code)
+        self.extra = extra
+
+
+def refusal_problem(error: RequestRefused, **extra: Any) -> ApiProblem:
+    """A service's refusal as a problem: the status of its code, its sentence, and what it knows."""
+    if isinstance(error, OrderStale):
+        extra.setdefault("order", error.number)
+        extra["current_version"] = error.current_version
+        extra["changed_by"] = error.changed_by.get_username() if error.changed_by else None
+        extra["changed_at"] = error.changed_at.isoformat()
+        extra["changes"] = [
+            {
+                "field": change.field,
+                "by": change.actor.get_username() if change.actor else None,
+                "at": change.at.isoformat(),
+                "loaded_value": change.loaded_value,
+                "current_value": change.current_value,
+            }
+            for change in error.changes
+        ]
+        return ApiProblem(412, ApiCode.PRECONDITION_FAILED, error.message, stale=True, **extra)
+    if isinstance(error, OrderLocked) and error.refusal.holder is not None:
+        extra.setdefault("holder", error.refusal.holder.get_username())
+    return ApiProblem(CODE_STATUS.get(error.code, 409), error.code, error.message, **extra)
+
+
+def _problem_of(exc: exceptions.APIException) -> tuple[str, str, dict[str, Any]]:
+    """(code, sentence, extra members) of a DRF exception."""
+    if isinstance(exc, ApiProblem):
+        return exc.problem_code, str(exc.detail), exc.extra
+    if isinstance(exc, exceptions.ValidationError):
+        errors = exc.detail
+        return (
+            Code.INVALID_INPUT,
+            _("The request was refused and nothing was changed: %(errors)s") % {"errors": _flatten(errors)},
+            {"errors": errors},
+        )
+    if isinstance(exc, exceptions.ParseError):
+        return Code.INVALID_INPUT, str(exc.detail), {}
+    if isinstance(exc, exceptions.NotAuthenticated | exceptions.AuthenticationFailed):
+        codes = exc.get_codes()
+        code = codes if isinstance(codes, str) and codes == "inactive" else ApiCode.UNAUTHENTICATED
+        return code, str(exc.detail), {}
+    if isinstance(exc, exceptions.PermissionDenied):
+        return Code.NOT_ALLOWED, str(exc.detail), {}
+    if isinstance(exc, exceptions.NotFound):
+        return Code.NOT_FOUND, str(exc.detail), {}
+    if isinstance(exc, exceptions.MethodNotAllowed):
+        return ApiCode.METHOD_NOT_ALLOWED, str(exc.detail), {}
+    if isinstance(exc, exceptions.NotAcceptable):
+        return ApiCode.NOT_ACCEPTABLE, str(exc.detail), {}
+    if isinstance(exc, exceptions.UnsupportedMediaType):
+        return ApiCode.UNSUPPORTED_MEDIA_TYPE, str(exc.detail), {}
+    if isinstance(exc, exceptions.Throttled):
+        return ApiCode.THROTTLED, str(exc.detail), {"retry_after": getattr(exc, "wait", None)}
+    return str(exc.get_codes()), str(exc.detail), {}
+
+
+def _flatten(errors: Any, prefix: str = "") -> str:
+    if isinstance(errors, dict):
+        return "; ".join(_flatten(value, f"{prefix}{key}: ") for key, value in errors.items())
+    if isinstance(errors, list):
+        return "; ".join(_flatten(value, prefix) for value in errors)
+    return f"{prefix}{errors}"
+
+
+def problem_response(
+    status_code: int, code: str, detail: str, *, instance: str = "", **extra: Any
+) -> Response:
+    body = {
+        "type": f"urn:orderops:problem:{code}",
+        "title": HTTPStatus(status_code).phrase,
+        "status": status_code,
+        "detail": detail,
+        "code": str(code),
+        **({"instance": instance} if instance else {}),
+        **extra,
+    }
+    return Response(body, status=status_code, content_type=PROBLEM_CONTENT_TYPE)
+
+
+def problem_exception_handler(exc: Exception, context: dict) -> Response | None:
+    """DRF's exception handler, answering with problem details."""
+    if isinstance(exc, RequestRefused):
+        exc = refusal_problem(exc)
+    if isinstance(exc, Http404):
+        exc = exceptions.NotFound(str(exc) or _("Not found."))
+    from rest_framework.views import exception_handler  # rest_framework.views reads the settings that name us
+
+    response = exception_handler(exc, context)
+    if response is None or not isinstance(exc, exceptions.APIException):
+        return response
+    code, detail, extra = _problem_of(exc)
+    request = context.get("request")
+    problem = problem_response(
+        response.status_code, code, detail, instance=request.path if request is not None else "", **extra
+    )
+    for header in ("WWW-Authenticate", "Retry-After", "Allow"):
+        if header in response:
+            problem[header] = response[header]
+    if response.status_code == status.HTTP_429_TOO_MANY_REQUESTS and "Retry-After" not in problem:
+        problem["Retry-After"] = "1"
+    return problem
