@@ -30,6 +30,7 @@ from bench.common import (
 )
 from bench.data import (
     ASSIGNMENT,
+    CHANGE,
     LOG,
     ORDER,
     SEED,
@@ -45,7 +46,7 @@ from operators.models import AssignmentLog
 from orderops.db import db_datetime, id_set_sql
 from orders.services import orders_status_set
 
-STATUS_RATIO_GOAL = 2.0
+STATUS_RATIO_GOAL = 1.5
 RELEASE_MEMORY_GOAL_MB = 150
 FINAL_STATUS = "complete"
 
@@ -54,14 +55,22 @@ FINAL_STATUS = "complete"
 
 
 def raw_status_set(order_ids: list[int], actor_pk: int, status_code: str, reason: str) -> None:
-    """What orders_status_set writes when the status releases holds, in three statements: the orders'
-    status, one 'auto_released' log row per hold, the holds' deletion."""
+    """What orders_status_set writes when the status releases holds, in four statements: one history row
+    per order (OrderChange, as orders/history.py writes it), the orders' status and next version, one
+    'auto_released' log row per hold, the holds' deletion (whose trigger clears the hold markers)."""
     ids_sql, ids_params = id_set_sql(order_ids)
     now = db_datetime(timezone.now())
     with transaction.atomic(), connection.cursor() as cursor:
         cursor.execute(
-            f"UPDATE {ORDER} SET status_id = %s, updated_at = %s WHERE id IN ({ids_sql})",
-            [status_code, now, *ids_params],
+            f"INSERT INTO {CHANGE} (order_id, version, actor_id, at, field, old_value, new_value)"
+            f" SELECT id, version + 1, %s, %s, 'status', status_id, %s FROM {ORDER}"
+            f" WHERE id IN ({ids_sql}) AND status_id <> %s",
+            [actor_pk, now, status_code, *ids_params, status_code],
+        )
+        cursor.execute(
+            f"UPDATE {ORDER} SET status_id = %s, updated_at = %s, version = version + 1, updated_by_id = %s"
+            f" WHERE id IN ({ids_sql})",
+            [status_code, now, actor_pk, *ids_params],
         )
         cursor.execute(
             f"INSERT INTO {LOG} (order_id, action, operator_id, previous_operator_id, actor_id, at, reason)"

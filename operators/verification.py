@@ -1,4 +1,5 @@
-"""Replaying the assignment log against the holds: which orders the log does not account for, and why."""
+"""Replaying the assignment log against the holds: which orders the log does not account for, and why; and
+the orders whose hold marker (Order.held) disagrees with the holds table."""
 
 from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
@@ -9,6 +10,7 @@ from typing import NamedTuple
 
 from django.contrib.auth import get_user_model
 from django.db import connection, transaction
+from django.db.models import Exists, OuterRef, Q
 
 from operators.models import Assignment, AssignmentLog
 from orderops.db import id_set
@@ -328,3 +330,35 @@ def _held(username: str | None) -> str:
 
 def _plural(count: int, noun: str) -> str:
     return f"{count:,} {noun if count == 1 else noun + 's'}"
+
+
+@dataclass(frozen=True, slots=True)
+class MarkerDifference:
+    """An order whose hold marker (Order.held, the shadow the triggers keep) disagrees with its hold row."""
+
+    order_id: int
+    number: str
+    marked_held: bool  # what orders_order.held says; the holds table says the opposite
+
+    @property
+    def message(self) -> str:
+        marker, holds = ("held", "not held") if self.marked_held else ("not held", "held")
+        return f"#{self.number}: the hold marker says {marker}; the holds say {holds}"
+
+    def as_dict(self) -> dict:
+        return {"order": self.number, "order_id": self.order_id, "marked_held": self.marked_held}
+
+
+def held_marker_differences(*, max_listed: int | None = None) -> list[MarkerDifference]:
+    """Every order (or the first `max_listed`, by id) whose hold marker disagrees with the holds table:
+    marked held without a hold row, or held and marked free (claim next would offer it). The triggers of
+    operators migration 0007 make this empty; read-only, one statement (a scan of the orders)."""
+    has_hold = Exists(Assignment.objects.filter(order_id=OuterRef("pk")))
+    rows = (
+        Order.objects.filter((Q(held=True) & ~has_hold) | (Q(held=False) & has_hold))
+        .order_by("pk")
+        .values_list("pk", "number", "held")
+    )
+    if max_listed is not None:
+        rows = rows[:max_listed]
+    return [MarkerDifference(pk, number, held) for pk, number, held in rows]

@@ -1,6 +1,7 @@
 """Claim next: the oldest unassigned order in a claimable status, taken by the clicker."""
 
 from dataclasses import dataclass
+from datetime import datetime
 
 from django.db import connection, transaction
 from django.utils import timezone
@@ -10,9 +11,10 @@ from operators import log, rules
 from operators.models import Assignment
 from operators.services._holds import capacity_left, check_logged, holds_insert
 from orderops.conf import orderops_setting
+from orderops.db import db_datetime
 from orderops.service_log import service_logged
 from orderops.types import Actor
-from orders.models import Order
+from orders.models import Order, OrderStatus
 from orders.results import Code
 
 # How often claim next retries when a concurrent claimer committed the same order between its snapshot
@@ -40,43 +42,85 @@ def _claim_candidate(statuses: list[str], window: int | None) -> int | None:
     return row[0] if row else None
 
 
+def _claim_taken(
+    statuses: list[str], window: int | None, actor: Actor, at: datetime
+) -> tuple[int | None, bool]:
+    """PostgreSQL: pick the candidate and insert its hold in one statement. Returns (the candidate, whether
+    its hold was inserted): no candidate means none in this window; a candidate without a hold means a
+    writer that bypassed the order's row lock took it first (the unique constraint refused ours)."""
+    candidate, candidate_params = claim_candidate_sql(statuses, window)
+    when = db_datetime(at)
+    # The same hold row as _holds.holds_insert writes, from the candidate locked by the same statement.
+    sql = (
+        f"WITH picked AS ({candidate}), claimed AS ("
+        f"  INSERT INTO {Assignment._meta.db_table}"
+        "  (order_id, operator_id, assigned_by_id, assigned_at, last_activity_at, order_created_at)"
+        "  SELECT id, %s, %s, %s, %s, created_at FROM picked"
+        "  ON CONFLICT (order_id) DO NOTHING RETURNING order_id"
+        ") SELECT (SELECT id FROM picked), (SELECT order_id FROM claimed)"
+    )
+    with connection.cursor() as cursor:
+        cursor.execute(sql, [*candidate_params, actor.pk, actor.pk, when, when])
+        picked, claimed = cursor.fetchone()
+    return picked, claimed is not None
+
+
+def _claimed_order(order_id: int) -> Order:
+    """The claimed order with its status, in one query (a fraction of the ORM's select_related get)."""
+    order_table, status_table = Order._meta.db_table, OrderStatus._meta.db_table
+    sql = (
+        f"SELECT o.*, s.label AS claimed_status_label, s.position AS claimed_status_position,"
+        f" s.releases_assignment AS claimed_status_releases FROM {order_table} o"
+        f" JOIN {status_table} s ON s.code = o.status_id WHERE o.id = %s"
+    )
+    order = next(iter(Order.objects.raw(sql, [order_id])))
+    values = [order.status_id, *(order.__dict__.pop(f"claimed_status_{name}") for name in STATUS_EXTRAS)]
+    values[-1] = bool(values[-1])  # SQLite returns the flag as 0 or 1
+    status = OrderStatus.from_db(
+        order._state.db, ["code", "label", "position", "releases_assignment"], values
+    )
+    Order.status.field.set_cached_value(order, status)
+    return order
+
+
+STATUS_EXTRAS = ("label", "position", "releases")
+
+
 def claim_candidate_sql(statuses: list[str], window: int | None) -> tuple[str, list]:
-    """Claim next's candidate statement for this connection's database, and its parameters."""
-    assignment, order = Assignment._meta.db_table, Order._meta.db_table
+    """Claim next's candidate statement for this connection's database, and its parameters.
+
+    The free orders are found through order_free_idx, a partial index of the orders whose hold marker
+    (Order.held, kept in step with the holds by triggers) is off: a claim reads the front of the queue of
+    free orders and never steps over held ones, however many there are.
+    """
+    order = Order._meta.db_table
     if connection.vendor != "postgresql":
         # SQLite runs one writing transaction at a time: the plain oldest free order is ours.
         placeholders = ", ".join(["%s"] * len(statuses))
         sql = (
-            f"SELECT o.id FROM {order} o WHERE o.status_id IN ({placeholders})"
-            f" AND NOT EXISTS (SELECT 1 FROM {assignment} a WHERE a.order_id = o.id)"
+            f"SELECT o.id FROM {order} o WHERE o.status_id IN ({placeholders}) AND NOT o.held"
             " ORDER BY o.created_at, o.id LIMIT 1"
         )
         params: list = list(statuses)
     else:
-        # For each claimable status, the oldest few free orders through (status, created_at, id); of those,
+        # For each claimable status, the oldest few free orders (the front of order_free_idx); of those,
         # the oldest row that nobody else is claiming right now. SKIP LOCKED: eight operators clicking at
-        # once get eight different orders, with no waiting. The status is checked again on the locked row.
+        # once get eight different orders, with no waiting. The candidates, oldest first, are computed once
+        # (an init plan) and numbered; the outer query fetches them by primary key and locks the first one
+        # it can, in that order. The status and the marker are checked again on the locked row: a claim
+        # committed since this statement's snapshot shows there as held.
         limit = "" if window is None else "LIMIT %s"
         sql = (
-            # The candidates, oldest first, are computed once (an init plan) and numbered; the outer query
-            # fetches them by primary key and locks the first one it can, in that order. Left to sort by
-            # o.created_at itself, the planner may walk every order by created_at and semi-join each to
-            # the candidates: a walk past every older order (bench/RESULTS.md has the figures).
-            "SELECT o.id FROM unnest(ARRAY("
+            "SELECT o.id, o.created_at FROM unnest(ARRAY("
             "  SELECT candidate.id FROM unnest(%s::varchar[]) AS claimable(code)"
             "  CROSS JOIN LATERAL ("
-            f"    SELECT c.id, c.created_at FROM {order} c WHERE c.status_id = claimable.code"
-            # A correlated subquery the planner keeps as a per-row index probe of the unique index on
-            # order_id (index-only: it reads no column but the key): NOT EXISTS would become a hash
-            # anti-join that reads the whole holds table whenever its statistics are stale (a table that
-            # churns like this one), many times slower per claim.
-            f"    AND (SELECT 1 FROM {assignment} a WHERE a.order_id = c.id) IS NULL"
+            f"    SELECT c.id, c.created_at FROM {order} c WHERE c.status_id = claimable.code AND NOT c.held"
             f"    ORDER BY c.created_at, c.id {limit}"
             "  ) AS candidate"
             "  ORDER BY candidate.created_at, candidate.id"
             ")) WITH ORDINALITY AS queue(id, position)"
             f" JOIN {order} o ON o.id = queue.id"
-            " WHERE o.status_id = ANY(%s::varchar[])"
+            " WHERE o.status_id = ANY(%s::varchar[]) AND NOT o.held"
             " ORDER BY queue.position LIMIT 1"
             " FOR NO KEY UPDATE OF o SKIP LOCKED"
         )
@@ -99,21 +143,27 @@ def order_claim_next(*, actor: Actor) -> ClaimResult:
             % {"cap": orderops_setting("MAX_HELD_PER_OPERATOR")},
         )
     statuses = list(orderops_setting("CLAIMABLE_STATUSES"))
-    windows = CLAIM_WINDOWS if connection.vendor == "postgresql" else (None,)
+    postgresql = connection.vendor == "postgresql"
+    windows = CLAIM_WINDOWS if postgresql else (None,)
     for _attempt in range(CLAIM_ATTEMPTS):
-        order_id = None
+        now = timezone.now()
+        order_id, taken = None, False
         for window in windows:
-            order_id = _claim_candidate(statuses, window)
+            if postgresql:
+                order_id, taken = _claim_taken(statuses, window, actor, now)
+            else:
+                order_id = _claim_candidate(statuses, window)
+                if order_id is not None:
+                    taken = bool(holds_insert(order_ids=[order_id], holder=actor, assigned_by=actor, at=now))
             if order_id is not None:
                 break
         if order_id is None:
             return ClaimResult(Code.NOT_FOUND, message=_("There is no unassigned order to take right now."))
-        now = timezone.now()
-        if holds_insert(order_ids=[order_id], holder=actor, assigned_by=actor, at=now):
+        if taken:
             check_logged(log.log_assigned(order_ids=[order_id], actor=actor, at=now), 1)
-            order = Order.objects.select_related("status").get(pk=order_id)
+            order = _claimed_order(order_id)
             return ClaimResult(
                 Code.DONE, order, _("Order #%(number)s is now yours.") % {"number": order.number}
             )
-        # Another claimer committed this order after our snapshot: look again with a fresh one.
+        # Another writer committed this order's hold without its row lock: look again with a fresh snapshot.
     return ClaimResult(Code.NOT_FOUND, message=_("Every free order was being taken at once; try again."))

@@ -5,12 +5,20 @@ from collections.abc import Iterable
 
 from django.core.management.base import BaseCommand, CommandError
 
-from operators.verification import LogVerification, OrderDifference, assignment_log_differences
+from operators.verification import (
+    LogVerification,
+    MarkerDifference,
+    OrderDifference,
+    assignment_log_differences,
+    held_marker_differences,
+)
 from orders.models import Order
 
 # Like diff(1): 0 the log and the holds agree, 1 they differ, 2 the command could not check (bad input).
 EXIT_DIFFERENT = 1
 EXIT_BAD_INPUT = 2
+# Orders listed at most whose hold marker disagrees (each one is found by one scan of the orders).
+MARKERS_LISTED = 1000
 
 
 class Command(BaseCommand):
@@ -36,14 +44,31 @@ class Command(BaseCommand):
         verification = LogVerification(orders_requested=None if order_ids is None else len(order_ids))
         differences = assignment_log_differences(verification, order_ids=order_ids)
         if options["json"]:
-            self.write_json(verification, differences)
+            markers = self.write_json(verification, differences, order_ids)
         else:
             for difference in differences:
                 self.stdout.write(difference.message)
-            if verification.agrees:
+            markers = self.markers(order_ids)
+            for marker in markers:
+                self.stdout.write(marker.message)
+            if verification.agrees and not markers:
                 self.stdout.write(self.style.SUCCESS(verification.summary()))
         if not verification.agrees:
             raise CommandError(verification.summary(), returncode=EXIT_DIFFERENT)
+        if markers:
+            raise CommandError(
+                f"The assignment log agrees with the holds, but {len(markers):,} order(s) have a hold marker"
+                " (orders_order.held) that disagrees with them: claim next may offer a held order or skip a"
+                " free one.",
+                returncode=EXIT_DIFFERENT,
+            )
+
+    def markers(self, order_ids: list[int] | None) -> list[MarkerDifference]:
+        """Orders whose hold marker disagrees with the holds (the first 1,000 when all are checked)."""
+        if order_ids is None:
+            return held_marker_differences(max_listed=MARKERS_LISTED)
+        wanted = set(order_ids)
+        return [marker for marker in held_marker_differences() if marker.order_id in wanted]
 
     def order_ids(self, numbers: list[str]) -> list[int] | None:
         if not numbers:
@@ -59,7 +84,12 @@ class Command(BaseCommand):
             )
         return [found[number] for number in wanted]
 
-    def write_json(self, verification: LogVerification, differences: Iterable[OrderDifference]) -> None:
+    def write_json(
+        self,
+        verification: LogVerification,
+        differences: Iterable[OrderDifference],
+        order_ids: list[int] | None,
+    ) -> list[MarkerDifference]:
         """One JSON object, written as the replay goes: the differences first (however many, never all in
         memory), then the counts, which are known only at the end."""
         self.stdout.write('{\n  "differences": [', ending="")
@@ -68,6 +98,10 @@ class Command(BaseCommand):
             self.stdout.write(separator + json.dumps(difference.as_dict()), ending="")
             separator = ",\n    "
         self.stdout.write("\n  ]" if separator != "\n    " else "]", ending="")
+        markers = self.markers(order_ids)
+        marker_rows = json.dumps([marker.as_dict() for marker in markers])
+        self.stdout.write(f',\n  "marker_differences": {marker_rows}', ending="")
         for key, value in verification.as_dict().items():
             self.stdout.write(f",\n  {json.dumps(key)}: {json.dumps(value)}", ending="")
         self.stdout.write("\n}")
+        return markers

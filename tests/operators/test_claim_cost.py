@@ -1,0 +1,66 @@
+"""Claim next reads the front of the free orders only: its cost does not grow with the orders held."""
+
+import json
+
+import pytest
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
+
+from operators.models import Assignment
+from operators.services import claim_candidate_sql, order_claim_next
+from orderops.conf import orderops_setting
+from orders.models import Order, OrderStatus
+from tests.factories import OrderFactory
+
+pytestmark = pytest.mark.django_db
+
+# Statements of one claim, all included: the savepoint, the candidate locked and its hold inserted (one
+# statement on PostgreSQL, two on SQLite), its log row, the order with its status, the savepoint's release.
+CLAIM_STATEMENTS = {"postgresql": 5, "sqlite": 6}
+
+
+def make_orders(count: int) -> list[int]:
+    status = OrderStatus.objects.get(code="pending")
+    return [order.pk for order in Order.objects.bulk_create(OrderFactory.build_batch(count, status=status))]
+
+
+def hold(order_ids: list[int], user) -> None:
+    Assignment.objects.bulk_create(
+        [Assignment(order_id=pk, operator=user, assigned_by=user) for pk in order_ids]
+    )
+
+
+def candidate_buffers() -> int:
+    """Shared buffers (pages) that claim next's candidate statement touches, as PostgreSQL counts them."""
+    sql, params = claim_candidate_sql(list(orderops_setting("CLAIMABLE_STATUSES")), 16)
+    with connection.cursor() as cursor:
+        cursor.execute("ANALYZE orders_order")
+        cursor.execute(f"EXPLAIN (ANALYZE, BUFFERS, FORMAT JSON) {sql}", params)
+        plan = cursor.fetchone()[0]
+    plan = plan if isinstance(plan, list) else json.loads(plan)
+    top = plan[0]["Plan"]
+    return top["Shared Hit Blocks"] + top["Shared Read Blocks"]
+
+
+@pytest.mark.postgres
+def test_claim_next_reads_as_much_with_thousands_of_older_held_orders_as_with_none(other_operator):
+    ids = make_orders(3000)
+    empty = candidate_buffers()
+    hold(ids[:2500], other_operator)  # the oldest 2,500: the old query stepped over every one of them
+
+    crowded = candidate_buffers()
+
+    assert crowded <= empty + 10, (empty, crowded)
+
+
+def test_one_claim_costs_the_same_statements_whatever_the_orders_held(operator, other_operator):
+    for held in (10, 500):
+        ids = make_orders(held + 5)
+        hold(ids[:held], other_operator)
+        order_claim_next(actor=operator)  # the first claim loads the permissions
+        with CaptureQueriesContext(connection) as queries:
+            result = order_claim_next(actor=operator)
+        assert result.order is not None and result.order.pk in ids[held:]
+        assert len(queries) == CLAIM_STATEMENTS[connection.vendor], [query["sql"][:80] for query in queries]
+        Assignment.objects.all().delete()
+        Order.objects.update(status="complete")  # out of the next round's way
