@@ -9,12 +9,15 @@ from rest_framework.views import APIView
 
 from api import idempotency
 from api.problems import ApiProblem
+from api.schema import ApiAutoSchema
 from orders.models import Order
 from orders.results import Code
 
 
 class StrictSerializer(serializers.Serializer):
     """An input: a JSON object with only the fields it names (an unknown field is an error, not ignored)."""
+
+    refuses_unknown_fields = True  # the schema says so (api.schema)
 
     def to_internal_value(self, data: Any) -> Any:
         if isinstance(data, dict):
@@ -30,6 +33,7 @@ class StrictSerializer(serializers.Serializer):
 # every operation.)
 class ApiView(APIView):
     idempotent = False  # POST and PUT accept an Idempotency-Key
+    schema = ApiAutoSchema()  # its problem responses too
 
     def initial(self, request: Request, *args: Any, **kwargs: Any) -> None:
         self.idempotency_claim = None
@@ -65,7 +69,9 @@ class ApiView(APIView):
 
     def order_id(self, number: str) -> int:
         """The order's id, or a 404 naming it."""
-        pk = Order.objects.filter(number=number).values_list("pk", flat=True).first()
+        pk = None
+        if "\x00" not in number:  # no order has one, and PostgreSQL refuses it in a query
+            pk = Order.objects.filter(number=number).values_list("pk", flat=True).first()
         if pk is None:
             raise ApiProblem(404, Code.NOT_FOUND, _("There is no order #%(number)s.") % {"number": number})
         return pk

@@ -95,7 +95,7 @@ class OrderHoldView(ApiView):
             raise refusal_problem(refused, order=number) from None
         return hold_answer(number, order_id, _one(result), accepted=(Code.DONE, Code.ALREADY_YOURS))
 
-    @extend_schema(operation_id="hold_release", request=None, responses=HoldStateSerializer)
+    @extend_schema(operation_id="hold_release", request=None, responses={200: HoldStateSerializer})
     def delete(self, request: Request, number: str) -> Response:
         order_id = self.order_id(number)
         try:

@@ -2,15 +2,18 @@
 the guarded edit (PATCH with If-Match, through orders.services.order_update), and the store's ingest
 (POST to create, PUT to upsert, through the import's validator and write service)."""
 
+from datetime import UTC
 from typing import Any
 
 import django_filters
+from django.core.exceptions import ValidationError
 from django.db import IntegrityError
 from django.db.models import Q
 from django.utils.translation import gettext as _
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, extend_schema, extend_schema_field
 from rest_framework import serializers
+from rest_framework.exceptions import NotFound
 from rest_framework.pagination import CursorPagination
 from rest_framework.request import Request
 from rest_framework.response import Response
@@ -111,7 +114,9 @@ class OrderDetailSerializer(OrderSerializer):
 
 
 def order_read(number: str) -> Order:
-    order = orders_with_holds().prefetch_related("lines").filter(number=number).first()
+    order = None
+    if "\x00" not in number:  # no order has one, and PostgreSQL refuses it in a query
+        order = orders_with_holds().prefetch_related("lines").filter(number=number).first()
     if order is None:
         raise ApiProblem(404, Code.NOT_FOUND, _("There is no order #%(number)s.") % {"number": number})
     return order
@@ -130,6 +135,23 @@ def order_response(request: Request, order: Order, *, status: int = 200) -> Resp
 # --- the list -------------------------------------------------------------------------------------------
 
 
+class UtcIsoDateTimeField(django_filters.fields.IsoDateTimeField):
+    """An ISO 8601 time, compared in UTC: PostgreSQL refuses an offset beyond ±15:59 that Python reads."""
+
+    def to_python(self, value):
+        moment = super().to_python(value)
+        if moment is None:
+            return None
+        try:
+            return moment.astimezone(UTC)
+        except OverflowError:
+            raise ValidationError(_("This time is out of range."), code="invalid") from None
+
+
+class UtcIsoDateTimeFilter(django_filters.IsoDateTimeFilter):
+    field_class = UtcIsoDateTimeField
+
+
 class OrderFilter(django_filters.FilterSet):
     status = django_filters.ModelMultipleChoiceFilter(
         field_name="status", to_field_name="code", queryset=OrderStatus.objects.all()
@@ -138,9 +160,9 @@ class OrderFilter(django_filters.FilterSet):
         choices=[("mine", "mine"), ("unassigned", "unassigned"), ("others", "others")], method="held_filter"
     )
     operator = django_filters.CharFilter(field_name="assignment__operator__username")
-    created_after = django_filters.IsoDateTimeFilter(field_name="created_at", lookup_expr="gte")
-    created_before = django_filters.IsoDateTimeFilter(field_name="created_at", lookup_expr="lt")
-    updated_after = django_filters.IsoDateTimeFilter(field_name="updated_at", lookup_expr="gte")
+    created_after = UtcIsoDateTimeFilter(field_name="created_at", lookup_expr="gte")
+    created_before = UtcIsoDateTimeFilter(field_name="created_at", lookup_expr="lt")
+    updated_after = UtcIsoDateTimeFilter(field_name="updated_at", lookup_expr="gte")
     q = django_filters.CharFilter(method="search", max_length=200)
 
     class Meta:
@@ -167,6 +189,14 @@ class OrderFilter(django_filters.FilterSet):
         )
 
 
+class OrderPageSerializer(serializers.Serializer):
+    """A page of the list: its orders, and the links to the pages around it (null at either end)."""
+
+    next = serializers.URLField(allow_null=True)
+    previous = serializers.URLField(allow_null=True)
+    results = OrderSerializer(many=True)
+
+
 class OrderCursorPagination(CursorPagination):
     ordering = ("-created_at", "-id")
     page_size_query_param = "page_size"
@@ -176,8 +206,34 @@ class OrderCursorPagination(CursorPagination):
         self.max_page_size = api_setting("MAX_PAGE_SIZE")
         return super().get_page_size(request)
 
+    def decode_cursor(self, request):
+        # DRF answers a cursor it cannot read with 404; the list exists, the request is what is wrong.
+        try:
+            return super().decode_cursor(request)
+        except NotFound:
+            raise ApiProblem(
+                400,
+                Code.INVALID_INPUT,
+                _("The cursor is not one this list gave out: start again from the first page."),
+            ) from None
+
 
 # --- the ingest: the import's rules, one order at a time ----------------------------------------------------
+
+
+def _fields_with_nul(data: Any, path: str = "") -> list[str]:
+    """The fields (lines.0.sku, ...) whose text holds a NUL: PostgreSQL cannot store one."""
+    if isinstance(data, str):
+        return [path or "body"] if "\x00" in data else []
+    if isinstance(data, dict):
+        items = [(f"{path}.{key}" if path else str(key), value) for key, value in data.items()]
+        keys_with_nul = [name for name, _value in items if "\x00" in name]
+        return keys_with_nul + [name for name, value in items for name in _fields_with_nul(value, name)]
+    if isinstance(data, list):
+        return [
+            name for index, value in enumerate(data) for name in _fields_with_nul(value, f"{path}.{index}")
+        ]
+    return []
 
 
 def _ingest(request: Request, data: Any, *, number: str | None) -> tuple[Order, bool]:
@@ -191,6 +247,15 @@ def _ingest(request: Request, data: Any, *, number: str | None) -> tuple[Order, 
                 % {"number": number, "other": data["number"]},
             )
         data = {**data, "number": number}
+    with_nul = _fields_with_nul(data)
+    if with_nul:
+        raise ApiProblem(
+            422,
+            Code.INVALID_INPUT,
+            _("The order was not saved: %(fields)s may not contain a NUL character.")
+            % {"fields": ", ".join(with_nul)},
+            errors=[{"field": field, "message": _("NUL characters are not allowed.")} for field in with_nul],
+        )
     imported, problems = order_record_validate(data)
     if imported is None:
         label = f"#{number}" if number else _("The order")
@@ -221,6 +286,8 @@ def _ingest(request: Request, data: Any, *, number: str | None) -> tuple[Order, 
 
 class IngestSerializer(serializers.Serializer):
     """An order as a store sends it: the fields and lines of docs/import-format.md."""
+
+    refuses_unknown_fields = True  # as the import's validator does (the schema says so)
 
     number = serializers.CharField(max_length=32)
     status = serializers.CharField(max_length=32)
@@ -259,7 +326,7 @@ class OrderListView(ApiView):
             OpenApiParameter("cursor", str),
             OpenApiParameter("page_size", int),
         ],
-        responses=OrderSerializer(many=True),
+        responses=OrderPageSerializer,
     )
     def get(self, request: Request) -> Response:
         orders = OrderFilter(request.query_params, queryset=orders_with_holds(), request=request)

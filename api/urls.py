@@ -2,15 +2,37 @@
 
 from django.urls import path
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
+from rest_framework.renderers import JSONRenderer
+from rest_framework.views import APIView
 
 from api.comments import OrderCommentsView
 from api.holds import ClaimNextView, HoldsBatchView, OrderHoldView, OrderTakeOverView
 from api.orders import OrderDetailView, OrderListView, OrderUpsertView
+from api.problems import PROBLEM_CONTENT_TYPE
 from api.statuses import OrderStatusView, StatusListView
 from api.timeline import OrderTimelineView
 from api.workload import WorkloadView
 
 app_name = "api"
+
+
+class ProblemsInJson(APIView):
+    """For a view that renders something else (the schema's YAML, the docs page's HTML): its refusals are
+    problem details in JSON all the same, not a problem rendered as YAML or HTML."""
+
+    def handle_exception(self, exc):
+        self.request.accepted_renderer = JSONRenderer()
+        self.request.accepted_media_type = PROBLEM_CONTENT_TYPE
+        return super().handle_exception(exc)
+
+
+class SchemaView(ProblemsInJson, SpectacularAPIView):
+    pass
+
+
+class DocsView(ProblemsInJson, SpectacularSwaggerView):
+    pass
+
 
 urlpatterns = [
     path("orders/", OrderListView.as_view(), name="orders"),
@@ -25,6 +47,6 @@ urlpatterns = [
     path("holds/claim-next", ClaimNextView.as_view(), name="holds-claim-next"),
     path("statuses/", StatusListView.as_view(), name="statuses"),
     path("workload/", WorkloadView.as_view(), name="workload"),
-    path("schema/", SpectacularAPIView.as_view(), name="schema"),
-    path("docs/", SpectacularSwaggerView.as_view(url_name="api:schema"), name="docs"),
+    path("schema/", SchemaView.as_view(), name="schema"),
+    path("docs/", DocsView.as_view(url_name="api:schema"), name="docs"),
 ]
