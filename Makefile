@@ -10,7 +10,7 @@ WORKERS ?= 4
 BIND ?= 127.0.0.1:8000
 MIGRATE ?= 1
 
-.PHONY: demo serve test lint contracts typecheck format bench bench-smoke clean
+.PHONY: demo demo-reset serve test lint contracts typecheck format bench bench-smoke clean
 
 # Find a Python >= 3.12 that actually runs (pyenv shims exist but fail unless selected): PYTHON if given,
 # then python3.13, python3.12, python3, then interpreters installed under pyenv.
@@ -41,10 +41,24 @@ $(VENV)/.installed-dev: pyproject.toml | $(PY)
 	$(PY) -m pip install --quiet ".[dev]"
 	@touch $@ $(VENV)/.installed-runtime
 
+# The demo on SQLite: migrate, seed, serve on PORT (default 8000, or the next free port when 8000 is taken).
+# seed_demo's summary is left out: demo_server prints the URL and the logins last, after the server's lines.
 demo: $(VENV)/.installed-runtime
 	DEBUG=1 $(PY) manage.py migrate --noinput
-	DEBUG=1 $(PY) manage.py seed_demo
-	DEBUG=1 $(PY) manage.py runserver 127.0.0.1:8000
+	DEBUG=1 $(PY) manage.py seed_demo >/dev/null
+	DEBUG=1 exec $(PY) manage.py demo_server $(if $(PORT),--port $(PORT))
+
+# Back to the demo data as seeded: a new SQLite file, migrated and seeded. Only the demo's own file.
+demo-reset: $(VENV)/.installed-runtime
+	@if [ -n "$$DATABASE_URL" ]; then \
+	  echo "make demo-reset replaces the demo's SQLite file (db.sqlite3), and DATABASE_URL is set:" \
+	       "unset it to reset the demo; another database is not reset from here." >&2; exit 1; \
+	fi
+	rm -f db.sqlite3 db.sqlite3-wal db.sqlite3-shm
+	DEBUG=1 $(PY) manage.py migrate --noinput --verbosity 0
+	DEBUG=1 $(PY) manage.py seed_demo >/dev/null
+	@echo "The demo data is back as it was seeded. Start the console with make demo (stop and start it again" \
+	      "if it is running)."
 
 # Production: gunicorn with several workers against DATABASE_URL, static files by WhiteNoise, DEBUG off.
 # Needs SECRET_KEY, DATABASE_URL and ALLOWED_HOSTS in the environment (README "Production").

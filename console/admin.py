@@ -18,19 +18,23 @@ from django.utils.safestring import SafeString
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
-from console import views
+from console import admin_log, views  # noqa: F401 (admin_log registers the holds' and the log's pages)
 from console.actions import assign_to_me, assign_to_operator, release, set_status, take_over
 from console.changelist import html_format
 from console.filters import AssignmentFilter, OperatorFilter
 from console.formatting import display_name, exact_time, short_age
 from console.forms import OrderForm
+from console.messages import run_and_report
+from console.order_links import order_by_number
 from console.order_page import OrderPage, lines_change, order_page_context, order_page_read, stale_sentence
 from console.paginator import EstimatingPaginator
 from operators import rules
+from operators.models import Assignment
+from operators.services import orders_release
 from orderops.conf import orderops_setting
 from orders.models import Order, OrderLine, OrderStatus
-from orders.results import OrderLocked, is_order_id
-from orders.services import EDITABLE, OrderStale, order_update
+from orders.results import OrderLocked, RequestRefused, is_order_id
+from orders.services import EDITABLE, STORE_OWNED, OrderStale, order_comment_add, order_update
 
 # A padlock, drawn inline: no icon font, no request, the text colour of the cell.
 LOCK_ICON = SafeString(
@@ -102,7 +106,6 @@ class OrderAdmin(admin.ModelAdmin):
 
     class Media:
         css = {"all": ["console/console.css"]}
-        js = ["console/console.js"]
 
     # --- the list ------------------------------------------------------------------------------------
 
@@ -254,6 +257,8 @@ class OrderAdmin(admin.ModelAdmin):
         custom = [
             path("claim-next/", wrap(views.claim_next), name="orders_order_claim_next"),
             path("workload/", wrap(views.workload), name="orders_order_workload"),
+            path("number/<str:number>/", wrap(order_by_number), name="orders_order_by_number"),
+            path("queues/", wrap(views.queues), name="orders_order_queues"),
             path("<path:object_id>/assign/", button, {"button": "assign"}, name="orders_order_assign"),
             path("<path:object_id>/release/", button, {"button": "release"}, name="orders_order_release"),
             path(
@@ -281,6 +286,13 @@ class OrderAdmin(admin.ModelAdmin):
 
     def has_delete_permission(self, request, obj=None) -> bool:
         return request.user.is_superuser and super().has_delete_permission(request, obj)
+
+    def get_readonly_fields(self, request, obj=None):
+        # The store's own data (number, total, currency) is shown, not edited, unless by a superuser.
+        fields = list(super().get_readonly_fields(request, obj))
+        if obj is not None and not request.user.is_superuser:
+            fields += [name for name in ("number", "grand_total", "currency") if name in STORE_OWNED]
+        return fields
 
     def get_form(self, request, obj=None, change=False, **kwargs):
         form = super().get_form(request, obj, change=change, **kwargs)
@@ -334,6 +346,7 @@ class OrderAdmin(admin.ModelAdmin):
             lines=lines_change(formsets),
         )
         form.instance.version = saved.version
+        self._comment_and_release_with_the_save(request, form, saved)
         held = self.order_page(request, form.instance).hold
         if held is not None and held.operator_id == request.user.pk and saved.status.releases_assignment:
             self.message_user(
@@ -344,6 +357,33 @@ class OrderAdmin(admin.ModelAdmin):
             )
         # What the viewer may do now is decided again for the page that follows.
         request.__dict__.pop("_orderops_order_pages", None)
+
+    def _comment_and_release_with_the_save(self, request, form, saved: Order) -> None:
+        """What the page's comment box held when Save was pressed, added as a comment; and the holder's
+        "release it after saving". A refused comment waits in the box, as the comment button leaves it."""
+        body = form.cleaned_data.get("update_comment") or ""
+        if body:
+            try:
+                order_comment_add(actor=request.user, order_id=saved.pk, body=body)
+            except RequestRefused as refusal:
+                request.session[views.comment_draft_key(saved.pk)] = {"body": body, "error": refusal.message}
+                self.message_user(request, refusal.message, messages.ERROR)
+            else:
+                self.message_user(
+                    request,
+                    _("Your comment on #%(number)s was added.") % {"number": saved.number},
+                    messages.SUCCESS,
+                )
+        if (
+            request.POST.get("release_after")
+            and Assignment.objects.filter(order_id=saved.pk, operator_id=request.user.pk).exists()
+        ):
+            run_and_report(
+                self,
+                request,
+                lambda: orders_release(actor=request.user, order_ids=[saved.pk]),
+                done=lambda count, orders: _("Released %(orders)s.") % {"orders": orders},
+            )
 
     def response_change(self, request, obj):
         if "_continue" in request.POST and not self.has_change_permission(request, obj):

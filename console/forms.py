@@ -95,11 +95,25 @@ class TakeOverForm(forms.Form):
         return reason
 
 
+class StatusSelect(forms.Select):
+    """The status choice, each final status marked: the page says it ends the hold and asks first."""
+
+    def create_option(self, name, value, label, selected, index, subindex=None, attrs=None):
+        option = super().create_option(name, value, label, selected, index, subindex, attrs)
+        status = getattr(value, "instance", None)
+        if getattr(status, "releases_assignment", False):
+            option["attrs"]["data-final"] = "1"
+            option["label"] = _("%(status)s (ends the hold)") % {"status": label}
+        return option
+
+
 class OrderForm(forms.ModelForm):
     """The order page's form: the order's fields, plus the version it was loaded at (hidden), which the edit
-    service checks so that a save made from an older version is refused instead of overwriting."""
+    service checks so that a save made from an older version is refused instead of overwriting; and what
+    was typed into the page's comment box, saved with the same submit so that nothing typed is lost."""
 
     loaded_version = forms.IntegerField(widget=forms.HiddenInput, required=False, min_value=1)
+    update_comment = forms.CharField(widget=forms.HiddenInput, required=False, strip=True)
 
     # Moments are shown in the person's time zone and kept in ISO 8601 by the history: never merged.
     merge_excluded = ("created_at",)
@@ -112,6 +126,8 @@ class OrderForm(forms.ModelForm):
         super().__init__(*args, **kwargs)
         if self.instance.pk is not None:
             self.fields["loaded_version"].initial = self.instance.version
+        if "status" in self.fields:
+            self.fields["status"].widget = StatusSelect(choices=self.fields["status"].widget.choices)
         if self.stale is not None and self.is_bound:
             data = self.data.copy()  # type: ignore[attr-defined]  # a QueryDict, as bound forms get
             data[self.add_prefix("loaded_version")] = str(self.stale.current_version)

@@ -84,7 +84,8 @@ def order_page_context(request, order: Order, page: OrderPage, may_change_orders
             if hold is None or operator.pk != hold.operator_id
         ]
     draft = request.session.pop(views.comment_draft_key(order.pk), None) or {}
-    context["comment_draft"] = draft.get("body", "")
+    # A comment typed before a Save that came back (a stale form) stays in the box.
+    context["comment_draft"] = draft.get("body") or request.POST.get("update_comment", "")
     context["comment_error"] = draft.get("error", "")
     if hold is not None and hold.assigned_by_id != hold.operator_id:
         context["hold_assigner_name"] = display_name(hold.assigned_by, viewer_id=user.pk)

@@ -2,25 +2,27 @@
 
 The buttons are one view: each button's URL names it (the path's kwargs), and BUTTONS is the whitelist that
 dispatches it, as Oscar's OrderDetailView does with its order_actions. Every change goes through a service;
-these views read the request, call it and tell the person what happened. State changes only on POST.
+these views read the request, call it and tell the person what happened. State changes only on POST
+(a GET gets console/post_only.py's page).
 OrderAdmin.get_urls routes to them through the admin site's admin_view, passing itself as `model_admin`.
 """
 
 from datetime import datetime, time
 
-from django.contrib import messages
+from django.contrib import admin, messages
 from django.core.exceptions import PermissionDenied
-from django.http import Http404, HttpRequest, HttpResponse, HttpResponseRedirect
+from django.http import Http404, HttpRequest, HttpResponse, HttpResponseRedirect, JsonResponse
 from django.shortcuts import get_object_or_404
 from django.template.response import TemplateResponse
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext as _
-from django.views.decorators.http import require_POST
 
 from console.formatting import display_name
 from console.forms import OperatorChoiceForm, TakeOverForm, first_error
 from console.messages import run_and_report
+from console.post_only import post_only
+from console.queues import landing_url, queue_counts
 from operators.selectors import operators_workload, unassigned_backlog
 from operators.services import (
     order_claim_next,
@@ -124,7 +126,7 @@ BUTTONS = {
 }
 
 
-@require_POST
+@post_only
 def order_button(request: HttpRequest, object_id: str, *, model_admin, button: str) -> HttpResponse:
     """One of the order page's buttons, pressed on order `object_id`: `button` is its URL's name for it."""
     handler = BUTTONS.get(button)
@@ -141,7 +143,7 @@ def order_button(request: HttpRequest, object_id: str, *, model_admin, button: s
 # --- the list's "Get next order", and the workload page ------------------------------------------------
 
 
-@require_POST
+@post_only
 def claim_next(request: HttpRequest, *, model_admin) -> HttpResponse:
     if not model_admin.has_view_permission(request):
         raise PermissionDenied
@@ -152,6 +154,21 @@ def claim_next(request: HttpRequest, *, model_admin) -> HttpResponse:
     level = messages.INFO if result.outcome == Outcome.NOT_FOUND else messages.WARNING
     model_admin.message_user(request, result.message, level)
     return HttpResponseRedirect(reverse("admin:orders_order_changelist"))
+
+
+def queues(request: HttpRequest, *, model_admin) -> HttpResponse:
+    """The navigation's queue counts, as JSON, for the page to fill in after it has loaded."""
+    if not model_admin.has_view_permission(request):
+        raise PermissionDenied
+    return JsonResponse({"queues": queue_counts(request.user)})
+
+
+def landing(request: HttpRequest) -> HttpResponse:
+    """The console's home: an operator's working view (their orders, or what is left to take); people who
+    cannot see orders get the admin's index."""
+    if request.user.is_authenticated and request.user.has_perm("orders.view_order"):
+        return HttpResponseRedirect(landing_url(request.user))
+    return admin.site.index(request)
 
 
 def workload(request: HttpRequest, *, model_admin) -> HttpResponse:

@@ -4,7 +4,7 @@ from datetime import timedelta
 
 from django.conf import settings
 from django.core.checks import Error, Warning, register
-from django.db import DatabaseError
+from django.db import DatabaseError, connections, router
 from django.utils.module_loading import import_string
 
 from orderops.conf import DEFAULTS
@@ -83,16 +83,31 @@ def check_orderops_settings(app_configs=None, **kwargs) -> list:
     return problems
 
 
+def _statuses_table_exists() -> bool:
+    from orders.models import OrderStatus
+
+    connection = connections[router.db_for_read(OrderStatus)]
+    with connection.cursor() as cursor:
+        return OrderStatus._meta.db_table in connection.introspection.table_names(cursor)
+
+
 def _check_status_codes_exist(key: str, codes) -> list:
     from orders.models import OrderStatus
 
     try:
+        # Before the first migrate there are no statuses to check against, and that is no problem: the check
+        # runs again at the next start. Any other database error is worth a warning.
+        if not _statuses_table_exists():
+            return []
         known = set(OrderStatus.objects.filter(code__in=codes).values_list("code", flat=True))
     except DatabaseError as error:
         return [
             Warning(
                 f"ORDEROPS[{key!r}] could not be checked against the order statuses: {error}".strip(),
-                hint="Run `python manage.py migrate`; the check runs again at the next start.",
+                hint=(
+                    "Check that the database is reachable and migrated (`python manage.py migrate`); the "
+                    "check runs again at the next start."
+                ),
                 id="orderops.W001",
             )
         ]

@@ -5,6 +5,7 @@ from django.contrib import admin
 from django.urls import include, path
 from django.views.generic import RedirectView
 
+from console.views import landing
 from orderops.health import healthz
 
 admin.site.site_header = "orderops"
@@ -13,6 +14,8 @@ admin.site.index_title = "Order console"
 
 urlpatterns = [
     path("", RedirectView.as_view(pattern_name="admin:orders_order_changelist", permanent=False)),
+    # The console's home (an operator's working view) before the admin's own index at the same address.
+    path("admin/", admin.site.admin_view(landing), name="console_landing"),
     path("admin/", admin.site.urls),
     path("healthz", healthz, name="healthz"),
     path("api/v1/", include("api.urls")),

@@ -100,6 +100,9 @@ def orders_status_set(
 # What the edit service accepts: the order's own fields, by name, and its lines.
 EDITABLE = frozenset(history.FIELDS) - {"created_at"}
 LINE_FIELDS = ("sku", "name", "qty", "unit_price")
+# The store's own data: what it sold, for how much. People correct it only as superusers; the store (imports,
+# the API's ingest) sends it.
+STORE_OWNED = frozenset({"number", "grand_total", "currency"})
 
 
 @dataclass(frozen=True)
@@ -187,6 +190,16 @@ def changes_since(order: Order, version: int) -> list[ChangeSince]:
                 ChangeSince(name, field_label(name), row.actor, row.at, first_old[name], row.new_value)
             )
     return result
+
+
+def _as_text(name: str, value: Any) -> str:
+    """A submitted value as the history writes it (an amount typed as "42.5" is 42.50), or as it was sent
+    when it is no value of the field at all (validation then says so)."""
+    try:
+        field = Order._meta.get_field(name)
+        return history.value_text(field.to_python(value) if hasattr(field, "to_python") else value)
+    except ValidationError:
+        return str(value)
 
 
 def _invalid(number: str, name: str, error: ValidationError) -> RequestRefused:
@@ -312,6 +325,20 @@ def order_update(
             changed_by=order.updated_by,
             changed_at=order.updated_at,
             changes=changes_since(order, version),
+        )
+    store_owned = sorted(
+        name
+        for name in STORE_OWNED & set(changes)
+        if history.field_text(order, name) != _as_text(name, changes[name])
+    )
+    if store_owned and not actor.is_superuser:
+        raise RequestRefused(
+            _(
+                "#%(number)s was not saved: the store's own data (%(fields)s) can only be corrected by a "
+                "superuser."
+            )
+            % {"number": order.number, "fields": ", ".join(field_label(name) for name in store_owned)},
+            code=Code.NOT_ALLOWED,
         )
     old_status = order.status_id
     field_changes = _validated_fields(order, changes)

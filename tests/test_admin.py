@@ -17,7 +17,6 @@ def order_with_history(operator):
 @pytest.mark.parametrize(
     "url_name",
     [
-        "admin:index",
         "admin:orders_order_changelist",
         "admin:orders_orderstatus_changelist",
         "admin:orders_ordercomment_changelist",
@@ -28,6 +27,13 @@ def order_with_history(operator):
 def test_console_pages_render_for_operators(client, operator, order_with_history, url_name):
     client.force_login(operator)
     response = client.get(reverse(url_name))
+    assert response.status_code == 200
+
+
+def test_the_home_page_takes_an_operator_to_their_working_queue(client, operator, order_with_history):
+    client.force_login(operator)
+    response = client.get(reverse("admin:index"), follow=True)
+    assert response.redirect_chain == [(f"{reverse('admin:orders_order_changelist')}?held=mine", 302)]
     assert response.status_code == 200
 
 

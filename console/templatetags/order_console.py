@@ -2,11 +2,13 @@
 
 from django import template
 from django.template.defaultfilters import linebreaksbr
-from django.utils import formats, timezone
+from django.utils import timezone
 from django.utils.safestring import SafeString
+from django.utils.translation import gettext as _
 
 from console import changelist
 from console.changelist import html_format
+from console.formatting import exact_time, short_age
 
 register = template.Library()
 
@@ -23,11 +25,12 @@ def order_timeline_entries(timeline) -> SafeString:
     order page. The markup is what the loop wrote (pinned by a test)."""
     items = []
     for entry in timeline:
-        moment = timezone.localtime(entry.at)
+        # As the order list writes times: how long ago, the exact time (the viewer's zone) on hover.
         when = html_format(
-            '<time datetime="{}">{}</time>',
-            moment.isoformat(),
-            formats.date_format(moment, "DATETIME_FORMAT"),
+            '<time datetime="{}" title="{}">{}</time>',
+            timezone.localtime(entry.at).isoformat(),
+            exact_time(entry.at),
+            ago(entry.at),
         )
         if entry.is_comment:
             who = entry.who.get_full_name() or entry.who.get_username()
@@ -53,6 +56,18 @@ def order_timeline_entries(timeline) -> SafeString:
                 )
             )
     return SafeString("\n".join(items))
+
+
+@register.filter
+def ago(moment) -> str:
+    """ "3 h ago": how the console says when something happened (console.formatting.short_age)."""
+    return _("%(age)s ago") % {"age": short_age(moment)}
+
+
+@register.filter(name="exact_time")
+def exact_time_filter(moment) -> str:
+    """ "2026-12-01 08:58 UTC", in the viewer's time zone: the exact time behind an age, on hover."""
+    return exact_time(moment)
 
 
 @register.simple_tag

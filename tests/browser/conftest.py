@@ -90,7 +90,7 @@ def console(request, browser: Browser, live_server) -> Iterator[Callable[..., Pa
         page.locator("#id_username").fill(user.get_username())
         page.locator("#id_password").fill(TEST_PASSWORD)
         page.get_by_role("button", name="Log in").click()
-        expect(page).to_have_url(re.compile(r"/admin/$"))
+        expect(page).to_have_url(re.compile(r"/admin/(orders/order/\?held=(mine|open))?$"))
         return page
 
     yield open_as

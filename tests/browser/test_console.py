@@ -80,7 +80,7 @@ def test_operator_bulk_assigns_three_orders_from_the_list_and_sees_them_as_hers(
         expect(success).to_contain_text(f"#{order.number}")
         expect(list_row(page, order).locator("td.field-assigned_to")).to_contain_text("you")
     expect(list_row(page, untouched).locator("td.field-assigned_to")).to_have_text(NOBODY)
-    save_screenshot(page, "01-bulk-assign", docs_name="order-list")
+    save_screenshot(page, "01-bulk-assign")
 
     assert {order.pk: holder_of(order) for order in (first, second, third, untouched)} == {
         first.pk: operator,
@@ -278,17 +278,25 @@ def test_opening_a_state_changing_url_with_get_changes_nothing(console, operator
     orders_assign(actor=other_operator, order_ids=[held.pk])
     page = console(operator)
 
-    for url in (
-        f"{ORDER_LIST}{free.pk}/assign/",
-        f"{ORDER_LIST}{held.pk}/release/",
-        f"{ORDER_LIST}{held.pk}/take-over/",
-        f"{ORDER_LIST}{held.pk}/comment/",
-        f"{ORDER_LIST}claim-next/",
+    for url, explained in (
+        (f"{ORDER_LIST}{free.pk}/assign/", "it only works from the order page"),
+        (f"{ORDER_LIST}{held.pk}/release/", "it only works from the order page"),
+        (f"{ORDER_LIST}{held.pk}/take-over/", "it only works from the order page"),
+        (f"{ORDER_LIST}{held.pk}/comment/", "it only works from the order page"),
+        (f"{ORDER_LIST}claim-next/", "it only works from the order list"),
     ):
-        # The browser's own request, with the user's session cookie (page.goto of an empty 405 response
-        # ends in Chromium's error page, not in a response).
+        # Still 405 for every client; a person opening the link reads why, with the way to the button.
         response = page.request.get(url, max_redirects=0)
         assert response.status == 405, url
+        assert explained in response.text(), url
+
+    # In the page itself: the explanation, and the button offered as a form that only a press submits.
+    page.goto(f"{ORDER_LIST}{free.pk}/assign/")
+    expect(page.locator("#post-only-explanation")).to_contain_text(
+        "This button changes the order, so it only works from the order page."
+    )
+    expect(page.locator("#post-only-button")).to_have_text("Assign to me")
+    expect(page.locator("#post-only-back")).to_have_text(f"Open order #{free.number}")
 
     assert holder_of(free) is None
     assert holder_of(held) == other_operator

@@ -48,7 +48,12 @@ def test_the_holder_is_in_view_without_scrolling_sideways(console, operator, oth
     # Held by a colleague: locked for Anna; her own stands out.
     expect(list_row(page, orders[-1]).locator(".lock-icon")).to_be_visible()
     expect(list_row(page, orders[-2]).locator(".holder-you")).to_have_text("you")
-    save_screenshot(page, f"v2-list-{size}")
+    if size == "desktop":
+        save_screenshot(page, "v2-list-desktop", docs_name="order-list")
+        page.emulate_media(color_scheme="dark")
+        save_screenshot(page, "v2-list-desktop-dark", docs_name="order-list-dark")
+    else:
+        save_screenshot(page, "v2-list-phone", docs_name="order-list-phone")
 
 
 def double_click(page: Page, selector: str) -> None:
@@ -118,3 +123,57 @@ def test_a_supervisor_transfers_an_order_and_the_former_holder_sees_it(console, 
     expect(anna.locator("#hold-banner")).to_contain_text("Assigned to Maria by Boris")
     expect(anna.locator("#timeline")).to_contain_text("Boris moved the order from Anna to Maria")
     assert holder_of(order) == maria
+
+
+def test_a_typed_comment_survives_the_orders_save(console, operator):
+    order = OrderFactory(customer_phone="+49 30 1")
+    orders_assign(actor=operator, order_ids=[order.pk])
+    page = console(operator)
+    page.goto(order_page_url(order))
+    page.locator("#comment-body").fill("Customer moved: new phone")
+    page.locator("#id_customer_phone").fill("+359 2 555")
+    page.locator("input[name=_continue]").click()
+    expect(messages(page, "success").first).to_be_visible()
+    expect(page.locator("#timeline")).to_contain_text("Customer moved: new phone")
+    expect(page.locator("#timeline")).to_contain_text("Anna changed customer phone: +49 30 1 → +359 2 555")
+    save_screenshot(page, "v2-order-page", docs_name="order-page-holder")
+
+
+def test_choosing_a_final_status_asks_first_and_a_no_saves_nothing(console, operator):
+    order = OrderFactory()
+    orders_assign(actor=operator, order_ids=[order.pk])
+    page = console(operator)
+    page.goto(order_page_url(order))
+    expect(page.locator("#id_status option[data-final]").first).to_contain_text("(ends the hold)")
+    page.locator("#id_status").select_option("complete")
+    questions = []
+    page.once("dialog", lambda dialog: (questions.append(dialog.message), dialog.dismiss()))
+    page.locator("input[name=_save]").click()
+    page.wait_for_timeout(300)
+    assert questions and "ends the hold" in questions[0]
+    assert holder_of(order) == operator  # nothing was saved
+
+    page.once("dialog", lambda dialog: dialog.accept())
+    page.locator("input[name=_save]").click()
+    expect(messages(page, "info")).to_contain_text(f"Your hold on #{order.number} ended")
+    assert holder_of(order) is None
+
+
+def test_keyboard_shortcuts_take_the_next_order_and_list_themselves(console, operator):
+    OrderFactory.create_batch(3)
+    page = console(operator)
+    page.goto(ORDER_LIST)
+    page.keyboard.press("?")
+    expect(page.locator("#shortcut-overlay")).to_contain_text("Get next order")
+    page.keyboard.press("Escape")
+    expect(page.locator("#shortcut-overlay")).to_be_hidden()
+    page.keyboard.press("j")
+    expect(page.locator("#result_list tbody tr.keyboard-current")).to_have_count(1)
+    page.keyboard.press("n")
+    expect(page).to_have_url(re.compile(r"/change/$"))
+    expect(page.locator("#release-button")).to_be_visible()
+    page.wait_for_load_state("load")
+    page.evaluate("document.activeElement && document.activeElement.blur()")  # typing in no field
+    page.keyboard.press("c")
+    expect(page.locator("#comment-body")).to_be_focused()
+    assert Assignment.objects.filter(operator=operator).count() == 1

@@ -2,6 +2,8 @@
 the second save, made from the older version, is refused with who changed what, the form comes back with the
 person's input, and saving it again keeps both people's changes."""
 
+from decimal import Decimal
+
 import pytest
 from django.test import Client
 from django.urls import reverse
@@ -9,6 +11,8 @@ from django.urls import reverse
 from operators.services import orders_assign
 from orders.history import history_replays
 from orders.models import Order
+from orders.results import Code, RequestRefused
+from orders.services import order_update
 from tests.console.test_admin import change_url, messages_of
 from tests.factories import OrderFactory, OrderLineFactory
 
@@ -132,14 +136,41 @@ def test_the_holder_edits_lines_through_the_same_edit_path(operator):
     assert list(current.changes.values_list("field", flat=True)) == ["lines"]
 
 
-def test_a_negative_total_is_refused_naming_the_field(operator):
+def test_a_negative_total_is_refused_naming_the_field(superuser):
     order = OrderFactory()
-    orders_assign(actor=operator, order_ids=[order.pk])
-    client = login(operator)
+    client = login(superuser)
     response = client.post(change_url(order), {**form_data(client, order), "grand_total": "-5"})
     assert response.status_code == 200
     assert "cannot be negative" in response.content.decode()
     assert Order.objects.get(pk=order.pk).version == 1
+
+
+def test_the_stores_number_total_and_currency_are_read_only_for_operators_and_supervisors(
+    operator, supervisor
+):
+    order = OrderFactory(number="100042", grand_total=Decimal("54.90"), currency="EUR")
+    orders_assign(actor=operator, order_ids=[order.pk])
+    for person in (operator, supervisor):
+        client = login(person)
+        form = client.get(change_url(order)).context["adminform"].form
+        assert not {"number", "grand_total", "currency"} & set(form.fields)
+        data = {**form_data(client, order), "number": "HELLO-1", "grand_total": "-5", "currency": "ZZZ"}
+        assert client.post(change_url(order), data).status_code == 302
+    saved = Order.objects.get(pk=order.pk)
+    assert (saved.number, saved.grand_total, saved.currency) == ("100042", Decimal("54.90"), "EUR")
+
+
+def test_the_edit_service_refuses_store_owned_changes_from_anyone_but_a_superuser(operator, superuser):
+    order = OrderFactory(currency="EUR")
+    orders_assign(actor=operator, order_ids=[order.pk])
+    with pytest.raises(RequestRefused, match="can only be corrected by a superuser") as refused:
+        order_update(actor=operator, order_id=order.pk, version=1, changes={"currency": "BGN"})
+    assert refused.value.code == Code.NOT_ALLOWED
+    order_update(actor=operator, order_id=order.pk, version=1, changes={"currency": "EUR"})  # unchanged: fine
+    order_update(actor=superuser, order_id=order.pk, version=1, changes={"currency": "BGN"})
+    assert Order.objects.get(pk=order.pk).currency == "BGN"
+    with pytest.raises(RequestRefused, match="ISO 4217"):
+        order_update(actor=superuser, order_id=order.pk, version=2, changes={"currency": "ZZZ"})
 
 
 def test_the_timeline_says_who_changed_which_field_from_what_to_what(operator, supervisor):
@@ -159,3 +190,36 @@ def test_the_timeline_says_who_changed_which_field_from_what_to_what(operator, s
     page = login(operator).get(change_url(order)).content.decode()
     assert "Boris changed street: Hauptstraße 36 → Vitosha Blvd 1" in page
     assert "Boris changed status: Pending → On hold" in page
+
+
+def test_a_comment_typed_in_the_box_is_added_by_the_orders_save(operator):
+    order = OrderFactory(customer_phone="+49 1")
+    orders_assign(actor=operator, order_ids=[order.pk])
+    client = login(operator)
+    data = {**form_data(client, order), "customer_phone": "+359 2", "update_comment": "Called: new number"}
+    response = client.post(change_url(order), data)
+    assert response.status_code == 302
+    assert Order.objects.get(pk=order.pk).customer_phone == "+359 2"
+    assert list(order.comments.values_list("body", flat=True)) == ["Called: new number"]
+    assert f"Your comment on #{order.number} was added." in messages_of(response)
+
+
+def test_a_refused_comment_with_a_save_waits_in_the_box(operator, settings):
+    settings.ORDEROPS = {"COMMENT_MAX_LENGTH": 10}
+    order = OrderFactory()
+    orders_assign(actor=operator, order_ids=[order.pk])
+    client = login(operator)
+    client.post(change_url(order), {**form_data(client, order), "update_comment": "far too long a comment"})
+    assert not order.comments.exists()
+    page = client.get(change_url(order)).content.decode()
+    assert "far too long a comment</textarea>" in page and "at most 10 characters" in page
+
+
+def test_the_holder_saves_and_releases_in_one_submit(operator):
+    order = OrderFactory()
+    orders_assign(actor=operator, order_ids=[order.pk])
+    client = login(operator)
+    response = client.post(change_url(order), {**form_data(client, order), "release_after": "1"})
+    assert response.status_code == 302
+    assert f"Released #{order.number}." in messages_of(response)
+    assert order.assignment_log.filter(action="released").count() == 1

@@ -65,16 +65,61 @@ def test_manage_py_check_fails_on_a_bad_value(settings):
         call_command("check")
 
 
-def test_statuses_are_a_warning_while_the_table_is_missing(settings, monkeypatch):
+@pytest.mark.django_db
+def test_statuses_are_skipped_quietly_before_the_first_migrate(settings, monkeypatch):
+    from django.db import connection
+
+    from orders.models import OrderStatus
+
+    def never_asked(*args, **kwargs):
+        raise AssertionError("the statuses were queried although their table does not exist")
+
+    before_migrate = ["django_migrations"]
+    monkeypatch.setattr(connection.introspection, "table_names", lambda *args, **kwargs: before_migrate)
+    monkeypatch.setattr(OrderStatus.objects, "filter", never_asked)
+    settings.ORDEROPS = {}
+    assert check_orderops_settings() == []
+
+
+@pytest.mark.django_db
+def test_a_real_database_error_is_still_a_warning(settings, monkeypatch):
     from django.db import OperationalError
 
     from orders.models import OrderStatus
 
-    def missing_table(*args, **kwargs):
-        raise OperationalError("no such table: orders_orderstatus")
+    def broken_disk(*args, **kwargs):
+        raise OperationalError("disk I/O error")
 
-    monkeypatch.setattr(OrderStatus.objects, "filter", missing_table)
+    monkeypatch.setattr(OrderStatus.objects, "filter", broken_disk)
     settings.ORDEROPS = {}
     problems = check_orderops_settings()
     assert [problem.id for problem in problems] == ["orderops.W001"]
-    assert "could not be checked" in problems[0].msg
+    assert problems[0].msg.endswith("could not be checked against the order statuses: disk I/O error")
+
+
+def test_the_first_migrate_of_a_fresh_database_prints_no_warning(tmp_path):
+    """What a person sees on the first `manage.py migrate`: no alarming W001 about a missing table."""
+    import os
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    project = Path(__file__).resolve().parents[2]
+    environment = {
+        **os.environ,
+        "DEBUG": "1",
+        "DATABASE_URL": f"sqlite:///{tmp_path / 'fresh.sqlite3'}",
+        "DJANGO_SETTINGS_MODULE": "orderops.settings",
+    }
+    run = subprocess.run(
+        [sys.executable, "manage.py", "migrate", "--noinput"],
+        cwd=project,
+        env=environment,
+        capture_output=True,
+        text=True,
+        timeout=300,
+        check=False,
+    )
+    assert run.returncode == 0, run.stderr
+    assert "W001" not in run.stdout + run.stderr
+    assert "WARNINGS" not in run.stdout + run.stderr

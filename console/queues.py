@@ -1,0 +1,69 @@
+"""The saved queues of the console's navigation (My orders, Unassigned open, Held by others, On hold, All),
+their counts, and where a person lands after logging in.
+
+The counts are fetched by the page after it has loaded (console.js, every 30 seconds while the tab is
+visible), so that the order list keeps its own query budget; each count is the same filter the list applies.
+"""
+
+from dataclasses import dataclass
+
+from django.contrib.auth.models import AnonymousUser
+from django.urls import reverse
+from django.utils.functional import Promise
+from django.utils.http import urlencode
+from django.utils.translation import gettext_lazy as _
+
+from console.filters import unassigned
+from console.paginator import ESTIMATE_ABOVE, planner_estimate
+from operators.models import Assignment
+from orderops.types import Actor
+from orders.models import Order
+
+StrOrPromise = str | Promise
+
+
+@dataclass(frozen=True)
+class Queue:
+    key: str
+    label: StrOrPromise
+    params: dict[str, str]
+
+    @property
+    def url(self) -> str:
+        base = reverse("admin:orders_order_changelist")
+        return f"{base}?{urlencode(self.params)}" if self.params else base
+
+
+QUEUES = (
+    Queue("mine", _("My orders"), {"held": "mine"}),
+    Queue("open", _("Unassigned open"), {"held": "open"}),
+    Queue("others", _("Held by others"), {"held": "others"}),
+    Queue("on_hold", _("On hold"), {"status__code__exact": "on_hold"}),
+    Queue("all", _("All orders"), {}),
+)
+
+
+def queue_counts(user: Actor | AnonymousUser) -> dict[str, dict]:
+    """{queue key: {"count": n, "estimated": bool}}: four counts, and the planner's estimate of all orders
+    when there are many (as the list's own paginator says "about")."""
+    everything = Order.objects.all()
+    counts = {
+        "mine": Assignment.objects.filter(operator_id=user.pk).count(),
+        "open": unassigned(everything).filter(status__releases_assignment=False).count(),
+        "others": Assignment.objects.exclude(operator_id=user.pk).count(),
+        "on_hold": everything.filter(status_id="on_hold").count(),
+    }
+    result = {key: {"count": count, "estimated": False} for key, count in counts.items()}
+    estimate = planner_estimate(everything)
+    if estimate is not None and estimate > ESTIMATE_ABOVE:
+        result["all"] = {"count": estimate, "estimated": True}
+    else:
+        result["all"] = {"count": everything.count(), "estimated": False}
+    return result
+
+
+def landing_url(user: Actor | AnonymousUser) -> str:
+    """An operator's working view: their own orders when they hold any, otherwise what is left to take."""
+    if user.is_authenticated and Assignment.objects.filter(operator_id=user.pk).exists():
+        return QUEUES[0].url
+    return QUEUES[1].url
