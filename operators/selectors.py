@@ -6,7 +6,7 @@ from datetime import datetime
 from typing import Any, NamedTuple
 
 from django.contrib.auth import get_user_model
-from django.db.models import Count, Exists, Min, OuterRef, Q
+from django.db.models import Count, Min, Q
 
 from operators.models import Assignment, AssignmentLog
 from orderops.db import id_set
@@ -125,9 +125,9 @@ def unassigned_backlog() -> list[StatusBacklog]:
     """Unassigned orders per status that can still be worked (not releasing), with the oldest one's age."""
     rows: dict[str, Mapping[str, Any]] = {
         row["status_id"]: row
-        # NOT EXISTS: an anti-join the planner estimates well (see the console's "unassigned" filter).
-        for row in Order.objects.filter(status__releases_assignment=False)
-        .filter(~Exists(Assignment.objects.filter(order=OuterRef("pk"))))
+        # The hold marker (Order.held, kept equal to the holds by triggers) and its partial index of the free
+        # orders: one index range per status, instead of an anti-join against every hold.
+        for row in Order.objects.filter(status__releases_assignment=False, held=False)
         .values("status_id")
         .annotate(count=Count("id"), oldest=Min("created_at"))
     }
