@@ -8,7 +8,6 @@ from typing import Any
 import django_filters
 from django.core.exceptions import ValidationError
 from django.db import IntegrityError
-from django.db.models import Q
 from django.utils.translation import gettext as _
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, extend_schema, extend_schema_field
@@ -26,6 +25,7 @@ from api.selectors import order_powers, orders_with_holds
 from orders.importing import order_record_validate, orders_import
 from orders.models import Order, OrderLine, OrderStatus
 from orders.results import Code, RequestRefused
+from orders.selectors import orders_search
 from orders.services import order_update
 
 # --- what an order looks like -----------------------------------------------------------------------------
@@ -178,15 +178,7 @@ class OrderFilter(django_filters.FilterSet):
         return queryset.filter(assignment__isnull=False).exclude(assignment__operator=user)
 
     def search(self, queryset, name: str, value: str):
-        text = value.strip()
-        if not text:
-            return queryset
-        return queryset.filter(
-            Q(number=text)
-            | Q(customer_name__icontains=text)
-            | Q(customer_email__icontains=text)
-            | Q(customer_phone__icontains=text)
-        )
+        return orders_search(queryset, value)
 
 
 class OrderPageSerializer(serializers.Serializer):
