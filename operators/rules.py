@@ -257,8 +257,11 @@ def comment_refusal(user: Actor, order: OrderState | None = None) -> Refusal | N
     if not user.is_active:
         return Refusal(Code.INACTIVE, _("the account %(user)s is inactive") % {"user": user.get_username()})
     if not user.has_perm(VIEW_ORDER):
-        number = order.number if order is not None else ""
-        return Refusal(Code.NOT_ALLOWED, _("#%(number)s: you may not view this order.") % {"number": number})
+        if order is None:
+            return Refusal(Code.NOT_ALLOWED, _("You may not view orders."))
+        return Refusal(
+            Code.NOT_ALLOWED, _("#%(number)s: you may not view this order.") % {"number": order.number}
+        )
     return None
 
 

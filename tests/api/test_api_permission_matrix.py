@@ -46,7 +46,7 @@ from operators.services import orders_assign, roles_setup
 from orders.models import Order, OrderComment, OrderStatus
 from tests.factories import OperatorFactory, OrderCommentFactory, OrderFactory, SupervisorFactory, UserFactory
 from tests.production import snapshot_diff, tables_snapshot
-from tests.production.test_permission_matrix import staff_with_permissions
+from tests.production.test_permission_matrix import parse_table, staff_with_permissions
 
 User = get_user_model()
 DEFAULT_STATUSES = importlib.import_module("orders.migrations.0002_default_statuses").DEFAULT_STATUSES
@@ -85,19 +85,6 @@ workload GET                          | 401 unauthenticated | 200             | 
 schema GET                            | 200                 | 200             | 200             | 200                | 200             | 200             | 200             | 200       | 401 inactive
 docs GET                              | 200                 | 200             | 200             | 200                | 200             | 200             | 200             | 200       | 401 inactive
 """
-
-
-def parse_table(text: str) -> tuple[tuple[str, ...], dict[str, dict[str, str]]]:
-    header, *rows = [[cell.strip() for cell in line.split("|")] for line in text.strip().splitlines()]
-    roles = tuple(header[1:])
-    table = {}
-    for cells in rows:
-        assert len(cells) == len(header), (
-            f"row {cells[0]!r} has {len(cells) - 1} cells for {len(roles)} roles"
-        )
-        assert cells[0] not in table, f"row {cells[0]!r} appears twice"
-        table[cells[0]] = dict(zip(roles, cells[1:], strict=True))
-    return roles, table
 
 
 ROLES, MATRIX = parse_table(MATRIX_TABLE)
