@@ -53,6 +53,7 @@ INSTALLED_APPS = [
     "orders",
     "operators",
     "console",
+    "live",
     "rest_framework",
     "django_filters",
     "drf_spectacular",
