@@ -9,4 +9,4 @@ class ApiConfig(AppConfig):
     default_auto_field = "django.db.models.BigAutoField"
 
     def ready(self) -> None:
-        from api import schema  # noqa: F401  (registers the API key's OpenAPI security scheme)
+        from api import checks, schema  # noqa: F401  (registers the settings' check, the key's OpenAPI scheme)

@@ -1,4 +1,5 @@
-"""The API's settings: the ORDEROPS_API dict, its documented defaults, and one accessor."""
+"""The API's settings: the ORDEROPS_API dict, its documented defaults, and one accessor (api/checks.py
+validates the dict at start-up)."""
 
 from datetime import timedelta
 from typing import Any
@@ -20,6 +21,10 @@ DEFAULTS: dict[str, Any] = {
     "IDEMPOTENCY_KEY_MAX_LENGTH": 200,
     # A key's last-used time is written at most this often (one UPDATE, not one per request).
     "KEY_LAST_USED_PRECISION": timedelta(minutes=1),
+    # Whether the OpenAPI document (/api/v1/schema/) and its docs page (/api/v1/docs/) answer without a key.
+    # It holds no secret and no data, only what the API accepts; False asks for a key (or a console login) of
+    # someone who may view orders.
+    "SCHEMA_PUBLIC": True,
 }
 
 

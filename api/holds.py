@@ -1,11 +1,12 @@
 """Holds: take, release and take over one order; the batch over many; claim next. Each answer is the hold
-service's outcome; a refusal is a problem with the code, the holder and since when."""
+service's outcome; a refusal is a problem with the code, the holder and since when, its status the code's
+(api.problems.CODE_STATUS: 409 when the order's hold or status is in the way, 403 when the caller may not)."""
 
 from typing import cast
 
 from django.contrib.auth import get_user_model
 from django.utils.translation import gettext as _
-from drf_spectacular.utils import extend_schema
+from drf_spectacular.utils import OpenApiResponse, extend_schema
 from rest_framework import serializers
 from rest_framework.request import Request
 from rest_framework.response import Response
@@ -14,6 +15,7 @@ from api.base import ApiView, StrictSerializer
 from api.conf import api_setting
 from api.orders import HoldSerializer, OrderDetailSerializer, order_read, order_response
 from api.problems import CODE_STATUS, ApiProblem, refusal_problem
+from live.presence import orders_in_view
 from operators.models import Assignment
 from operators.services import (
     order_claim_next,
@@ -47,9 +49,9 @@ def hold_answer(number: str, order_id: int, outcome: OrderOutcome, *, accepted: 
         return Response(
             {"order": number, "outcome": str(outcome.outcome), "message": outcome.message, "hold": hold}
         )
-    # The order's hold is not as the request needs it: a conflict with its current state (or no such order).
+    # Refused: the status of the refusal's code, as for every other refusal.
     raise ApiProblem(
-        404 if outcome.outcome == Code.NOT_FOUND else 409,
+        CODE_STATUS.get(outcome.outcome, 409),
         outcome.outcome,
         outcome.message,
         order=number,
@@ -212,9 +214,27 @@ class HoldsBatchView(ApiView):
 class ClaimNextView(ApiView):
     idempotent = True
 
-    @extend_schema(operation_id="holds_claim_next", request=None, responses=OrderDetailSerializer)
+    @extend_schema(
+        operation_id="holds_claim_next",
+        description=(
+            'Take the oldest unassigned order in a claimable status (ORDEROPS["CLAIMABLE_STATUSES"]), as the '
+            'console\'s "Get next order" does: 200 with the order, now yours. 204, no body, when no order is '
+            "waiting: nothing was taken, and that is no error (the console says so as information); ask "
+            "again later. A caller who may not hold orders is refused with 403, one at the most orders they "
+            "may hold with 409 `at_capacity`."
+        ),
+        request=None,
+        responses={
+            200: OrderDetailSerializer,
+            204: OpenApiResponse(description="No order is waiting to be taken: nothing was taken."),
+        },
+    )
     def post(self, request: Request) -> Response:
-        claimed = order_claim_next(actor=request.user)
+        # Orders a colleague has open right now are passed over while others are free (live presence).
+        claimed = order_claim_next(actor=request.user, avoid_order_ids=orders_in_view(excluding=request.user))
+        if claimed.outcome == Code.NOT_FOUND:
+            # No order to take is the queue's state, not a refusal (nor a missing resource): no content.
+            return Response(status=204)
         if claimed.outcome != Code.DONE or claimed.order is None:
             raise ApiProblem(CODE_STATUS.get(claimed.outcome, 409), claimed.outcome, claimed.message)
         return order_response(request, order_read(claimed.order.number))

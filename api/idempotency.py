@@ -44,6 +44,8 @@ def fingerprint(request) -> str:
 
 def _replayed(record: IdempotencyRecord) -> HttpResponse:
     response = HttpResponse(bytes(record.body), status=record.status_code, content_type=record.content_type)
+    if not record.content_type:  # a response without a body (204) had no content type: none again
+        del response["Content-Type"]
     for name, value in record.headers.items():
         response[name] = value
     response["Idempotent-Replayed"] = "true"

@@ -2,12 +2,13 @@
 the guarded edit (PATCH with If-Match, through orders.services.order_update), and the store's ingest
 (POST to create, PUT to upsert, through the import's validator and write service)."""
 
+from collections import Counter
 from datetime import UTC
 from typing import Any
 
 import django_filters
 from django.core.exceptions import ValidationError
-from django.db import IntegrityError
+from django.db import IntegrityError, transaction
 from django.utils.translation import gettext as _
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, extend_schema, extend_schema_field
@@ -19,14 +20,16 @@ from rest_framework.response import Response
 
 from api.base import ApiView, StrictSerializer
 from api.conf import api_setting
-from api.permissions import MayAddOrders
-from api.problems import ApiCode, ApiProblem, refusal_problem
+from api.permissions import MayIngestOrders
+from api.problems import ApiCode, ApiProblem, field_errors, refusal_problem
 from api.selectors import order_powers, orders_with_holds
-from orders.importing import order_record_validate, orders_import
+from orders.importing import QTY_LIMIT, order_record_validate, orders_import
+from orders.locking import orders_locked
 from orders.models import Order, OrderLine, OrderStatus
 from orders.results import Code, RequestRefused
 from orders.selectors import orders_search
-from orders.services import order_update
+from orders.services import LINE_FIELDS, LinesChange, order_update
+from orders.validators import at_least_one, not_negative
 
 # --- what an order looks like -----------------------------------------------------------------------------
 
@@ -302,7 +305,7 @@ class OrderListView(ApiView):
 
     def get_permissions(self):
         if self.request.method == "POST":
-            return [MayAddOrders()]
+            return [MayIngestOrders()]
         return super().get_permissions()
 
     @extend_schema(
@@ -347,6 +350,41 @@ def _field(name: str, **kwargs: Any) -> serializers.CharField:
     return serializers.CharField(max_length=max_length, required=False, **kwargs)
 
 
+def _line_text(name: str) -> serializers.CharField:
+    max_length = OrderLine._meta.get_field(name).max_length  # type: ignore[union-attr]
+    return serializers.CharField(max_length=max_length)
+
+
+class LineInputSerializer(StrictSerializer):
+    """One line of the order as the PATCH leaves it. The rules are the console's and import_orders': sku and
+    name required, qty at least 1, unit_price 0 or more (the validators of orders/validators.py)."""
+
+    id = serializers.IntegerField(
+        required=False,
+        min_value=1,
+        help_text="An existing line of this order, kept and given these values; leave it out for a new line.",
+    )
+    sku = _line_text("sku")
+    name = _line_text("name")
+    qty = serializers.IntegerField(max_value=QTY_LIMIT, validators=[at_least_one])
+    unit_price = serializers.DecimalField(
+        max_digits=12,
+        decimal_places=2,
+        validators=[not_negative],
+        help_text='0 or more, at most two decimal places: "12.50".',
+    )
+
+
+LINES_REPLACE = (
+    "Replaces the order's lines: the list is every line the order has after the save. An item with `id` "
+    "keeps that line of the order, with the values sent; an item without `id` adds a line; a line whose id "
+    "is not in the list is deleted, and `[]` deletes them all. Leave `lines` out to keep the lines as they "
+    "are. Each item is whole: sku, name, qty (at least 1) and unit_price (0 or more). The lines are then "
+    "listed by id: kept lines first, in their old order, then the new ones. The lines count as one field "
+    "of the order's history."
+)
+
+
 class OrderPatchSerializer(StrictSerializer):
     """The fields a PATCH may change; the edit guard decides whether the caller may change this order."""
 
@@ -361,6 +399,34 @@ class OrderPatchSerializer(StrictSerializer):
     shipping_city = _field("shipping_city", allow_blank=True)
     shipping_postcode = _field("shipping_postcode", allow_blank=True)
     shipping_country = _field("shipping_country", allow_blank=True)
+    lines = LineInputSerializer(many=True, required=False, help_text=LINES_REPLACE)
+
+    def validate_lines(self, lines: list[dict[str, Any]]) -> list[dict[str, Any]]:
+        counts = Counter(line["id"] for line in lines if "id" in line)
+        twice = sorted(pk for pk, count in counts.items() if count > 1)
+        if twice:
+            raise serializers.ValidationError(
+                _("line id %(ids)s appears more than once") % {"ids": ", ".join(map(str, twice))}
+            )
+        return lines
+
+
+def lines_replacing(order_id: int, lines: list[dict[str, Any]]) -> LinesChange:
+    """The change that makes `lines` the order's lines (the PATCH's `lines` replaces them). Call it in the
+    transaction of the edit: it locks the order, so that the lines it reads are still the order's when the
+    edit service writes."""
+    orders_locked([order_id])
+    current = {line.pk: line for line in OrderLine.objects.filter(order_id=order_id)}
+    added, changed = [], {}
+    for line in lines:
+        values = {name: line[name] for name in LINE_FIELDS}
+        pk = line.get("id")
+        if pk is None:
+            added.append(values)
+        elif pk not in current or any(getattr(current[pk], name) != value for name, value in values.items()):
+            changed[pk] = values  # an id the order does not have: the edit service refuses it, naming it
+    kept = {line["id"] for line in lines if "id" in line}
+    return LinesChange(added=added, changed=changed, deleted=sorted(set(current) - kept))
 
 
 def if_match_version(request: Request, number: str) -> int:
@@ -394,6 +460,11 @@ class OrderDetailView(ApiView):
 
     @extend_schema(
         operation_id="orders_update",
+        description=(
+            "Change the order's fields and, with `lines`, its lines, in one save through the edit path the "
+            "console uses: only its holder or a supervisor may, from the version the caller read "
+            "(`If-Match`: the `ETag`). " + LINES_REPLACE
+        ),
         request=OrderPatchSerializer,
         responses=OrderDetailSerializer,
         parameters=[OpenApiParameter("If-Match", str, OpenApiParameter.HEADER, required=True)],
@@ -401,22 +472,43 @@ class OrderDetailView(ApiView):
     def patch(self, request: Request, number: str) -> Response:
         order_id = self.order_id(number)
         version = if_match_version(request, number)
-        changes = OrderPatchSerializer(data=request.data)
-        changes.is_valid(raise_exception=True)
+        body = OrderPatchSerializer(data=request.data)
+        if not body.is_valid():
+            raise not_saved_problem(number, body.errors)
+        changes = dict(body.validated_data)
+        lines = changes.pop("lines", None)
         try:
-            order_update(
-                actor=request.user, order_id=order_id, version=version, changes=changes.validated_data
-            )
+            with transaction.atomic():
+                order_update(
+                    actor=request.user,
+                    order_id=order_id,
+                    version=version,
+                    changes=changes,
+                    lines=lines_replacing(order_id, lines) if lines is not None else None,
+                )
         except RequestRefused as refused:
             raise refusal_problem(refused, order=number) from None
         return order_response(request, order_read(number))
+
+
+def not_saved_problem(number: str, errors: Any) -> ApiProblem:
+    """A PATCH body the serializer refuses, as a 400 naming the order and every field (lines[2].qty)."""
+    found = field_errors(errors)
+    return ApiProblem(
+        400,
+        Code.INVALID_INPUT,
+        _("#%(number)s was not saved: %(errors)s")
+        % {"number": number, "errors": "; ".join(f"{field}: {message}" for field, message in found)},
+        order=number,
+        errors=[{"field": field, "message": message} for field, message in found],
+    )
 
 
 class OrderUpsertView(ApiView):
     """PUT /api/v1/orders/{number}: the store's upsert."""
 
     idempotent = True
-    permission_classes = [MayAddOrders]
+    permission_classes = [MayIngestOrders]
 
     @extend_schema(
         operation_id="orders_upsert",

@@ -5,8 +5,6 @@ from rest_framework import permissions
 
 from operators import rules
 
-ADD_ORDER = "orders.add_order"
-
 
 class MayViewOrders(permissions.BasePermission):
     """Anyone active who may view orders (the rule book's comment rule: comments are open to them all)."""
@@ -24,11 +22,17 @@ class MayViewOrders(permissions.BasePermission):
         return True
 
 
-class MayAddOrders(permissions.BasePermission):
-    """The ingest: the store's integration, a user with orders.add_order (no role carries it)."""
+class MayIngestOrders(permissions.BasePermission):
+    """The ingest (create and upsert from the store's data): the rule book's ingest rule."""
 
-    message = "Creating and upserting orders needs the permission orders.add_order."
+    message = "You may not create or upsert orders."
 
     def has_permission(self, request, view) -> bool:
         user = request.user
-        return bool(user and user.is_authenticated and user.is_active and user.has_perm(ADD_ORDER))
+        if not user or not user.is_authenticated:
+            return False
+        refusal = rules.ingest_refusal(user)
+        if refusal is not None:
+            self.message = refusal.message
+            return False
+        return True

@@ -14,13 +14,18 @@ from rest_framework import exceptions, status
 from rest_framework.response import Response
 
 from api.codes import ApiCode
-from orders.results import Code, OrderLocked, RequestRefused
+from operators.models import Assignment
+from orders.results import Code, OrderLocked, OrderOutcome, RequestRefused
 from orders.services import OrderStale
 
 PROBLEM_CONTENT_TYPE = "application/problem+json"
 
 
-# The HTTP status of each service code when it refuses a request (or the one order a request names).
+# The HTTP status of each service code when it refuses a request (or the one order a request names), the same
+# whichever endpoint and whichever rule refused it: 403 when the caller may not (their role, or the rule book
+# for this order: a release by someone who is neither its holder, its assigner nor a supervisor is
+# `not_allowed`), 409 when the order's state is in the way (its hold, its status, the caller's capacity), 422
+# when a value is refused. A refusal of one order names it, its holder and since when, whatever its status.
 CODE_STATUS: dict[str, int] = {
     Code.NOT_FOUND: 404,
     Code.NOT_ALLOWED: 403,
@@ -67,9 +72,30 @@ def refusal_problem(error: RequestRefused, **extra: Any) -> ApiProblem:
             for change in error.changes
         ]
         return ApiProblem(412, ApiCode.PRECONDITION_FAILED, error.message, stale=True, **extra)
-    if isinstance(error, OrderLocked) and error.refusal.holder is not None:
-        extra.setdefault("holder", error.refusal.holder.get_username())
+    if isinstance(error, OrderLocked):
+        extra = {**hold_members(error.refusal.order_id), **extra}
     return ApiProblem(CODE_STATUS.get(error.code, 409), error.code, error.message, **extra)
+
+
+def hold_members(order_id: int) -> dict[str, str | None]:
+    """The order's holder and since when, as a refused order's problem gives them (null: nobody holds it)."""
+    hold = Assignment.objects.filter(order_id=order_id).select_related("operator").first()
+    return {
+        "holder": hold.operator.get_username() if hold is not None else None,
+        "since": hold.assigned_at.isoformat() if hold is not None else None,
+    }
+
+
+def order_refusal_problem(outcome: OrderOutcome, number: str) -> ApiProblem:
+    """A service's refusal of the one order a request names: the status of its code, its sentence, the
+    order, its holder and since when."""
+    return ApiProblem(
+        CODE_STATUS.get(outcome.outcome, 409),
+        outcome.outcome,
+        outcome.message,
+        order=number,
+        **hold_members(outcome.order_id),
+    )
 
 
 def _problem_of(exc: exceptions.APIException) -> tuple[str, str, dict[str, Any]]:
@@ -102,6 +128,32 @@ def _problem_of(exc: exceptions.APIException) -> tuple[str, str, dict[str, Any]]
     if isinstance(exc, exceptions.Throttled):
         return ApiCode.THROTTLED, str(exc.detail), {"retry_after": getattr(exc, "wait", None)}
     return str(exc.get_codes()), str(exc.detail), {}
+
+
+def field_errors(errors: Any, path: str = "") -> list[tuple[str, str]]:
+    """A serializer's errors as (field, message) pairs, the field named as the import names it: `lines[2].qty`
+    for the second line's qty (lines counted from 1)."""
+    if isinstance(errors, dict):
+        return [pair for key, value in errors.items() for pair in field_errors(value, _field_path(path, key))]
+    if isinstance(errors, list):
+        if errors and all(isinstance(item, dict) for item in errors):  # a list serializer's, item by item
+            return [
+                pair
+                for index, item in enumerate(errors)
+                for pair in field_errors(item, _field_path(path, index))
+            ]
+        return [pair for item in errors for pair in field_errors(item, path)]
+    return [(path or "body", str(errors))]
+
+
+def _field_path(path: str, key: Any) -> str:
+    if isinstance(
+        key, int
+    ):  # an item of a list, by its index from 0 (DRF's list errors, as a dict or a list)
+        return f"{path}[{key + 1}]"
+    if key == "non_field_errors":
+        return path
+    return f"{path}.{key}" if path else str(key)
 
 
 def _flatten(errors: Any, prefix: str = "") -> str:

@@ -30,6 +30,13 @@ class ProblemSerializer(serializers.Serializer):
     detail = serializers.CharField()
     code = serializers.CharField()
     instance = serializers.CharField(required=False)
+    order = serializers.CharField(required=False, help_text="The order refused, by its number.")
+    holder = serializers.CharField(
+        required=False, allow_null=True, help_text="Who holds the refused order (null: nobody)."
+    )
+    since = serializers.DateTimeField(
+        required=False, allow_null=True, help_text="Since when the holder holds it (null: nobody holds it)."
+    )
 
 
 # Which problems an operation may answer with, by what it is (api.problems.CODE_STATUS has each code's).
@@ -38,25 +45,30 @@ PROBLEMS_OF_EVERY_OPERATION = {
     "reads (`invalid_input`).",
     401: "No key, or an unknown, revoked or expired one (`unauthenticated`); an inactive account "
     "(`inactive`).",
-    403: "The user may not do this (`not_allowed`, `inactive`).",
+    403: "The caller may not do this (`not_allowed`, `inactive`): their role does not allow it, or the rule "
+    "book refuses it for this order (a release by someone who is neither its holder, its assigner nor a "
+    "supervisor: with the order, its `holder` and `since`).",
     406: "The client accepts no JSON.",
     429: "Too many requests for this key (`throttled`); see Retry-After.",
 }
 PROBLEMS_OF_AN_ORDER = {404: "There is no such order (`not_found`)."}
 PROBLEMS_OF_A_BODY = {
-    409: "The order's state refuses the request (`held_by`, `not_held`, `final_status`, ...), or the "
-    "Idempotency-Key's first request is still running.",
+    409: "The order's state is in the way (`held_by`, `not_held`, `final_status`, `already_yours`, "
+    "`at_capacity`, ...: with the order, its `holder` and `since`), or the Idempotency-Key's first request "
+    "is still running (`idempotency_in_progress`).",
     415: "The body is not `application/json`.",
     422: "The request is well formed but refused as it stands (`invalid_input`, `needs_reason`, `too_long`, "
     "`idempotency_key_reused`, ...).",
 }
-PROBLEMS_OF_A_RELEASE = {409: "The order's hold refuses the release (`held_by`, `not_held`)."}
+PROBLEMS_OF_A_RELEASE = {409: "The order is not held (`not_held`), with the order."}
 PROBLEMS_OF_AN_EDIT = {
+    400: "The body is not what this operation reads, or a value breaks its field's rule (a line's qty under "
+    "1, a negative price, a missing sku): the problem names the order, and `errors` each field "
+    "(`lines[2].qty`) with its message. Nothing was saved.",
     412: "If-Match is not the order's current version (`precondition_failed`): nothing was saved.",
     428: "If-Match is missing (`precondition_required`).",
 }
 PROBLEMS_OF_A_BATCH = {413: "The batch names more orders than BATCH_MAX_ORDERS (`too_many`)."}
-PROBLEMS_OF_A_CLAIM = {404: "No unassigned order is there to take right now (`not_found`)."}
 
 
 class ApiAutoSchema(AutoSchema):
@@ -71,11 +83,9 @@ class ApiAutoSchema(AutoSchema):
         if self.method == "DELETE":
             problems |= PROBLEMS_OF_A_RELEASE
         if self.method == "PATCH":
-            problems |= PROBLEMS_OF_AN_EDIT
+            problems |= PROBLEMS_OF_AN_EDIT  # its 400 says more than every operation's
         if self.path.endswith("/holds/batch"):
             problems |= PROBLEMS_OF_A_BATCH
-        if self.path.endswith("/holds/claim-next"):
-            problems |= PROBLEMS_OF_A_CLAIM
         return problems
 
     def _map_serializer(self, serializer, direction, bypass_extensions=False):

@@ -8,7 +8,7 @@ from rest_framework.response import Response
 
 from api.base import ApiView, StrictSerializer
 from api.orders import OrderDetailSerializer, order_read, order_response
-from api.problems import CODE_STATUS, ApiProblem, refusal_problem
+from api.problems import order_refusal_problem, refusal_problem
 from orders.models import OrderStatus
 from orders.results import Code, RequestRefused
 from orders.services import orders_status_set
@@ -48,12 +48,5 @@ class OrderStatusView(ApiView):
             raise refusal_problem(refused, order=number) from None
         outcome = result.outcomes[0]
         if outcome.outcome not in (Code.DONE, Code.UNCHANGED):
-            holder = outcome.holder.get_username() if outcome.holder is not None else None
-            raise ApiProblem(
-                CODE_STATUS.get(outcome.outcome, 409),
-                outcome.outcome,
-                outcome.message,
-                order=number,
-                holder=holder,
-            )
+            raise order_refusal_problem(outcome, number)
         return order_response(request, order_read(number))

@@ -2,12 +2,15 @@
 
 from django.urls import path
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
+from rest_framework.permissions import AllowAny
 from rest_framework.renderers import JSONRenderer
 from rest_framework.views import APIView
 
 from api.comments import OrderCommentsView
+from api.conf import api_setting
 from api.holds import ClaimNextView, HoldsBatchView, OrderHoldView, OrderTakeOverView
 from api.orders import OrderDetailView, OrderListView, OrderUpsertView
+from api.permissions import MayViewOrders
 from api.problems import PROBLEM_CONTENT_TYPE
 from api.statuses import OrderStatusView, StatusListView
 from api.timeline import OrderTimelineView
@@ -26,11 +29,22 @@ class ProblemsInJson(APIView):
         return super().handle_exception(exc)
 
 
-class SchemaView(ProblemsInJson, SpectacularAPIView):
+class PublicUnlessConfigured:
+    """The schema and its docs page answer anyone while ORDEROPS_API["SCHEMA_PUBLIC"] is on (the default: the
+    document holds no secret and no data); off, only someone who may view orders. A key that is presented is
+    checked either way (an inactive user's key is refused)."""
+
+    def get_permissions(self):
+        if api_setting("SCHEMA_PUBLIC"):
+            return [AllowAny()]
+        return [MayViewOrders()]
+
+
+class SchemaView(PublicUnlessConfigured, ProblemsInJson, SpectacularAPIView):
     pass
 
 
-class DocsView(ProblemsInJson, SpectacularSwaggerView):
+class DocsView(PublicUnlessConfigured, ProblemsInJson, SpectacularSwaggerView):
     pass
 
 

@@ -4,6 +4,7 @@ Every change goes through the services. The list's actions are console/actions.p
 console/filters.py; the order page's buttons and the extra pages are console/views.py, wired in here.
 """
 
+from dataclasses import replace
 from functools import update_wrapper
 
 from django.contrib import admin, messages
@@ -12,8 +13,9 @@ from django.contrib.admin.options import ActionLocation
 from django.core.exceptions import ObjectDoesNotExist
 from django.db.models import IntegerField, Value
 from django.http import HttpResponseRedirect
-from django.urls import path, reverse
+from django.urls import path
 from django.utils import formats
+from django.utils.http import urlencode
 from django.utils.safestring import SafeString
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
@@ -22,20 +24,19 @@ from console import admin_log, views  # noqa: F401 (admin_log registers the hold
 from console.actions import assign_to_me, assign_to_operator, release, set_status, take_over
 from console.changelist import html_format
 from console.filters import AssignmentFilter, OperatorFilter
+from console.flow import VIA, VIA_NEXT, flow_read, next_order_offer
 from console.formatting import display_name, exact_time, short_age
 from console.forms import OrderForm
-from console.messages import run_and_report
 from console.order_links import order_by_number
 from console.order_page import OrderPage, lines_change, order_page_context, order_page_read, stale_sentence
 from console.paginator import EstimatingPaginator
+from console.update import draft_keep, draft_take, order_page_update
 from operators import rules
-from operators.models import Assignment
-from operators.services import orders_release
 from orderops.conf import orderops_setting
 from orders.models import Order, OrderLine, OrderStatus
 from orders.results import OrderLocked, RequestRefused, is_order_id
 from orders.selectors import orders_search
-from orders.services import EDITABLE, STORE_OWNED, OrderStale, order_comment_add, order_update
+from orders.services import EDITABLE, STORE_OWNED, OrderStale
 
 # A padlock, drawn inline: no icon font, no request, the text colour of the cell.
 LOCK_ICON = SafeString(
@@ -261,6 +262,7 @@ class OrderAdmin(admin.ModelAdmin):
                 "<path:object_id>/take-over/", button, {"button": "take_over"}, name="orders_order_take_over"
             ),
             path("<path:object_id>/transfer/", button, {"button": "transfer"}, name="orders_order_transfer"),
+            path("<path:object_id>/update/", button, {"button": "update"}, name="orders_order_update"),
             path("<path:object_id>/comment/", button, {"button": "comment"}, name="orders_order_comment"),
         ]
         # Before the ModelAdmin's own: its catch-all "<path:object_id>/" would swallow these.
@@ -283,19 +285,40 @@ class OrderAdmin(admin.ModelAdmin):
     def has_delete_permission(self, request, obj=None) -> bool:
         return request.user.is_superuser and super().has_delete_permission(request, obj)
 
+    def get_fieldsets(self, request, obj=None):
+        # An order's status is shown as the list shows it; it is changed in the page's Update box.
+        fieldsets = super().get_fieldsets(request, obj)
+        if obj is None:
+            return fieldsets
+        return [
+            (name, {**options, "fields": ["status_badge" if f == "status" else f for f in options["fields"]]})
+            for name, options in fieldsets
+        ]
+
     def get_readonly_fields(self, request, obj=None):
-        # The store's own data (number, total, currency) is shown, not edited, unless by a superuser.
+        # The store's own data (number, total, currency) is shown, not edited, unless by a superuser. The
+        # status is shown (get_fieldsets) and changed in the page's Update box.
         fields = list(super().get_readonly_fields(request, obj))
+        if obj is not None:
+            fields.append("status_badge")
         if obj is not None and not request.user.is_superuser:
             fields += [name for name in ("number", "grand_total", "currency") if name in STORE_OWNED]
         return fields
 
     def get_form(self, request, obj=None, change=False, **kwargs):
         form = super().get_form(request, obj, change=change, **kwargs)
-        stale = getattr(request, "_orderops_stale", None)
-        if stale is not None:
-            form = type(form.__name__, (form,), {"stale": stale})
+        refused = getattr(request, "_orderops_refused", None)
+        if refused is not None:
+            form = type(form.__name__, (form,), {"refused": refused})
         return form
+
+    def render_change_form(self, request, context, add=False, change=False, form_url="", obj=None):
+        if getattr(request, "_orderops_refused", None) is not None:
+            # The refusal is the page's one message, at the top where every message is; the form below it
+            # keeps the person's input without repeating the refusal as its own error.
+            context["errors"] = []
+            context["input_kept"] = True
+        return super().render_change_form(request, context, add, change, form_url, obj)
 
     def changeform_view(self, request, object_id=None, form_url="", extra_context=None):
         if request.method != "POST" or object_id is None or not is_order_id(object_id):
@@ -311,9 +334,14 @@ class OrderAdmin(admin.ModelAdmin):
             return super().changeform_view(request, object_id, form_url, extra_context)
         except OrderLocked as locked:
             return self._not_saved(request, int(object_id), locked.refusal.number, locked.refusal.detail)
-        except OrderStale as stale:
-            self.message_user(request, stale_sentence(stale), messages.ERROR)
-            request._orderops_stale = stale
+        except RequestRefused as refusal:
+            # Stale, or the comment sent with the save refused: nothing landed; the page again with the input.
+            if isinstance(refusal, OrderStale):
+                text = stale_sentence(refusal)
+            else:
+                text = _("Nothing was saved: %(reason)s") % {"reason": refusal.message}
+            self.message_user(request, text, messages.ERROR)
+            request._orderops_refused = refusal
             request.__dict__.pop("_orderops_order_pages", None)
             return super().changeform_view(request, object_id, form_url, extra_context)
 
@@ -323,7 +351,11 @@ class OrderAdmin(admin.ModelAdmin):
             _("Your changes to #%(number)s were not saved: %(why)s.") % {"number": number, "why": why},
             messages.ERROR,
         )
-        return HttpResponseRedirect(reverse("admin:orders_order_change", args=[order_id]))
+        # Comments are open: what was typed in the Update box waits there, to be added without the changes.
+        draft = draft_take(request, order_id)
+        if draft.body.strip():
+            draft_keep(request, order_id, replace(draft, status=""))
+        return HttpResponseRedirect(flow_read(request).order_url(order_id))
 
     def save_model(self, request, obj, form, change) -> None:
         if not change:
@@ -334,54 +366,39 @@ class OrderAdmin(admin.ModelAdmin):
         if not change:
             super().save_related(request, form, formsets, change)
             return
-        saved = order_update(
-            actor=request.user,
-            order_id=form.instance.pk,
+        # The order's fields and lines, with what the Update box held: one submit (console/update.py).
+        changes = {name: form.cleaned_data[name] for name in form.changed_data if name in EDITABLE}
+        status = form.cleaned_data.get("update_status")
+        if status is not None and status.code != form.instance.status_id:
+            changes["status"] = status
+        hold = self.order_page(request, form.instance).hold
+        updated = order_page_update(
+            self,
+            request,
+            order=form.instance,
             version=form.cleaned_data.get("loaded_version") or form.instance.version,
-            changes={name: form.cleaned_data[name] for name in form.changed_data if name in EDITABLE},
+            changes=changes,
             lines=lines_change(formsets),
+            body=form.cleaned_data.get("update_comment") or "",
+            release_after=bool(form.cleaned_data.get("update_release")),
+            held_before=hold is not None and hold.operator_id == request.user.pk,
         )
-        form.instance.version = saved.version
-        self._comment_and_release_with_the_save(request, form, saved)
-        held = self.order_page(request, form.instance).hold
-        if held is not None and held.operator_id == request.user.pk and saved.status.releases_assignment:
-            self.message_user(
-                request,
-                _("Your hold on #%(number)s ended: %(status)s is a final status.")
-                % {"number": saved.number, "status": saved.status.label},
-                messages.INFO,
-            )
+        if updated.saved is not None:
+            form.instance.version = updated.saved.version
+        request._orderops_updated = updated
         # What the viewer may do now is decided again for the page that follows.
         request.__dict__.pop("_orderops_order_pages", None)
 
-    def _comment_and_release_with_the_save(self, request, form, saved: Order) -> None:
-        """What the page's comment box held when Save was pressed, added as a comment; and the holder's
-        "release it after saving". A refused comment waits in the box, as the comment button leaves it."""
-        body = form.cleaned_data.get("update_comment") or ""
-        if body:
-            try:
-                order_comment_add(actor=request.user, order_id=saved.pk, body=body)
-            except RequestRefused as refusal:
-                request.session[views.comment_draft_key(saved.pk)] = {"body": body, "error": refusal.message}
-                self.message_user(request, refusal.message, messages.ERROR)
-            else:
-                self.message_user(
-                    request,
-                    _("Your comment on #%(number)s was added.") % {"number": saved.number},
-                    messages.SUCCESS,
-                )
-        if (
-            request.POST.get("release_after")
-            and Assignment.objects.filter(order_id=saved.pk, operator_id=request.user.pk).exists()
-        ):
-            run_and_report(
-                self,
-                request,
-                lambda: orders_release(actor=request.user, order_ids=[saved.pk]),
-                done=lambda count, orders: _("Released %(orders)s.") % {"orders": orders},
-            )
-
     def response_change(self, request, obj):
+        flow = flow_read(request)
+        updated = getattr(request, "_orderops_updated", None)
+        if "_update" in request.POST:
+            # The Update box's submit, sent with the order's edited fields: it goes where an update goes.
+            self.message_user(request, _("#%(number)s was saved.") % {"number": obj.number}, messages.SUCCESS)
+            if updated is not None and updated.hold_ended:
+                next_order_offer(request, flow)
+                return HttpResponseRedirect(flow.queue_url())
+            return HttpResponseRedirect(flow.order_url(obj.pk, "#timeline-end"))
         if "_continue" in request.POST and not self.has_change_permission(request, obj):
             # Saved, but no longer theirs to change (the save ended their hold): no "edit it again below".
             self.message_user(
@@ -389,13 +406,28 @@ class OrderAdmin(admin.ModelAdmin):
                 _("#%(number)s was saved. You can no longer change it.") % {"number": obj.number},
                 messages.SUCCESS,
             )
-            return HttpResponseRedirect(reverse("admin:orders_order_change", args=[obj.pk]))
+            return HttpResponseRedirect(flow.order_url(obj.pk))
         return super().response_change(request, obj)
+
+    def response_post_save_change(self, request, obj):
+        # Saved and done with: back to the queue the person came from, the next order offered after Get next.
+        flow = flow_read(request)
+        next_order_offer(request, flow)
+        return HttpResponseRedirect(flow.queue_url())
+
+    def get_object(self, request, object_id, from_field=None):
+        # The order the page has read already (with its status, which the page shows): not read again.
+        shown = request.__dict__.get("_orderops_shown_order")
+        if shown is not None and from_field is None and str(shown.pk) == str(object_id):
+            return shown
+        return super().get_object(request, object_id, from_field)
 
     def change_view(self, request, object_id, form_url="", extra_context=None):
         context = dict(extra_context or {})
         if object_id and is_order_id(object_id):
             order = Order.objects.select_related("status").filter(pk=int(object_id)).first()
+            if order is not None and request.method == "GET":
+                request._orderops_shown_order = order
             if order is not None and self.has_view_permission(request, order):
                 context.update(
                     order_page_context(
@@ -406,6 +438,9 @@ class OrderAdmin(admin.ModelAdmin):
                     )
                 )
                 context["reason_max_length"] = orderops_setting("REASON_MAX_LENGTH")
+        if flow_read(request).via_next and not form_url:
+            # The order form posts to its page with the queue's filters (the admin adds them) and this.
+            form_url = "?" + urlencode({VIA: VIA_NEXT})
         return super().change_view(request, object_id, form_url, context)
 
 

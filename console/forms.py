@@ -9,6 +9,7 @@ from operators.selectors import holders_eligible
 from orderops.conf import orderops_setting
 from orders.history import value_text
 from orders.models import Order, OrderStatus
+from orders.results import RequestRefused
 from orders.services import OrderStale
 
 
@@ -107,20 +108,68 @@ class StatusSelect(forms.Select):
         return option
 
 
+class UpdateForm(forms.Form):
+    """The order page's Update box: a comment and/or a status change and, for the holder, "release after
+    update", with the version the page was loaded at (a status change from an older page is refused).
+
+    `statuses` are the ones the person may set (console.order_page.settable_statuses: none unless the rule
+    book lets them change the order); the services decide again when it is sent.
+    """
+
+    body = forms.CharField(required=False, strip=False)
+    status = forms.ChoiceField(required=False)
+    release_after = forms.BooleanField(required=False)
+    loaded_version = forms.IntegerField(required=False, min_value=1)
+
+    def __init__(self, *args, order: Order, statuses: list[OrderStatus], **kwargs) -> None:
+        super().__init__(*args, **kwargs)
+        self.order = order
+        self.statuses = statuses
+        field = self.fields["status"]
+        assert isinstance(field, forms.ChoiceField)
+        field.choices = [("", "")] + [(status.code, status.label) for status in statuses]
+        field.error_messages["invalid_choice"] = _(
+            "#%(number)s was not updated: you cannot set that status on it now."
+        ) % {"number": order.number}
+        self.fields["loaded_version"].error_messages["invalid"] = _(
+            "#%(number)s was not updated: reload the page and try again."
+        ) % {"number": order.number}
+
+    def clean_status(self) -> OrderStatus | None:
+        chosen = self.cleaned_data["status"]
+        return next((status for status in self.statuses if status.code == chosen), None)
+
+    def clean(self):
+        cleaned = super().clean() or {}
+        nothing = not (cleaned.get("body") or "").strip() and not cleaned.get("status")
+        # With no status to choose, it is a comment box: the comment service says what an empty one lacks.
+        if nothing and self.statuses and not cleaned.get("release_after") and not self.errors:
+            raise forms.ValidationError(
+                _("#%(number)s was not updated: write a comment or choose a status.")
+                % {"number": self.order.number},
+                code="empty",
+            )
+        return cleaned
+
+
 class OrderForm(forms.ModelForm):
     """The order page's form: the order's fields, plus the version it was loaded at (hidden), which the edit
     service checks so that a save made from an older version is refused instead of overwriting; and what
-    was typed into the page's comment box, saved with the same submit so that nothing typed is lost."""
+    the page's Update box held (a comment, a status, "release after update"), saved with the same submit so
+    that nothing typed is lost."""
 
     loaded_version = forms.IntegerField(widget=forms.HiddenInput, required=False, min_value=1)
-    update_comment = forms.CharField(widget=forms.HiddenInput, required=False, strip=True)
+    update_comment = forms.CharField(widget=forms.HiddenInput, required=False, strip=False)
+    update_status = forms.CharField(widget=forms.HiddenInput, required=False)
+    update_release = forms.BooleanField(widget=forms.HiddenInput, required=False)
 
     # Moments are shown in the person's time zone and kept in ISO 8601 by the history: never merged.
     merge_excluded = ("created_at",)
 
-    # Set on a subclass when the service refused a save as stale: the page shows the form again with the
-    # person's input and this error, carrying the current version so that the next save can land.
-    stale: OrderStale | None = None
+    # Set on a subclass when the services refused a save: the page shows the form again with the person's
+    # input (the refusal is the page's one message). A stale save also carries the current version, so that
+    # the next save can land.
+    refused: RequestRefused | None = None
 
     def __init__(self, *args, **kwargs) -> None:
         super().__init__(*args, **kwargs)
@@ -128,10 +177,10 @@ class OrderForm(forms.ModelForm):
             self.fields["loaded_version"].initial = self.instance.version
         if "status" in self.fields:
             self.fields["status"].widget = StatusSelect(choices=self.fields["status"].widget.choices)
-        if self.stale is not None and self.is_bound:
+        if isinstance(self.refused, OrderStale) and self.is_bound:
             data = self.data.copy()  # type: ignore[attr-defined]  # a QueryDict, as bound forms get
-            data[self.add_prefix("loaded_version")] = str(self.stale.current_version)
-            self._take_colleagues_changes(self.stale, data)
+            data[self.add_prefix("loaded_version")] = str(self.refused.current_version)
+            self._take_colleagues_changes(self.refused, data)
             self.data = data
 
     def _take_colleagues_changes(self, stale: OrderStale, data) -> None:
@@ -151,8 +200,17 @@ class OrderForm(forms.ModelForm):
             if posted_text == change.loaded_value:
                 data[self.add_prefix(name)] = change.current_value
 
+    def clean_update_status(self) -> OrderStatus | None:
+        code = self.cleaned_data["update_status"]
+        if not code:
+            return None
+        status = OrderStatus.objects.filter(code=code).first()
+        if status is None:
+            raise forms.ValidationError(_("There is no order status %(code)r.") % {"code": code})
+        return status
+
     def clean(self):
         cleaned = super().clean()
-        if self.stale is not None:
-            raise forms.ValidationError(self.stale.message, code="stale")
+        if self.refused is not None:
+            raise forms.ValidationError(self.refused.message, code=str(self.refused.code))
         return cleaned

@@ -5,10 +5,11 @@ from dataclasses import dataclass
 
 from django.utils.translation import gettext as _
 
-from console import views
+from console.flow import flow_read
 from console.formatting import display_name, exact_time, held_for
 from console.forms import OperatorChoiceForm
 from console.timeline import order_timeline
+from console.update import draft_take
 from operators import rules
 from operators.models import Assignment
 from operators.selectors import Hold
@@ -59,11 +60,21 @@ def read_only_reason(page: OrderPage, *, may_change_orders: bool) -> str:
     return refusal.message
 
 
+def settable_statuses(page: OrderPage) -> list[OrderStatus]:
+    """The statuses the Update box offers: every other status to those the rule book lets change the order
+    (an order's status is one of its fields), none to anyone else."""
+    if page.powers.edit is not None:
+        return []
+    return [status for status in OrderStatus.objects.all() if status.code != page.order.status_id]
+
+
 def order_page_context(request, order: Order, page: OrderPage, may_change_orders: bool) -> dict:
     user, hold, powers = request.user, page.hold, page.powers
+    flow = flow_read(request)
+    hold_is_mine = hold is not None and hold.operator_id == user.pk
     context = {
         "hold": hold,
-        "hold_is_mine": hold is not None and hold.operator_id == user.pk,
+        "hold_is_mine": hold_is_mine,
         "hold_holder_name": display_name(hold.operator, viewer_id=user.pk) if hold else "",
         "hold_assigner_name": "",
         "hold_age": held_for(hold.assigned_at) if hold else "",
@@ -83,29 +94,64 @@ def order_page_context(request, order: Order, page: OrderPage, may_change_orders
             for operator in OperatorChoiceForm().operators
             if hold is None or operator.pk != hold.operator_id
         ]
-    draft = request.session.pop(views.comment_draft_key(order.pk), None) or {}
-    # A comment typed before a Save that came back (a stale form) stays in the box.
-    context["comment_draft"] = draft.get("body") or request.POST.get("update_comment", "")
-    context["comment_error"] = draft.get("error", "")
+    # What the Update box held when its submit (or the order form's Save) was refused stays in the box.
+    draft = draft_take(request, order.pk)
+    statuses = settable_statuses(page)
+    context.update(
+        {
+            "comment_draft": draft.body,
+            "comment_error": draft.error,
+            "update_statuses": [
+                {
+                    "code": status.code,
+                    "label": _("%(status)s (ends the hold)") % {"status": status.label}
+                    if status.releases_assignment
+                    else status.label,
+                    "final": status.releases_assignment,
+                    "chosen": status.code == draft.status,
+                }
+                for status in statuses
+            ],
+            "update_release_offered": hold_is_mine,
+            "update_release_chosen": draft.release_after,
+            "flow": flow,
+            "flow_query": flow.query(),
+            # Working through "Get next order" and done with this one: the next order is the first button.
+            "offer_next": flow.via_next and not hold_is_mine and rules.list_powers(user)["assign_to_me"],
+        }
+    )
     if hold is not None and hold.assigned_by_id != hold.operator_id:
         context["hold_assigner_name"] = display_name(hold.assigned_by, viewer_id=user.pk)
     return context
 
 
-def stale_sentence(stale: OrderStale) -> str:
-    """ "Boris changed street 2 minutes ago. Your changes were not saved: check them and save again." """
+def stale_sentence(stale: OrderStale, *, update: bool = False) -> str:
+    """ "Boris changed street 2 minutes ago. Your changes were not saved: check them and save again." With
+    `update`, worded for the Update box, which comes back on the order as it is now."""
     fields = ", ".join(change.label for change in stale.changes)
-    who = display_name(stale.changed_by)
-    when = held_for(stale.changed_at)
-    if fields:
-        return _(
+    names = {"who": display_name(stale.changed_by), "fields": fields, "number": stale.number}
+    names["when"] = held_for(stale.changed_at)
+    if update and fields:
+        text = _(
+            "%(who)s changed %(fields)s on #%(number)s %(when)s, after you opened it. Your update was not "
+            "made: check the order as it is now and send it again."
+        )
+    elif update:
+        text = _(
+            "%(who)s saved #%(number)s %(when)s, after you opened it. Your update was not made: check the "
+            "order as it is now and send it again."
+        )
+    elif fields:
+        text = _(
             "%(who)s changed %(fields)s on #%(number)s %(when)s. Your changes were not saved: check them and "
             "save again."
-        ) % {"who": who, "fields": fields, "number": stale.number, "when": when}
-    return _(
-        "%(who)s saved #%(number)s %(when)s, after you opened it. Your changes were not saved: check them "
-        "and save again."
-    ) % {"who": who, "number": stale.number, "when": when}
+        )
+    else:
+        text = _(
+            "%(who)s saved #%(number)s %(when)s, after you opened it. Your changes were not saved: check "
+            "them and save again."
+        )
+    return text % names
 
 
 def lines_change(formsets) -> LinesChange:

@@ -24,9 +24,10 @@ BUTTON_LABELS = {
     "take_over": gettext_lazy("Take over…"),
     "transfer": gettext_lazy("Transfer"),
     "comment": gettext_lazy("Add comment"),
+    "update": gettext_lazy("Update"),
     "claim_next": gettext_lazy("Get next order"),
 }
-NEEDS_INPUT = {"take_over", "transfer", "comment"}
+NEEDS_INPUT = {"take_over", "transfer", "comment", "update"}
 
 
 def post_only(view: Callable[..., HttpResponse]) -> Callable[..., HttpResponse]:

@@ -7,6 +7,7 @@ these views read the request, call it and tell the person what happened. State c
 OrderAdmin.get_urls routes to them through the admin site's admin_view, passing itself as `model_admin`.
 """
 
+from dataclasses import replace
 from datetime import datetime, time
 
 from django.contrib import admin, messages
@@ -18,11 +19,15 @@ from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
+from console.flow import flow_read, next_order_offer
 from console.formatting import display_name
-from console.forms import OperatorChoiceForm, TakeOverForm, first_error
+from console.forms import OperatorChoiceForm, TakeOverForm, UpdateForm, first_error
 from console.messages import run_and_report
+from console.order_page import settable_statuses, stale_sentence
 from console.post_only import post_only
 from console.queues import landing_url, queue_counts
+from console.update import Draft, draft_keep, order_page_update
+from live.presence import orders_in_view
 from operators.selectors import operators_workload, unassigned_backlog
 from operators.services import (
     order_claim_next,
@@ -33,16 +38,19 @@ from operators.services import (
 )
 from orders.models import Order
 from orders.results import Outcome, RequestRefused, is_order_id
-from orders.services import order_comment_add
+from orders.services import OrderStale
 
 
-def comment_draft_key(order_id: int) -> str:
-    """Where a refused comment waits in the session for the order page to show it again."""
-    return f"orderops:comment-draft:{order_id}"
+def _back_to(request: HttpRequest, order: Order, anchor: str = "") -> HttpResponseRedirect:
+    """The order page again, carrying the queue the person came from (console/flow.py)."""
+    return HttpResponseRedirect(flow_read(request).order_url(order.pk, anchor))
 
 
-def _back_to(order: Order, anchor: str = "") -> HttpResponseRedirect:
-    return HttpResponseRedirect(reverse("admin:orders_order_change", args=[order.pk]) + anchor)
+def _done_with(request: HttpRequest) -> HttpResponseRedirect:
+    """Back to the queue the person came from; the next order offered when they came by "Get next order"."""
+    flow = flow_read(request)
+    next_order_offer(request, flow)
+    return HttpResponseRedirect(flow.queue_url())
 
 
 # --- the order page's buttons ----------------------------------------------------------------------------
@@ -55,24 +63,34 @@ def _assign(model_admin, request: HttpRequest, order: Order) -> HttpResponse:
         lambda: orders_assign(actor=request.user, order_ids=[order.pk]),
         done=lambda count, orders: _("%(orders)s is now yours.") % {"orders": orders},
     )
-    return _back_to(order)
+    return _back_to(request, order)
 
 
 def _release(model_admin, request: HttpRequest, order: Order) -> HttpResponse:
+    result = None
+
+    def release():
+        nonlocal result
+        result = orders_release(actor=request.user, order_ids=[order.pk])
+        return result
+
     run_and_report(
         model_admin,
         request,
-        lambda: orders_release(actor=request.user, order_ids=[order.pk]),
+        release,
         done=lambda count, orders: _("Released %(orders)s.") % {"orders": orders},
     )
-    return _back_to(order)
+    # Released: done with it, back to the queue. Refused: the order page says why.
+    if result is not None and result.done:
+        return _done_with(request)
+    return _back_to(request, order)
 
 
 def _take_over(model_admin, request: HttpRequest, order: Order) -> HttpResponse:
     form = TakeOverForm(request.POST, order=order)
     if not form.is_valid():
         model_admin.message_user(request, first_error(form), messages.ERROR)
-        return _back_to(order)
+        return _back_to(request, order)
     run_and_report(
         model_admin,
         request,
@@ -81,14 +99,14 @@ def _take_over(model_admin, request: HttpRequest, order: Order) -> HttpResponse:
         ),
         done=lambda count, orders: _("You took over %(orders)s.") % {"orders": orders},
     )
-    return _back_to(order)
+    return _back_to(request, order)
 
 
 def _transfer(model_admin, request: HttpRequest, order: Order) -> HttpResponse:
     form = OperatorChoiceForm(request.POST)
     if not form.is_valid():
         model_admin.message_user(request, first_error(form), messages.ERROR)
-        return _back_to(order)
+        return _back_to(request, order)
     chosen = form.cleaned_data["operator"]
     run_and_report(
         model_admin,
@@ -98,22 +116,44 @@ def _transfer(model_admin, request: HttpRequest, order: Order) -> HttpResponse:
             _("%(orders)s is now %(operator)s's.") % {"orders": orders, "operator": display_name(chosen)}
         ),
     )
-    return _back_to(order)
+    return _back_to(request, order)
 
 
-def _comment(model_admin, request: HttpRequest, order: Order) -> HttpResponse:
-    body = request.POST.get("body", "")
-    try:
-        order_comment_add(actor=request.user, order_id=order.pk, body=body)
-    except RequestRefused as refusal:
-        # The order page shows the reason next to the comment box, where the page comes back scrolled to,
-        # with what was typed still in it.
-        request.session[comment_draft_key(order.pk)] = {"body": body, "error": refusal.message}
-        return _back_to(order, "#comment-form")
-    model_admin.message_user(
-        request, _("Your comment on #%(number)s was added.") % {"number": order.number}, messages.SUCCESS
+def _update(model_admin, request: HttpRequest, order: Order) -> HttpResponse:
+    """The Update box: a comment and/or a status and, for the holder, release after update, in one submit
+    (console/update.py). A refusal lands nothing and leaves what was typed and chosen in the box, with the
+    reason beside it; an update that ends the person's hold sends them back to their queue."""
+    page = model_admin.order_page(request, order)
+    form = UpdateForm(request.POST, order=order, statuses=settable_statuses(page))
+    posted = Draft(
+        request.POST.get("body", ""), request.POST.get("status", ""), bool(request.POST.get("release_after"))
     )
-    return _back_to(order, "#timeline-end")
+    if not form.is_valid():
+        draft_keep(request, order.pk, replace(posted, error=first_error(form)))
+        return _back_to(request, order, "#update-form")
+    status = form.cleaned_data["status"]
+    hold = page.hold
+    try:
+        updated = order_page_update(
+            model_admin,
+            request,
+            order=order,
+            version=form.cleaned_data["loaded_version"] or order.version,
+            changes={"status": status} if status is not None else {},
+            body=form.cleaned_data["body"],
+            release_after=form.cleaned_data["release_after"],
+            held_before=hold is not None and hold.operator_id == request.user.pk,
+            from_update_box=True,
+        )
+    except OrderStale as stale:
+        draft_keep(request, order.pk, replace(posted, error=stale_sentence(stale, update=True)))
+        return _back_to(request, order, "#update-form")
+    except RequestRefused as refusal:
+        draft_keep(request, order.pk, replace(posted, error=refusal.message))
+        return _back_to(request, order, "#update-form")
+    if updated.hold_ended:
+        return _done_with(request)
+    return _back_to(request, order, "#timeline-end")
 
 
 # The buttons an order page may post, by the name its URL gives: nothing outside this list is dispatched.
@@ -122,7 +162,9 @@ BUTTONS = {
     "release": _release,
     "take_over": _take_over,
     "transfer": _transfer,
-    "comment": _comment,
+    "update": _update,
+    # The comment box of pages opened before the Update box: a comment is an update with only a comment.
+    "comment": _update,
 }
 
 
@@ -134,7 +176,7 @@ def order_button(request: HttpRequest, object_id: str, *, model_admin, button: s
         raise Http404(_("There is no button %(button)r.") % {"button": button})
     if not is_order_id(object_id):
         raise Http404(_("There is no order with id %(id)r.") % {"id": object_id})
-    order = get_object_or_404(Order.objects.only("pk", "number"), pk=int(object_id))
+    order = get_object_or_404(Order.objects.select_related("status"), pk=int(object_id))
     if not model_admin.has_view_permission(request, order):
         raise PermissionDenied
     return handler(model_admin, request, order)
@@ -147,13 +189,16 @@ def order_button(request: HttpRequest, object_id: str, *, model_admin, button: s
 def claim_next(request: HttpRequest, *, model_admin) -> HttpResponse:
     if not model_admin.has_view_permission(request):
         raise PermissionDenied
-    result = order_claim_next(actor=request.user)
+    # The queue the button was pressed on (or the order page that offered the next order) comes along.
+    flow = replace(flow_read(request), via_next=True)
+    # Orders a colleague has open right now are passed over while others are free (live presence).
+    result = order_claim_next(actor=request.user, avoid_order_ids=orders_in_view(excluding=request.user))
     if result.outcome == Outcome.DONE:
         model_admin.message_user(request, result.message, messages.SUCCESS)
-        return _back_to(result.order)
+        return HttpResponseRedirect(flow.order_url(result.order.pk))
     level = messages.INFO if result.outcome == Outcome.NOT_FOUND else messages.WARNING
     model_admin.message_user(request, result.message, level)
-    return HttpResponseRedirect(reverse("admin:orders_order_changelist"))
+    return HttpResponseRedirect(flow.queue_url())
 
 
 def queues(request: HttpRequest, *, model_admin) -> HttpResponse:

@@ -26,6 +26,18 @@ def _duration_or_none(value) -> bool:
     return isinstance(value, int | float) and not isinstance(value, bool) and value > 0
 
 
+def _positive_seconds(value) -> bool:
+    return isinstance(value, int | float) and not isinstance(value, bool) and value > 0
+
+
+def _string_list(value) -> bool:
+    return isinstance(value, list | tuple) and all(isinstance(item, str) and item for item in value)
+
+
+def _site_url(value) -> bool:
+    return isinstance(value, str) and (value == "" or value.startswith(("http://", "https://")))
+
+
 def _status_codes(value) -> bool:
     return (
         isinstance(value, list | tuple)
@@ -52,6 +64,18 @@ VALIDATORS = {
     "COMMENT_MAX_LENGTH": (_positive_int, "a whole number of at least 1"),
     "REASON_MAX_LENGTH": (_positive_int, "a whole number of at least 1"),
     "BULK_MAX_ORDERS": (_positive_int, "a whole number of at least 1"),
+    "LIVE_HEARTBEAT_INTERVAL": (_positive_seconds, "a positive number of seconds"),
+    "LIVE_PRESENCE_TIMEOUT": (_positive_seconds, "a positive number of seconds"),
+    "LIVE_POLL_INTERVAL": (_positive_seconds, "a positive number of seconds"),
+    "NOTIFICATION_BELL_INTERVAL": (_positive_seconds, "a positive number of seconds"),
+    # Which kinds exist is the live app's to say: live/checks.py checks the names.
+    "NOTIFICATION_EMAIL_KINDS": (_string_list, "a list of notification kinds (it may be empty)"),
+    "NOTIFICATION_SITE_URL": (_site_url, 'an address starting with http:// or https://, or ""'),
+    "OUTBOX_MAX_ATTEMPTS": (_positive_int, "a whole number of at least 1"),
+    "OUTBOX_RETRY_DELAY": (_positive_seconds, "a positive number of seconds"),
+    "OUTBOX_RETRY_DELAY_MAX": (_positive_seconds, "a positive number of seconds"),
+    "OUTBOX_LEASE": (_positive_seconds, "a positive number of seconds"),
+    "OUTBOX_IDLE_SLEEP": (_positive_seconds, "a positive number of seconds"),
 }
 
 
@@ -77,10 +101,28 @@ def check_orderops_settings(app_configs=None, **kwargs) -> list:
                     id="orderops.E003",
                 )
             )
+    problems.extend(_check_presence_timeout(configured))
     statuses = configured.get("CLAIMABLE_STATUSES", DEFAULTS["CLAIMABLE_STATUSES"])
     if _status_codes(statuses):
         problems.extend(_check_status_codes_exist("CLAIMABLE_STATUSES", statuses))
     return problems
+
+
+def _check_presence_timeout(configured: dict) -> list:
+    """A presence time-out no longer than the heartbeat interval would show open tabs as gone between two
+    heartbeats."""
+    interval = configured.get("LIVE_HEARTBEAT_INTERVAL", DEFAULTS["LIVE_HEARTBEAT_INTERVAL"])
+    timeout = configured.get("LIVE_PRESENCE_TIMEOUT", DEFAULTS["LIVE_PRESENCE_TIMEOUT"])
+    if not (_positive_seconds(interval) and _positive_seconds(timeout)) or timeout > interval:
+        return []
+    return [
+        Error(
+            f"ORDEROPS['LIVE_PRESENCE_TIMEOUT'] ({timeout!r} s) must be longer than "
+            f"ORDEROPS['LIVE_HEARTBEAT_INTERVAL'] ({interval!r} s).",
+            hint="Open tabs would count as gone between two heartbeats; the defaults are 60 s and 20 s.",
+            id="orderops.E005",
+        )
+    ]
 
 
 def _statuses_table_exists() -> bool:

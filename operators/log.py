@@ -4,7 +4,8 @@ Every function writes one row per current hold of the given orders, straight fro
 one INSERT ... SELECT, so the log says exactly what the hold table holds at that moment. Call them inside
 the transaction that makes the change: after inserting holds (assigned), before deleting them (released,
 auto_released, expired), before moving them (taken_over, reassigned). Each returns the rows written, and
-sends the HoldChanged event once the transaction commits (orderops/events.py).
+sends the HoldChanged event, with the rows written, inside the transaction and again once it commits
+(orderops/events.py).
 """
 
 from collections.abc import Iterable
@@ -14,7 +15,7 @@ from django.db import connection
 
 from operators.models import Assignment, AssignmentLog
 from orderops.db import db_datetime, id_set_sql
-from orderops.events import HoldChanged, event_send_on_commit
+from orderops.events import HoldChanged, HoldEntry, event_send_in_transaction, event_send_on_commit
 from orderops.types import Actor
 
 Action = AssignmentLog.Action
@@ -42,16 +43,24 @@ def _write(
         " (order_id, action, operator_id, previous_operator_id, actor_id, at, reason)"
         f" SELECT order_id, %s, {operator_sql}, {previous_sql}, %s, %s, %s"
         f" FROM {Assignment._meta.db_table} WHERE order_id IN ({ids_sql})"
+        " RETURNING id, order_id, operator_id, previous_operator_id"
     )
     params = [action, *operator_params, actor.pk if actor else None, db_datetime(at), reason, *ids_params]
     with connection.cursor() as cursor:
         cursor.execute(sql, params)
-        written = cursor.rowcount
-    if written:
-        event_send_on_commit(
-            HoldChanged(order_ids=tuple(ids), action=str(action), actor_id=actor.pk if actor else None, at=at)
+        entries = tuple(HoldEntry(*row) for row in cursor.fetchall())
+    if entries:
+        event = HoldChanged(
+            order_ids=tuple(ids),
+            action=str(action),
+            actor_id=actor.pk if actor else None,
+            at=at,
+            entries=entries,
+            reason=reason,
         )
-    return written
+        event_send_in_transaction(event)
+        event_send_on_commit(event)
+    return len(entries)
 
 
 def log_assigned(*, order_ids, actor, at, reason="") -> int:

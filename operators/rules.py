@@ -24,6 +24,7 @@ ASSIGN_OTHERS = "operators.assign_others"
 CHANGE_ORDER = "orders.change_order"
 HOLD_ORDERS = "operators.hold_orders"
 VIEW_ORDER = "orders.view_order"
+ADD_ORDER = "orders.add_order"
 
 
 @dataclass(frozen=True, slots=True)
@@ -261,6 +262,20 @@ def comment_refusal(user: Actor, order: OrderState | None = None) -> Refusal | N
             return Refusal(Code.NOT_ALLOWED, _("You may not view orders."))
         return Refusal(
             Code.NOT_ALLOWED, _("#%(number)s: you may not view this order.") % {"number": order.number}
+        )
+    return None
+
+
+def ingest_refusal(user: Actor) -> Refusal | None:
+    """The store's ingest (creating and upserting orders from the store's own data, as import_orders does):
+    orders.add_order, which no role carries; the store's integration user is given it directly."""
+    if not user.is_active:
+        return Refusal(Code.INACTIVE, _("the account %(user)s is inactive") % {"user": user.get_username()})
+    if not user.has_perm(ADD_ORDER):
+        return Refusal(
+            Code.NOT_ALLOWED,
+            _("%(user)s may not create or upsert orders: that needs the permission orders.add_order.")
+            % {"user": user.get_username()},
         )
     return None
 

@@ -25,6 +25,30 @@ DEFAULTS: dict[str, Any] = {
     "REASON_MAX_LENGTH": 500,
     # The most orders one bulk request (action, service call) may name; larger requests are refused whole.
     "BULK_MAX_ORDERS": 10000,
+    # The live console (live/): seconds between an open order page's presence heartbeats, seconds after its
+    # last heartbeat that a tab counts as gone (more than one interval, so one late heartbeat is no gap),
+    # and seconds between the list's and the order page's polls for changes.
+    "LIVE_HEARTBEAT_INTERVAL": 20,
+    "LIVE_PRESENCE_TIMEOUT": 60,
+    "LIVE_POLL_INTERVAL": 15,
+    # Notifications (live/): seconds between the console bell's refreshes of its unread count while the tab
+    # is visible.
+    "NOTIFICATION_BELL_INTERVAL": 15,
+    # The kinds of notification emailed to a person who has not chosen for themselves (their preferences
+    # page): taken_over, transferred, assigned, expired, changed, mentioned. The console shows every kind.
+    "NOTIFICATION_EMAIL_KINDS": ["taken_over"],
+    # The console's address as people open it, e.g. "https://orders.example.com": emails link to the order
+    # with it. Empty: emails name the order without a link.
+    "NOTIFICATION_SITE_URL": "",
+    # The email outbox (send_notifications): how often a message is tried before it is marked failed; the
+    # wait before the first retry in seconds, doubled after each failure up to the longest wait; how long a
+    # worker's claim on a message lasts (longer than EMAIL_TIMEOUT: a claim that ends while its worker still
+    # sends would let another worker send the message too); and how long an idle worker sleeps.
+    "OUTBOX_MAX_ATTEMPTS": 5,
+    "OUTBOX_RETRY_DELAY": 60,
+    "OUTBOX_RETRY_DELAY_MAX": 3600,
+    "OUTBOX_LEASE": 300,
+    "OUTBOX_IDLE_SLEEP": 5,
 }
 
 # Names of the two roles; setup_roles creates them and the rules look them up.

@@ -182,6 +182,33 @@ DATA_UPLOAD_MAX_NUMBER_FIELDS = 10_500
 # Product settings; every key and its default is documented in orderops/conf.py.
 ORDEROPS: dict = {}
 
+# --- email: the notifications' outbox (send_notifications, live/outbox.py) --------------------------------
+
+# The demo (DEBUG) prints each email on the worker's console; production sends through the SMTP server
+# configured here (Django's MAILERS; EMAIL_BACKEND overrides the backend). EMAIL_TIMEOUT (seconds) bounds one
+# SMTP send and must stay below ORDEROPS["OUTBOX_LEASE"] (a system check says so).
+SMTP_BACKEND = "django.core.mail.backends.smtp.EmailBackend"
+EMAIL_BACKEND_NAME = os.environ.get("EMAIL_BACKEND") or (
+    "django.core.mail.backends.console.EmailBackend" if DEBUG else SMTP_BACKEND
+)
+MAILERS = {
+    "default": {
+        "BACKEND": EMAIL_BACKEND_NAME,
+        "OPTIONS": {
+            "host": os.environ.get("EMAIL_HOST", "localhost"),
+            "port": int(os.environ.get("EMAIL_PORT", "25")),
+            "username": os.environ.get("EMAIL_HOST_USER", ""),
+            "password": os.environ.get("EMAIL_HOST_PASSWORD", ""),
+            "use_tls": env_bool("EMAIL_USE_TLS", default=False),
+            "use_ssl": env_bool("EMAIL_USE_SSL", default=False),
+            "timeout": int(os.environ.get("EMAIL_TIMEOUT", "30")),
+        }
+        if EMAIL_BACKEND_NAME == SMTP_BACKEND
+        else {},
+    }
+}
+DEFAULT_FROM_EMAIL = os.environ.get("DEFAULT_FROM_EMAIL", "orderops@localhost")
+
 # --- the REST API (api/, README "REST API") -----------------------------------------------------------------
 
 # Throttle counters, idempotency aside (that is a table), live in the default cache: shared by every process

@@ -1,7 +1,8 @@
 """Writes of the order domain: status changes, edits and internal comments, all behind the edit guard.
 
 Each write to an order row increments its version and records its field changes (orders/history.py) in the
-same transaction, and sends OrderChanged once it commits (orderops/events.py).
+same transaction, and sends OrderChanged inside it (before any auto-release) and once it commits
+(orderops/events.py).
 """
 
 from collections.abc import Iterable, Mapping, Sequence
@@ -17,7 +18,7 @@ from django.utils.translation import gettext as _
 
 from orderops.conf import orderops_setting
 from orderops.db import id_set
-from orderops.events import CommentAdded, OrderChanged, event_send_on_commit
+from orderops.events import CommentAdded, OrderChanged, event_send_in_transaction, event_send_on_commit
 from orderops.service_log import service_logged
 from orderops.types import Actor
 from orders import history
@@ -79,6 +80,11 @@ def orders_status_set(
         Order.objects.filter(pk__in=id_set(changing)).update(
             status=new_status, updated_at=now, version=F("version") + 1, updated_by=actor
         )
+        event = OrderChanged(
+            order_ids=tuple(changing), fields=("status",), actor_id=actor.pk if actor else None, at=now
+        )
+        # Before the auto-release: in-transaction receivers still see who held the orders.
+        event_send_in_transaction(event)
         order_status_changed.send(
             sender=Order,
             order_ids=changing,
@@ -87,11 +93,7 @@ def orders_status_set(
             actor=actor,
             reason=reason,
         )
-        event_send_on_commit(
-            OrderChanged(
-                order_ids=tuple(changing), fields=("status",), actor_id=actor.pk if actor else None, at=now
-            )
-        )
+        event_send_on_commit(event)
     return BulkResult(outcomes)
 
 
@@ -368,6 +370,9 @@ def order_update(
     history.changes_record(
         order_id=order.pk, version=order.version, actor=actor, at=now, changes=field_changes
     )
+    event = OrderChanged(order_ids=(order.pk,), fields=tuple(field_changes), actor_id=actor.pk, at=now)
+    # Before the auto-release: in-transaction receivers still see who held the order.
+    event_send_in_transaction(event)
     if "status" in field_changes:
         order_status_changed.send(
             sender=Order,
@@ -378,9 +383,7 @@ def order_update(
             reason="",
         )
     order_activity.send(sender=Order, order_ids=[order.pk], actor=actor)
-    event_send_on_commit(
-        OrderChanged(order_ids=(order.pk,), fields=tuple(field_changes), actor_id=actor.pk, at=now)
-    )
+    event_send_on_commit(event)
     return order
 
 
@@ -418,7 +421,9 @@ def order_comment_add(*, actor: Actor, order_id: int, body: str) -> OrderComment
         )
     comment = OrderComment.objects.create(order=order, author=actor, body=text)
     order_activity.send(sender=OrderComment, order_ids=[order.pk], actor=actor)
-    event_send_on_commit(
-        CommentAdded(order_id=order.pk, comment_id=comment.pk, actor_id=actor.pk, at=comment.created_at)
+    event = CommentAdded(
+        order_id=order.pk, comment_id=comment.pk, actor_id=actor.pk, at=comment.created_at, body=text
     )
+    event_send_in_transaction(event)
+    event_send_on_commit(event)
     return comment

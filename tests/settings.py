@@ -14,3 +14,5 @@ WHITENOISE_USE_FINDERS = True
 WHITENOISE_AUTOREFRESH = True
 LOG_FORMAT = "text"
 LOGGING["handlers"]["stderr"]["formatter"] = "text"  # noqa: F405
+# Emails stay in django.core.mail.outbox.
+MAILERS = {"default": {"BACKEND": "django.core.mail.backends.locmem.EmailBackend"}}

@@ -1,5 +1,6 @@
 """Claim next: the oldest unassigned order in a claimable status, taken by the clicker."""
 
+from collections.abc import Collection
 from dataclasses import dataclass
 from datetime import datetime
 
@@ -11,7 +12,7 @@ from operators import log, rules
 from operators.models import Assignment
 from operators.services._holds import capacity_left, check_logged, holds_insert
 from orderops.conf import orderops_setting
-from orderops.db import db_datetime
+from orderops.db import db_datetime, id_set_sql
 from orderops.service_log import service_logged
 from orderops.types import Actor
 from orders.models import Order, OrderStatus
@@ -33,9 +34,9 @@ class ClaimResult:
     message: str = ""
 
 
-def _claim_candidate(statuses: list[str], window: int | None) -> int | None:
+def _claim_candidate(statuses: list[str], window: int | None, avoid: Collection[int] = ()) -> int | None:
     """The oldest unassigned order in a claimable status that no other transaction has locked, locked."""
-    sql, params = claim_candidate_sql(statuses, window)
+    sql, params = claim_candidate_sql(statuses, window, avoid)
     with connection.cursor() as cursor:
         cursor.execute(sql, params)
         row = cursor.fetchone()
@@ -43,12 +44,12 @@ def _claim_candidate(statuses: list[str], window: int | None) -> int | None:
 
 
 def _claim_taken(
-    statuses: list[str], window: int | None, actor: Actor, at: datetime
+    statuses: list[str], window: int | None, actor: Actor, at: datetime, avoid: Collection[int] = ()
 ) -> tuple[int | None, bool]:
     """PostgreSQL: pick the candidate and insert its hold in one statement. Returns (the candidate, whether
     its hold was inserted): no candidate means none in this window; a candidate without a hold means a
     writer that bypassed the order's row lock took it first (the unique constraint refused ours)."""
-    candidate, candidate_params = claim_candidate_sql(statuses, window)
+    candidate, candidate_params = claim_candidate_sql(statuses, window, avoid)
     when = db_datetime(at)
     # The same hold row as _holds.holds_insert writes, from the candidate locked by the same statement.
     sql = (
@@ -86,22 +87,27 @@ def _claimed_order(order_id: int) -> Order:
 STATUS_EXTRAS = ("label", "position", "releases")
 
 
-def claim_candidate_sql(statuses: list[str], window: int | None) -> tuple[str, list]:
+def claim_candidate_sql(
+    statuses: list[str], window: int | None, avoid: Collection[int] = ()
+) -> tuple[str, list]:
     """Claim next's candidate statement for this connection's database, and its parameters.
 
     The free orders are found through order_free_idx, a partial index of the orders whose hold marker
     (Order.held, kept in step with the holds by triggers) is off: a claim reads the front of the queue of
-    free orders and never steps over held ones, however many there are.
+    free orders and never steps over held ones, however many there are. Orders in `avoid` are passed over
+    (one parameter, whatever their number: the statement's text does not depend on it).
     """
     order = Order._meta.db_table
+    avoiding, avoid_params = ("", []) if not avoid else id_set_sql(avoid)
     if connection.vendor != "postgresql":
         # SQLite runs one writing transaction at a time: the plain oldest free order is ours.
         placeholders = ", ".join(["%s"] * len(statuses))
         sql = (
             f"SELECT o.id FROM {order} o WHERE o.status_id IN ({placeholders}) AND NOT o.held"
-            " ORDER BY o.created_at, o.id LIMIT 1"
+            + (f" AND o.id NOT IN ({avoiding})" if avoiding else "")
+            + " ORDER BY o.created_at, o.id LIMIT 1"
         )
-        params: list = list(statuses)
+        params: list = [*statuses, *avoid_params]
     else:
         # For each claimable status, the oldest few free orders (the front of order_free_idx); of those,
         # the oldest row that nobody else is claiming right now. SKIP LOCKED: eight operators clicking at
@@ -110,11 +116,13 @@ def claim_candidate_sql(statuses: list[str], window: int | None) -> tuple[str, l
         # it can, in that order. The status and the marker are checked again on the locked row: a claim
         # committed since this statement's snapshot shows there as held.
         limit = "" if window is None else "LIMIT %s"
+        passed_over = f" AND c.id NOT IN ({avoiding})" if avoiding else ""
         sql = (
             "SELECT o.id, o.created_at FROM unnest(ARRAY("
             "  SELECT candidate.id FROM unnest(%s::varchar[]) AS claimable(code)"
             "  CROSS JOIN LATERAL ("
             f"    SELECT c.id, c.created_at FROM {order} c WHERE c.status_id = claimable.code AND NOT c.held"
+            f"{passed_over}"
             f"    ORDER BY c.created_at, c.id {limit}"
             "  ) AS candidate"
             "  ORDER BY candidate.created_at, candidate.id"
@@ -124,14 +132,19 @@ def claim_candidate_sql(statuses: list[str], window: int | None) -> tuple[str, l
             " ORDER BY queue.position LIMIT 1"
             " FOR NO KEY UPDATE OF o SKIP LOCKED"
         )
-        params = [statuses, *([] if window is None else [window]), statuses]
+        params = [statuses, *avoid_params, *([] if window is None else [window]), statuses]
     return sql, params
 
 
 @service_logged("order_claim_next")
 @transaction.atomic
-def order_claim_next(*, actor: Actor) -> ClaimResult:
-    """Take the oldest unassigned order whose status is in ORDEROPS["CLAIMABLE_STATUSES"]."""
+def order_claim_next(*, actor: Actor, avoid_order_ids: Collection[int] = ()) -> ClaimResult:
+    """Take the oldest unassigned order whose status is in ORDEROPS["CLAIMABLE_STATUSES"].
+
+    `avoid_order_ids` (the orders a colleague has open right now, say) are passed over while any other order
+    is free; when none is, the oldest of them is taken after all. The exclusion is one parameter of the same
+    statements, so a claim costs the same statements whatever their number (one more look when it falls
+    back)."""
     refusal = rules.actor_refusal(actor) or rules.holder_refusal(actor)
     if refusal is not None:
         return ClaimResult(Code.NOT_ALLOWED, message=_("No order was taken: %(why)s.") % {"why": refusal})
@@ -145,16 +158,22 @@ def order_claim_next(*, actor: Actor) -> ClaimResult:
     statuses = list(orderops_setting("CLAIMABLE_STATUSES"))
     postgresql = connection.vendor == "postgresql"
     windows = CLAIM_WINDOWS if postgresql else (None,)
+    avoid = frozenset(avoid_order_ids)
     for _attempt in range(CLAIM_ATTEMPTS):
         now = timezone.now()
         order_id, taken = None, False
-        for window in windows:
-            if postgresql:
-                order_id, taken = _claim_taken(statuses, window, actor, now)
-            else:
-                order_id = _claim_candidate(statuses, window)
+        for passing_over in (avoid, frozenset()) if avoid else (avoid,):
+            for window in windows:
+                if postgresql:
+                    order_id, taken = _claim_taken(statuses, window, actor, now, passing_over)
+                else:
+                    order_id = _claim_candidate(statuses, window, passing_over)
+                    if order_id is not None:
+                        taken = bool(
+                            holds_insert(order_ids=[order_id], holder=actor, assigned_by=actor, at=now)
+                        )
                 if order_id is not None:
-                    taken = bool(holds_insert(order_ids=[order_id], holder=actor, assigned_by=actor, at=now))
+                    break
             if order_id is not None:
                 break
         if order_id is None:

@@ -18,7 +18,7 @@ from django.db.models import F, Field
 from django.utils import timezone
 
 from orderops.db import db_datetime, id_set
-from orderops.events import OrderChanged, event_send_on_commit
+from orderops.events import OrderChanged, event_send_in_transaction, event_send_on_commit
 from orders import history
 from orders.history import OrderFieldChange
 from orders.importing.reading import ORDER_FIELDS
@@ -268,6 +268,17 @@ def orders_import(*, orders: list[ImportedOrder], reason: str) -> ImportCounts:
     OrderLine.objects.bulk_create(new_lines)
     changes = plan.field_changes()
     history.changes_record_many(changes=changes, actor=None, at=now)
+    event = None
+    if changes:
+        event = OrderChanged(
+            order_ids=tuple(sorted({change.order_id for change in changes})),
+            fields=tuple(sorted({change.field for change in changes})),
+            actor_id=None,
+            at=now,
+            source="import",
+        )
+        # Before the status moves: in-transaction receivers still see who held the orders.
+        event_send_in_transaction(event)
 
     for status_code, order_ids in plan.status_moves.items():
         result = orders_status_set(actor=None, order_ids=order_ids, status_code=status_code, reason=reason)
@@ -275,13 +286,6 @@ def orders_import(*, orders: list[ImportedOrder], reason: str) -> ImportCounts:
         if refused:
             # The orders are locked and the system passes the guard: anything else is a bug. Undo the batch.
             raise RuntimeError(f"status change refused during import: {refused[0].message}")
-    if changes:
-        event_send_on_commit(
-            OrderChanged(
-                order_ids=tuple(sorted({change.order_id for change in changes})),
-                fields=tuple(sorted({change.field for change in changes})),
-                actor_id=None,
-                at=now,
-            )
-        )
+    if event is not None:
+        event_send_on_commit(event)
     return plan.counts

@@ -69,7 +69,7 @@ order PATCH (held by Hanna)           | 401 unauthenticated | 409 held_by     | 
 order PATCH (free order)              | 401 unauthenticated | 409 not_held    | 403 not_allowed | 409 not_held       | 409 not_held    | 409 not_held    | 200             | 200       | 401 inactive
 hold PUT (free order)                 | 401 unauthenticated | 200             | 403 not_allowed | 403 not_allowed    | 200             | 200             | 200             | 200       | 401 inactive
 hold PUT (free order, for Otto)       | 401 unauthenticated | 403 not_allowed | 403 not_allowed | 403 not_allowed    | 403 not_allowed | 200             | 200             | 200       | 401 inactive
-hold DELETE (held by Hanna)           | 401 unauthenticated | 409 not_allowed | 403 not_allowed | 409 not_allowed    | 200             | 409 not_allowed | 200             | 200       | 401 inactive
+hold DELETE (held by Hanna)           | 401 unauthenticated | 403 not_allowed | 403 not_allowed | 403 not_allowed    | 200             | 403 not_allowed | 200             | 200       | 401 inactive
 take-over POST (a reason)             | 401 unauthenticated | 403 not_allowed | 403 not_allowed | 403 not_allowed    | 403 not_allowed | 403 not_allowed | 200             | 200       | 401 inactive
 batch POST (assign the free order)    | 401 unauthenticated | 200: done       | 403 not_allowed | 403 not_allowed    | 200: done       | 200: done       | 200: done       | 200: done | 401 inactive
 batch POST (transfer #900001 to Otto) | 401 unauthenticated | 403 not_allowed | 403 not_allowed | 403 not_allowed    | 403 not_allowed | 403 not_allowed | 200: done       | 200: done | 401 inactive
@@ -391,6 +391,9 @@ def permissions_markdown() -> str:
         "",
         "The world of every cell: order #900001 held by Hanna (an operator, who took it herself), order",
         "#900002 free, both pending; a comment on #900001.",
+        "",
+        'The schema and docs rows are with `ORDEROPS_API["SCHEMA_PUBLIC"]` on, the default; with it off they',
+        "answer as the orders list does (tests/api/test_rules_and_settings.py).",
         "",
         "| who | what they are |",
         "|---|---|",

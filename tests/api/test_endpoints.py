@@ -36,6 +36,7 @@ def test_a_status_change_by_a_non_holder_is_409_and_an_unknown_status_422(operat
         and refused.json()["code"] == "held_by"
         and refused.json()["holder"] == "ivan"
     )
+    assert refused.json()["order"] == order.number and refused.json()["since"]
     unknown = client_for(other_operator).post(
         f"/api/v1/orders/{order.number}/status", {"status": "x"}, format="json"
     )

@@ -1,5 +1,6 @@
-"""Holds over the API: take, release, take over, the batch, claim next; a refusal is 409 with the code, the
-holder and since when."""
+"""Holds over the API: take, release, take over, the batch, claim next; a refusal has the code, the holder and
+since when, and the status of its code (409 when the order's state is in the way, 403 when the caller may
+not)."""
 
 import pytest
 
@@ -64,8 +65,11 @@ def test_delete_releases_and_a_stranger_may_not(operator, other_operator):
     order = OrderFactory()
     orders_assign(actor=operator, order_ids=[order.pk])
     refused = client_for(other_operator).delete(hold_url(order))
-    assert refused.status_code == 409 and refused.json()["code"] == "not_allowed"
-    assert refused.json()["holder"] == "anna"
+    # not_allowed is 403 wherever it comes from; the problem still says whose hold it is and since when.
+    assert refused.status_code == 403 and refused.json()["code"] == "not_allowed"
+    assert refused.json()["holder"] == "anna" and refused.json()["since"]
+    assert refused.json()["order"] == order.number and order.number in refused.json()["detail"]
+    assert holder_of(order) == "anna"
     response = client_for(operator).delete(hold_url(order))
     assert response.status_code == 200 and response.json()["hold"] is None
     again = client_for(operator).delete(hold_url(order))
@@ -155,8 +159,35 @@ def test_claim_next_takes_the_oldest_free_order(operator):
     assert response.status_code == 200 and response.json()["number"] == oldest.number
     assert response.json()["hold"]["holder"] == "anna"
     api.post("/api/v1/holds/claim-next")
-    nothing = api.post("/api/v1/holds/claim-next")
-    assert nothing.status_code == 404 and nothing.json()["code"] == "not_found"
+    assert Assignment.objects.filter(operator=operator).count() == 2
+
+
+def test_claim_next_with_nothing_waiting_is_204_and_takes_nothing(operator, other_operator):
+    held, done = OrderFactory(), OrderFactory(status_id="complete")
+    orders_assign(actor=other_operator, order_ids=[held.pk])
+    nothing = client_for(operator).post("/api/v1/holds/claim-next")
+    assert nothing.status_code == 204 and nothing.content == b""
+    assert "Content-Type" not in nothing
+    assert holder_of(held) == "ivan" and holder_of(done) is None
+    assert_log_replays_to_holds()
+
+
+def test_claim_next_at_capacity_is_409_at_capacity(operator, settings):
+    settings.ORDEROPS = {**settings.ORDEROPS, "MAX_HELD_PER_OPERATOR": 1}
+    mine, _free = OrderFactory(), OrderFactory()
+    orders_assign(actor=operator, order_ids=[mine.pk])
+    refused = client_for(operator).post("/api/v1/holds/claim-next")
+    assert refused.status_code == 409 and refused.json()["code"] == "at_capacity"
+    assert Assignment.objects.filter(operator=operator).count() == 1
+
+
+def test_claim_next_nothing_is_replayed_for_its_idempotency_key(operator):
+    api = client_for(operator)
+    first = api.post("/api/v1/holds/claim-next", HTTP_IDEMPOTENCY_KEY="poll-1")
+    OrderFactory()
+    again = api.post("/api/v1/holds/claim-next", HTTP_IDEMPOTENCY_KEY="poll-1")
+    assert first.status_code == again.status_code == 204 and again["Idempotent-Replayed"] == "true"
+    assert not Assignment.objects.exists()
 
 
 def test_claim_next_refuses_someone_who_may_not_hold(staff_without_role, superuser):

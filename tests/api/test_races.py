@@ -7,7 +7,7 @@ from rest_framework.test import APIClient
 
 from api.keys import api_key_create
 from operators.models import Assignment
-from orders.models import Order, OrderComment
+from orders.models import Order, OrderChange, OrderComment, OrderLine
 from tests.factories import OperatorFactory, SupervisorFactory
 from tests.operators.test_races import make_orders, run_together
 from tests.replay import assert_log_replays_to_holds
@@ -100,3 +100,42 @@ def test_a_stale_patch_never_lands(roles):
     saved = Order.objects.get(pk=order.pk)
     assert saved.version == 2
     assert saved.shipping_city == ("Ruse" if statuses[0] == 200 else "Burgas")
+
+
+def test_two_patches_of_the_lines_from_one_version_land_once(roles):
+    """The holder's two integrations replace the lines from the same If-Match at once: one lands whole, the
+    other is 412 and leaves nothing of its own (no mix of the two lists, no line lost or doubled)."""
+    holder = OperatorFactory(username="liner")
+    order = make_orders(1)[0]
+    kept = OrderLine.objects.create(order=order, sku="OLD", name="Old", qty=1, unit_price="1.00")
+    api_client(holder).put(f"/api/v1/orders/{order.number}/hold", format="json")
+    bodies = [
+        {"lines": [{"id": kept.pk, "sku": "OLD", "name": "Old", "qty": 5, "unit_price": "1.00"}]},
+        {
+            "lines": [
+                {"sku": "NEW-1", "name": "New", "qty": 1, "unit_price": "2.00"},
+                {"sku": "NEW-2", "name": "New", "qty": 2, "unit_price": "3.00"},
+            ]
+        },
+    ]
+    clients = [api_client(holder), api_client(holder)]
+
+    def patch(index):
+        def run(barrier):
+            return (
+                clients[index]
+                .patch(f"/api/v1/orders/{order.number}/", bodies[index], format="json", HTTP_IF_MATCH='"1"')
+                .status_code
+            )
+
+        return run
+
+    statuses = run_together([patch(0), patch(1)])
+    assert sorted(statuses) == [200, 412]
+    lines = list(OrderLine.objects.filter(order=order).order_by("id").values_list("sku", "qty"))
+    if statuses[0] == 200:
+        assert lines == [("OLD", 5)]
+    else:
+        assert lines == [("NEW-1", 1), ("NEW-2", 2)]
+    assert Order.objects.get(pk=order.pk).version == 2
+    assert OrderChange.objects.filter(order=order, field="lines").count() == 1

@@ -113,14 +113,14 @@ def test_another_operator_sees_the_order_read_only_can_comment_but_cannot_take_i
     expect(page.locator(".field-customer_name")).to_contain_text(order.customer_name)
 
     page.locator("#comment-body").fill("Customer called: she wants gift wrapping.")
-    page.locator("#comment-button").click()
+    page.locator("#update-button").click()
 
     expect(messages(page, "success")).to_have_text(f"Your comment on #{order.number} was added.")
     comment = timeline(page).locator(".timeline-comment").last
     expect(comment).to_contain_text("Ivan")
     expect(comment).to_contain_text("Customer called: she wants gift wrapping.")
     expect(page.locator("#comment-body")).to_have_value("")
-    save_screenshot(page, "02-read-only-with-comment", docs_name="order-page")
+    save_screenshot(page, "02-read-only-with-comment")
 
     page.goto(ORDER_LIST)
     run_list_action(page, [order], "assign_to_me")
@@ -147,7 +147,11 @@ def test_holder_releases_an_order_from_its_page_and_the_button_turns_back_into_a
 
     page.locator("#release-button").click()
 
+    # Done with it: back to the order list, where the order is free again.
     expect(messages(page, "success")).to_have_text(f"Released #{order.number}.")
+    expect(page).to_have_url(re.compile(r"/admin/orders/order/$"))
+    expect(list_row(page, order).locator("td.field-assigned_to")).to_have_text(NOBODY)
+    page.goto(order_page_url(order))
     expect(page.locator("#release-button")).to_have_count(0)
     expect(page.locator("#assign-button")).to_have_text("Assign to me")
     expect(banner(page)).to_contain_text("Not assigned")
@@ -260,7 +264,7 @@ def test_get_next_order_opens_the_oldest_free_order_held_by_the_clicker(console,
 
     page.locator("#claim-next").click()
 
-    expect(page).to_have_url(re.compile(rf"{ORDER_LIST}{next_free.pk}/change/$"))
+    expect(page).to_have_url(re.compile(rf"{ORDER_LIST}{next_free.pk}/change/\?via=next$"))
     expect(messages(page, "success")).to_have_text(f"Order #{next_free.number} is now yours.")
     expect(banner(page)).to_contain_text("Assigned to you")
     expect(page.locator("#release-button")).to_be_visible()
@@ -311,7 +315,7 @@ def test_a_refused_comment_shows_the_error_and_keeps_what_was_typed(console, ope
     page.goto(order_page_url(order))
 
     page.locator("#comment-body").fill("   ")
-    page.locator("#comment-button").click()
+    page.locator("#update-button").click()
 
     expect(messages(page, "error")).to_have_text(f"#{order.number}: a comment cannot be empty.")
     expect(timeline(page).locator(".timeline-comment")).to_have_count(0)
@@ -320,7 +324,7 @@ def test_a_refused_comment_shows_the_error_and_keeps_what_was_typed(console, ope
     too_long = "The parcel came back. " * (limit // 20)  # a little over the limit
     assert len(too_long.strip()) > limit
     page.locator("#comment-body").fill(too_long)
-    page.locator("#comment-button").click()
+    page.locator("#update-button").click()
 
     length = len(too_long.strip())
     expect(messages(page, "error")).to_have_text(
@@ -340,7 +344,7 @@ def test_a_refused_comments_error_is_in_view_when_the_page_comes_back(console, o
     page.goto(order_page_url(order))
 
     page.locator("#comment-body").fill("   ")
-    page.locator("#comment-button").click()
+    page.locator("#update-button").click()
 
     error = messages(page, "error")
     expect(error).to_have_text(f"#{order.number}: a comment cannot be empty.")

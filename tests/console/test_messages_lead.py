@@ -31,7 +31,7 @@ def test_a_save_that_ends_your_hold_says_so_and_does_not_offer_to_edit_again(ope
     orders_assign(actor=operator, order_ids=[order.pk])
     client = login(operator)
     response = client.post(
-        change_url(order), {**form_data(client, order), "status": "complete", "_continue": "1"}
+        change_url(order), {**form_data(client, order), "update_status": "complete", "_continue": "1"}
     )
     assert response.status_code == 302
     said = messages_of(response)

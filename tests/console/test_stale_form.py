@@ -204,22 +204,35 @@ def test_a_comment_typed_in_the_box_is_added_by_the_orders_save(operator):
     assert f"Your comment on #{order.number} was added." in messages_of(response)
 
 
-def test_a_refused_comment_with_a_save_waits_in_the_box(operator, settings):
+def test_a_refused_comment_with_a_save_saves_nothing_and_keeps_all_the_input(operator, settings):
     settings.ORDEROPS = {"COMMENT_MAX_LENGTH": 10}
-    order = OrderFactory()
+    order = OrderFactory(customer_phone="+49 1")
     orders_assign(actor=operator, order_ids=[order.pk])
     client = login(operator)
-    client.post(change_url(order), {**form_data(client, order), "update_comment": "far too long a comment"})
+    data = {
+        **form_data(client, order),
+        "customer_phone": "+359 2",
+        "update_comment": "far too long a comment",
+    }
+    response = client.post(change_url(order), data)
+    assert response.status_code == 200  # the page again, with the input
     assert not order.comments.exists()
-    page = client.get(change_url(order)).content.decode()
-    assert "far too long a comment</textarea>" in page and "at most 10 characters" in page
+    assert Order.objects.get(pk=order.pk).customer_phone == "+49 1"
+    page = response.content.decode()
+    assert "far too long a comment</textarea>" in page
+    assert 'value="+359 2"' in page
+    # Said once, at the top: not again as the form's own error.
+    assert page.count("at most 10 characters") == 1
+    assert messages_of(response) == [
+        f"Nothing was saved: #{order.number}: a comment can have at most 10 characters; this one has 22."
+    ]
 
 
 def test_the_holder_saves_and_releases_in_one_submit(operator):
     order = OrderFactory()
     orders_assign(actor=operator, order_ids=[order.pk])
     client = login(operator)
-    response = client.post(change_url(order), {**form_data(client, order), "release_after": "1"})
+    response = client.post(change_url(order), {**form_data(client, order), "update_release": "1"})
     assert response.status_code == 302
     assert f"Released #{order.number}." in messages_of(response)
     assert order.assignment_log.filter(action="released").count() == 1

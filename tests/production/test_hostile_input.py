@@ -13,7 +13,7 @@ from django.contrib.messages import get_messages
 from django.test import Client
 from django.urls import reverse
 
-from console.views import comment_draft_key
+from console.update import draft_key as comment_draft_key
 from operators.models import Assignment, AssignmentLog
 from operators.services import orders_assign
 from orders.models import OrderComment

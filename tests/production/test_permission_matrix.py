@@ -96,6 +96,7 @@ release button POST                   | login           | login           | 403 
 take-over button POST (a reason)      | login           | login           | 403            | refused [no override C]   | refused [no override H] | refused [no override O] | done                | done             | login
 transfer button POST (to Otto)        | login           | login           | 403            | refused [no transfer C]   | refused [no transfer H] | refused [no transfer O] | done                | done             | login
 comment POST                          | login           | login           | 403            | done                      | done                    | done                    | done                | done             | login
+update POST (a comment)               | login           | login           | 403            | done                      | done                    | done                    | done                | done             | login
 get next order POST                   | login           | login           | 403            | refused [next, no role]   | done                    | done                    | done                | done             | login
 workload GET                          | login           | login           | 403            | 200                       | 200                     | 200                     | 200                 | 200              | login
 queue counts GET                      | login           | login           | 403            | 200                       | 200                     | 200                     | 200                 | 200              | login
@@ -370,6 +371,14 @@ ROWS: dict[str, Row] = {
             "comment POST",
             "POST",
             order_url("comment/"),
+            lambda world: {"body": COMMENT},
+            done=lambda world, user: OrderComment.objects.filter(body=COMMENT, author=user).count() == 1,
+        ),
+        # The Update box's URL; who may set which status through it: tests/console/test_flow_and_update.py.
+        Row(
+            "update POST (a comment)",
+            "POST",
+            order_url("update/"),
             lambda world: {"body": COMMENT},
             done=lambda world, user: OrderComment.objects.filter(body=COMMENT, author=user).count() == 1,
         ),
@@ -682,8 +691,8 @@ def test_every_console_url_and_every_order_action_is_in_the_matrix(db, world):
 
 
 def test_matrix_size():
-    # 45 requests x 9 kinds of user: a row or a column lost by accident fails here.
-    assert (len(MATRIX), len(ROWS), len(ROLES), len(CELLS)) == (45, 45, 9, 405)
+    # 46 requests x 9 kinds of user: a row or a column lost by accident fails here.
+    assert (len(MATRIX), len(ROWS), len(ROLES), len(CELLS)) == (46, 46, 9, 414)
 
 
 # --- docs/permissions.md, generated from the table ----------------------------------------------------------

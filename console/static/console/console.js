@@ -62,45 +62,104 @@ window.addEventListener("pageshow", function (event) {
   });
 })();
 
-// The order page: one page, two forms (the order's fields, the comment box), and nothing typed is lost.
+// The order page: the order's fields (the order form) and the Update box (a comment, a status, release
+// after update) are sent as one submit, and nothing typed is lost: with the fields edited too, the Update
+// box goes through the order form's Save, which saves them all (console/update.py); Save takes the box
+// along. Leaving the page with unsaved input asks first (not when the page's own forms are sent).
 document.addEventListener("DOMContentLoaded", function () {
   const orderForm = document.getElementById("order_form");
-  const commentForm = document.getElementById("comment-form");
-  const commentBox = document.getElementById("comment-body");
+  const updateForm = document.getElementById("update-form");
   if (!orderForm) {
     return;
   }
-  let dirty = false;
-  orderForm.addEventListener("input", function () { dirty = true; });
-  orderForm.addEventListener("change", function () { dirty = true; });
+  const texts = document.getElementById("console-texts");
+  const commentBox = document.getElementById("comment-body");
+  const statusChoice = document.getElementById("update-status");
+  const releaseAfter = document.getElementById("release-after");
+  const continueButton = orderForm.querySelector('input[name="_continue"]');
+  // A refused save shown again: the form holds input that was not saved.
+  const inputKept = Boolean(texts && texts.dataset.inputKept);
+  let leaving = false;
 
-  // Save takes the comment box along: the comment is added with the order's changes, in the same submit.
-  orderForm.addEventListener("submit", function (event) {
-    const carried = orderForm.querySelector('input[name="update_comment"]');
-    if (carried && commentBox) {
-      carried.value = commentBox.value;
+  function edited(element) {
+    if (element.type === "checkbox" || element.type === "radio") {
+      return element.checked !== element.defaultChecked;
     }
-    const status = orderForm.querySelector('select[name="status"]');
-    const chosen = status && status.selectedOptions[0];
-    if (chosen && chosen.dataset.final && !chosen.defaultSelected) {
-      const texts = document.getElementById("console-texts");
-      const question = chosen.textContent.trim() + ": " + ((texts && texts.dataset.finalQuestion) ||
-        "saving ends the hold, and only a supervisor can reopen the order. Save?");
-      if (!window.confirm(question)) {
-        event.preventDefault();
-      }
+    if (element.tagName === "SELECT") {
+      return Array.from(element.options).some(function (option) { return option.selected !== option.defaultSelected; });
+    }
+    return "defaultValue" in element && element.value !== element.defaultValue;
+  }
+  function orderEdited() {
+    if (!continueButton) { return false; }  // read-only: nothing there can be edited
+    return inputKept || Array.from(orderForm.elements).some(function (element) {
+      return !["hidden", "submit", "button", "reset"].includes(element.type) && !element.disabled &&
+        !element.name.includes("__prefix__") && edited(element);
+    });
+  }
+  function updateTyped() {
+    return Boolean((commentBox && commentBox.value.trim()) || (statusChoice && statusChoice.value));
+  }
+  // A final status ends the hold: asked once per submit, whichever button sent it.
+  function finalStatusAccepted() {
+    const chosen = statusChoice && statusChoice.selectedOptions[0];
+    if (!chosen || !chosen.dataset.final) { return true; }
+    const question = chosen.textContent.trim() + ": " + ((texts && texts.dataset.finalQuestion) ||
+      "this ends the hold, and only a supervisor can reopen the order. Go ahead?");
+    return window.confirm(question);
+  }
+  function carry() {
+    const put = function (name, value) {
+      const field = orderForm.querySelector('input[name="' + name + '"]');
+      if (field) { field.value = value; }
+    };
+    put("update_comment", commentBox ? commentBox.value : "");
+    put("update_status", statusChoice ? statusChoice.value : "");
+    put("update_release", releaseAfter && releaseAfter.checked ? "1" : "");
+  }
+
+  orderForm.addEventListener("submit", function (event) {
+    carry();
+    if (orderForm.dataset.asked) {
+      delete orderForm.dataset.asked;
+    } else if (!finalStatusAccepted()) {
+      event.preventDefault();
     }
   }, true);
 
-  // Adding a comment leaves the page: say so when the order's own fields hold unsaved changes.
-  if (commentForm) {
-    commentForm.addEventListener("submit", function (event) {
-      if (dirty && !window.confirm(commentForm.dataset.unsavedQuestion ||
-          "Your changes to the order's fields are not saved. Add the comment and leave them?")) {
+  if (updateForm) {
+    updateForm.addEventListener("submit", function (event) {
+      if (!finalStatusAccepted()) {
         event.preventDefault();
+        return;
+      }
+      if (orderEdited()) {
+        // One submit: the box and the order's edited fields, through the order form.
+        event.preventDefault();
+        let marker = orderForm.querySelector('input[name="_update"]');
+        if (!marker) {
+          marker = document.createElement("input");
+          marker.type = "hidden";
+          marker.name = "_update";
+          marker.value = "1";
+          orderForm.append(marker);
+        }
+        orderForm.dataset.asked = "1";
+        orderForm.requestSubmit(continueButton);
       }
     }, true);
   }
+
+  // The page's own submits leave it on purpose (bubble phase: after the questions above, which may cancel).
+  document.addEventListener("submit", function (event) {
+    if (!event.defaultPrevented) { leaving = true; }
+  });
+  window.addEventListener("pageshow", function () { leaving = false; });
+  window.addEventListener("beforeunload", function (event) {
+    if (leaving || !(orderEdited() || updateTyped())) { return; }
+    event.preventDefault();
+    event.returnValue = "";  // older browsers need a value to ask
+  });
 });
 
 // Keyboard shortcuts: n next order, a assign, r release, c comment, j/k move between rows, Enter open, ? list.
