@@ -37,6 +37,8 @@ def live_order_page(context) -> dict:
         "order": order,
         "presence": order_presence(order_id=order.pk, viewer=request.user),
         "token": order_token_of_page(order.version, context.get("timeline") or []),
+        # Read-only when loaded: the poll then says when the viewer may edit after all (a reload shows it).
+        "editable": not context.get("read_only_reason"),
         "csrf_token": context.get("csrf_token"),
         **_intervals(),
     }

@@ -14,6 +14,7 @@ from operators.services import _holds
 from operators.services._holds import check_logged
 from orderops.conf import orderops_setting
 from orderops.db import id_set
+from orderops.durations import duration_display
 from orderops.service_log import service_logged
 from orderops.types import Actor
 from orders.locking import orders_locked
@@ -52,7 +53,7 @@ def holds_expire(
     )
     holders = users_by_id(operator_id for _order_id, operator_id in expiring)
     expiring_ids = [order_id for order_id, _operator_id in expiring]
-    reason = _("idle for more than %(idle)s") % {"idle": idle}
+    reason = _("idle for more than %(idle)s") % {"idle": duration_display(idle)}
     logged_at = max(now or timezone.now(), timezone.now())  # never before a change made while we waited
     check_logged(log.log_expired(order_ids=expiring_ids, at=logged_at, reason=reason), len(expiring_ids))
     check_logged(_holds.holds_delete(expiring_ids), len(expiring_ids))

@@ -9,6 +9,7 @@ failing test leaves one of every open page there.
 import os
 import re
 import shutil
+import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
@@ -100,6 +101,14 @@ def console(request, browser: Browser, live_server) -> Iterator[Callable[..., Pa
         for username, context in contexts:
             for number, page in enumerate(context.pages):
                 page.screenshot(path=ARTIFACTS / f"FAILED-{request.node.name}-{username}-{number}.png")
+    # Pages stop polling before the test's database is emptied: a heartbeat or a poll still being answered
+    # would hold SQLite's lock against the flush ("database table is locked" at teardown).
+    for _username, context in contexts:
+        for page in context.pages:
+            if not page.is_closed():
+                page.goto("about:blank")
+    if contexts:
+        time.sleep(0.3)  # whatever request was in flight has been answered
     for _username, context in contexts:
         context.close()
 

@@ -3,7 +3,6 @@ when a tab closes or stops), a take-over shown on the displaced holder's open pa
 holder without a reload. The intervals are short here (settings); tests/live pins the defaults."""
 
 import re
-import time
 
 import pytest
 from playwright.sync_api import Page, expect
@@ -25,25 +24,6 @@ GOES_MS = 70_000
 @pytest.fixture(autouse=True)
 def fast_intervals(settings):
     settings.ORDEROPS = {**getattr(settings, "ORDEROPS", {}), **FAST}
-
-
-@pytest.fixture
-def console(console):
-    """The console fixture, whose pages stop polling before the test's database is emptied: a heartbeat
-    still being answered would hold SQLite's lock against the flush."""
-    opened: list[Page] = []
-
-    def open_as(user) -> Page:
-        page = console(user)
-        opened.append(page)
-        return page
-
-    yield open_as
-    for page in opened:
-        for tab in page.context.pages:
-            if not tab.is_closed():
-                tab.goto("about:blank")
-    time.sleep(0.5)  # whatever request was in flight has been answered
 
 
 def open_order(page: Page, order: Order) -> Page:
@@ -125,6 +105,20 @@ def test_a_take_over_shows_on_the_displaced_holders_page_and_the_form_turns_read
     expect(anna.locator("#timeline")).to_contain_text("Boris took the order over from Anna")
     expect(anna.locator("#comment-body")).to_be_editable()
     save_screenshot(anna, "live-take-over")
+
+
+def test_a_read_only_page_says_when_the_order_became_the_viewers_to_edit(console, operator, supervisor):
+    order = OrderFactory()
+    ivan = open_order(console(operator), order)  # nobody holds it: read-only until he takes it
+    expect(ivan.locator("#id_customer_name")).to_have_count(0)
+
+    orders_assign(actor=supervisor, order_ids=[order.pk], operator=operator)
+
+    expect(ivan.locator("#live-notice")).to_contain_text(
+        "You may change this order now: reload the page to edit it.", timeout=APPEARS_MS
+    )
+    ivan.locator("#live-notice").get_by_role("link", name="Reload").click()
+    expect(ivan.locator("#id_customer_name")).to_be_editable()
 
 
 def test_an_edit_by_someone_else_disables_save_and_says_who_changed_what(console, operator, supervisor):

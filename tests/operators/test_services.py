@@ -336,7 +336,7 @@ def test_idle_holds_expire_and_active_ones_stay(operator, other_operator, orders
     assert holder_of(orders[0]) is None and holder_of(orders[1]) == other_operator
     entry = AssignmentLog.objects.filter(order=orders[0]).last()
     assert (entry.action, entry.operator, entry.actor) == (Action.EXPIRED, operator, None)
-    assert "idle for more than 1:00:00" in entry.reason
+    assert "idle for more than 1h" in entry.reason
     assert_log_replays_to_holds()
 
 

@@ -179,6 +179,10 @@
         saveButtons().forEach(function (button) { button.disabled = true; });
       }
       if (!update.editable) makeReadOnly();
+      else if (data.editable === "0" && !readOnly && !update.notice && !update.changed) {
+        // Loaded read-only, and now the viewer may change it (assigned to them meanwhile): say so.
+        notice(texts.dataset.nowEditable, "changed");
+      }
     }
 
     every(heartbeatMs, heartbeat);
