@@ -32,7 +32,8 @@ SERVERS = 2
 WORKERS_PER_SERVER = 2
 CHANGELIST = "/admin/orders/order/"
 CLAIM_NEXT = "/admin/orders/order/claim-next/"
-CHANGE_PAGE = re.compile(r"/admin/orders/order/(\d+)/change/$")
+# The order page, with the way back to the queue (console/flow.py) after it when there is one.
+CHANGE_PAGE = re.compile(r"/admin/orders/order/(\d+)/change/(?:\?[^#]*)?$")
 
 ORDER_NUMBER = r"#(\d+)"
 ASSIGNED = re.compile(r"^Assigned (\d+) orders? to you: (.*)\.$")
