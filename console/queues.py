@@ -15,6 +15,7 @@ from django.utils.translation import gettext_lazy as _
 
 from console.paginator import ESTIMATE_ABOVE, planner_estimate
 from operators.models import Assignment
+from operators.selectors import held_counts
 from orderops.types import Actor
 from orders.models import Order
 
@@ -46,11 +47,14 @@ def queue_counts(user: Actor | AnonymousUser) -> dict[str, dict]:
     """{queue key: {"count": n, "estimated": bool}}: four counts, and the planner's estimate of all orders
     when there are many (as the list's own paginator says "about")."""
     everything = Order.objects.all()
+    # The holds per operator from their counters (kept by the database with the holds): no count of them.
+    held = held_counts()
+    mine = held.get(user.pk, 0) if user.pk is not None else 0
     counts = {
-        "mine": Assignment.objects.filter(operator_id=user.pk).count(),
+        "mine": mine,
         # The hold marker's partial index of the free orders (the same orders as the list's NOT EXISTS).
         "open": everything.filter(held=False, status__releases_assignment=False).count(),
-        "others": Assignment.objects.exclude(operator_id=user.pk).count(),
+        "others": sum(held.values()) - mine,
         "on_hold": everything.filter(status_id="on_hold").count(),
     }
     result = {key: {"count": count, "estimated": False} for key, count in counts.items()}

@@ -132,3 +132,62 @@ class AssignmentLog(AppendOnly):
 
     def __str__(self) -> str:
         return f"{self.order} {self.get_action_display()} {self.operator}"
+
+
+class OperatorHoldCount(models.Model):
+    """A change of how many orders an operator holds: their count is the sum of their rows, kept equal to
+    the holds table by database triggers (migration 0008, operators/migrations/_hold_count.py) in the same
+    statement as the holds, whatever wrote them, so that the workload page and the queue counts sum a few
+    hundred rows instead of counting 500,000 holds. Rows are only inserted (nothing waits for a counter) and
+    folded into one per operator every 1,000 rows. `operators.verification.hold_count_differences` compares
+    the counts with a full count. Never written by the application."""
+
+    # No foreign key: a counter row must not stop a user from being deleted (their holds already do).
+    operator = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.DO_NOTHING,
+        db_constraint=False,
+        db_index=False,  # read whole: the table is a few hundred rows
+        related_name="+",
+        verbose_name=_("operator"),
+    )
+    held = models.IntegerField(_("change of orders held"))
+
+    class Meta:
+        db_table = "operators_hold_count"
+        verbose_name = _("operator hold count")
+        verbose_name_plural = _("operator hold counts")
+
+    def __str__(self) -> str:
+        return f"{self.operator_id}: {self.held:+}"
+
+
+class OperatorActivityCount(models.Model):
+    """How many holds an operator took and ended in one quarter of an hour (UTC), counted from the log:
+    their counts for a quarter are the sum of its rows, kept with the log by a database trigger (migration
+    0008) in the same statement as each log row, so that "taken and released today" sums at most a few
+    rows per operator and quarter instead of counting the day's log. Quarters of an hour, so that any time
+    zone's midnight starts one. Rows are only inserted, and folded every 1,000. Never written by the
+    application."""
+
+    PERIOD = 15 * 60  # seconds; every UTC offset in use is a multiple of it
+
+    operator = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.DO_NOTHING,
+        db_constraint=False,
+        db_index=False,
+        related_name="+",
+        verbose_name=_("operator"),
+    )
+    period_start = models.DateTimeField(_("from"), db_index=True)
+    taken = models.IntegerField(_("taken"))  # assigned, taken over, reassigned to them
+    released = models.IntegerField(_("released"))  # released, auto-released, expired
+
+    class Meta:
+        db_table = "operators_activity_count"
+        verbose_name = _("operator activity count")
+        verbose_name_plural = _("operator activity counts")
+
+    def __str__(self) -> str:
+        return f"{self.operator_id} {self.period_start}: +{self.taken} -{self.released}"

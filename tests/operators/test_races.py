@@ -28,7 +28,11 @@ from operators.services import (
     orders_release,
     orders_take_over,
 )
-from operators.verification import held_marker_differences
+from operators.verification import (
+    activity_count_differences,
+    held_marker_differences,
+    hold_count_differences,
+)
 from orders.models import Order, OrderStatus
 from orders.results import OrderLocked, Outcome
 from orders.services import order_update, orders_status_set
@@ -173,6 +177,7 @@ def test_eight_overlapping_bulk_assigns_hold_each_order_once_and_report_what_the
     )
     assert_log_replays_to_holds()
     assert held_marker_differences() == []  # the hold markers followed every change
+    assert hold_count_differences() == activity_count_differences() == []  # and the counters
 
 
 # --- 2. claim next, eight at once --------------------------------------------------------------------------
@@ -244,6 +249,7 @@ def test_eight_claimers_get_distinct_orders_oldest_first_without_waiting_on_lock
     )
     assert_log_replays_to_holds()
     assert held_marker_differences() == []  # the hold markers followed every change
+    assert hold_count_differences() == activity_count_differences() == []  # and the counters
 
 
 # --- 3. take over vs release vs assign ---------------------------------------------------------------------
@@ -353,6 +359,7 @@ def test_take_over_release_assign_and_expiry_at_once_write_one_log_row_per_chang
     )
     assert_log_replays_to_holds()
     assert held_marker_differences() == []  # the hold markers followed every change
+    assert hold_count_differences() == activity_count_differences() == []  # and the counters
 
 
 # --- 4. a stale edit against a take ------------------------------------------------------------------------
@@ -444,6 +451,7 @@ def test_a_non_holders_stale_edit_never_lands_after_another_operator_took_the_or
     )
     assert_log_replays_to_holds()
     assert held_marker_differences() == []  # the hold markers followed every change
+    assert hold_count_differences() == activity_count_differences() == []  # and the counters
 
 
 def test_a_former_holders_stale_edit_never_lands_after_a_supervisor_took_the_order_over(operator, supervisor):
@@ -474,6 +482,7 @@ def test_a_former_holders_stale_edit_never_lands_after_a_supervisor_took_the_ord
     )
     assert_log_replays_to_holds()
     assert held_marker_differences() == []  # the hold markers followed every change
+    assert hold_count_differences() == activity_count_differences() == []  # and the counters
 
 
 # --- 5. completing orders while they are being taken -------------------------------------------------------
@@ -567,6 +576,7 @@ def test_completing_orders_while_they_are_taken_leaves_no_hold_on_a_completed_or
     )
     assert_log_replays_to_holds()
     assert held_marker_differences() == []  # the hold markers followed every change
+    assert hold_count_differences() == activity_count_differences() == []  # and the counters
 
 
 ROUNDS_5B = 32
@@ -631,6 +641,7 @@ def test_a_stale_plain_save_of_a_completed_order_releases_the_hold_taken_after_i
     assert_no_hold_on_a_releasing_status()
     assert_log_replays_to_holds()
     assert held_marker_differences() == []  # the hold markers followed every change
+    assert hold_count_differences() == activity_count_differences() == []  # and the counters
 
 
 # --- 6. the capacity cap -----------------------------------------------------------------------------------
@@ -661,6 +672,7 @@ def test_eight_concurrent_claims_for_one_operator_never_exceed_the_cap(operator,
     )
     assert_log_replays_to_holds()
     assert held_marker_differences() == []  # the hold markers followed every change
+    assert hold_count_differences() == activity_count_differences() == []  # and the counters
 
 
 def test_eight_concurrent_bulk_assigns_to_one_operator_never_exceed_the_cap(operator, supervisor, settings):
@@ -700,6 +712,7 @@ def test_eight_concurrent_bulk_assigns_to_one_operator_never_exceed_the_cap(oper
     )
     assert_log_replays_to_holds()
     assert held_marker_differences() == []  # the hold markers followed every change
+    assert hold_count_differences() == activity_count_differences() == []  # and the counters
 
 
 def test_one_operators_holds_stay_under_the_cap_while_eight_tabs_claim_assign_and_release(operator, settings):
@@ -772,3 +785,4 @@ def test_one_operators_holds_stay_under_the_cap_while_eight_tabs_claim_assign_an
     )
     assert_log_replays_to_holds()
     assert held_marker_differences() == []  # the hold markers followed every change
+    assert hold_count_differences() == activity_count_differences() == []  # and the counters

@@ -218,6 +218,7 @@ def test_verify_assignment_log_json_on_agreement(worked_on):
     assert summary == {
         "differences": [],
         "marker_differences": [],
+        "count_differences": [],
         "agrees": True,
         "orders_requested": None,
         "orders_replayed": 3,

@@ -6,11 +6,15 @@ from collections.abc import Iterable
 from django.core.management.base import BaseCommand, CommandError
 
 from operators.verification import (
+    ActivityDifference,
+    CountDifference,
     LogVerification,
     MarkerDifference,
     OrderDifference,
+    activity_count_differences,
     assignment_log_differences,
     held_marker_differences,
+    hold_count_differences,
 )
 from orders.models import Order
 
@@ -44,14 +48,17 @@ class Command(BaseCommand):
         verification = LogVerification(orders_requested=None if order_ids is None else len(order_ids))
         differences = assignment_log_differences(verification, order_ids=order_ids)
         if options["json"]:
-            markers = self.write_json(verification, differences, order_ids)
+            markers, counts = self.write_json(verification, differences, order_ids)
         else:
             for difference in differences:
                 self.stdout.write(difference.message)
             markers = self.markers(order_ids)
             for marker in markers:
                 self.stdout.write(marker.message)
-            if verification.agrees and not markers:
+            counts = self.counts(order_ids)
+            for count in counts:
+                self.stdout.write(count.message)
+            if verification.agrees and not markers and not counts:
                 self.stdout.write(self.style.SUCCESS(verification.summary()))
         if not verification.agrees:
             raise CommandError(verification.summary(), returncode=EXIT_DIFFERENT)
@@ -62,6 +69,20 @@ class Command(BaseCommand):
                 " free one.",
                 returncode=EXIT_DIFFERENT,
             )
+        if counts:
+            raise CommandError(
+                f"The assignment log agrees with the holds, but {len(counts):,} held count(s) or activity"
+                " count(s) (operators_hold_count, operators_activity_count) disagree with a full count of the"
+                " holds or the log: the workload page and the queue counts show them.",
+                returncode=EXIT_DIFFERENT,
+            )
+
+    def counts(self, order_ids: list[int] | None) -> list[CountDifference | ActivityDifference]:
+        """Operators whose held count disagrees with their holds, then quarters of an hour whose activity
+        counts disagree with the log (checked with every order only: a count is of all orders)."""
+        if order_ids is not None:
+            return []
+        return [*hold_count_differences(), *activity_count_differences()]
 
     def markers(self, order_ids: list[int] | None) -> list[MarkerDifference]:
         """Orders whose hold marker disagrees with the holds (the first 1,000 when all are checked)."""
@@ -89,7 +110,7 @@ class Command(BaseCommand):
         verification: LogVerification,
         differences: Iterable[OrderDifference],
         order_ids: list[int] | None,
-    ) -> list[MarkerDifference]:
+    ) -> tuple[list[MarkerDifference], list[CountDifference | ActivityDifference]]:
         """One JSON object, written as the replay goes: the differences first (however many, never all in
         memory), then the counts, which are known only at the end."""
         self.stdout.write('{\n  "differences": [', ending="")
@@ -101,7 +122,10 @@ class Command(BaseCommand):
         markers = self.markers(order_ids)
         marker_rows = json.dumps([marker.as_dict() for marker in markers])
         self.stdout.write(f',\n  "marker_differences": {marker_rows}', ending="")
+        counts = self.counts(order_ids)
+        count_rows = json.dumps([count.as_dict() for count in counts])
+        self.stdout.write(f',\n  "count_differences": {count_rows}', ending="")
         for key, value in verification.as_dict().items():
             self.stdout.write(f",\n  {json.dumps(key)}: {json.dumps(value)}", ending="")
         self.stdout.write("\n}")
-        return markers
+        return markers, counts
