@@ -197,3 +197,72 @@ def measure_order_page(report: Report, dataset: Dataset, repeat: int, smoke: boo
         f"order page: slowest console query {ms(console.slowest_median)} (median over requests):"
         f" `{short_sql(console.slowest_sql)}`"
     )
+
+
+PAGE_RATIO_GOAL = 2.0  # the issue's "within 2x the unfiltered list page, in the same run"
+SEARCH_SLOWEST_GOAL = 0.020  # seconds
+WORKLOAD = "/admin/orders/order/workload/"
+QUEUES = "/admin/orders/order/queues/"
+
+
+def measure_pages(report: Report, dataset: Dataset, repeat: int, smoke: bool) -> None:
+    """Figures 7 and 8: text searches, the workload page and the navigation's queue counts, each interleaved
+    with the unfiltered order list (page 1) as the same user in the same run; goal within 2x of it."""
+    email_part = (
+        Order.objects.filter(pk=dataset.spec.orders // 3).values_list("customer_email", flat=True).get()
+    ).split("@")[0][-9:]
+    searches = [
+        ("a name", "Ivanova"),
+        ("part of an email, no @", email_part),
+        ("an accent-free name", "muller"),
+        ("a city", "Plovdiv"),
+    ]
+    operator = get_user_model().objects.get(pk=dataset.operator_pks[0])
+    supervisor = get_user_model().objects.get(pk=dataset.supervisor_pk)
+    pages = [
+        ("7", f"search, {what} (?q={term})", operator, f"{CONSOLE}?{urlencode({'q': term})}", True)
+        for what, term in searches
+    ] + [
+        ("8", "workload page (per operator: holds, oldest, today; the backlog)", supervisor, WORKLOAD, False),
+        ("8", "queue counts (the navigation's JSON, fetched after load)", operator, QUEUES, False),
+    ]
+    clients: dict[int, Client] = {}
+    for number, figure, user, url, is_search in pages:
+        if user.pk not in clients:
+            clients[user.pk] = Client(raise_request_exception=True)
+            clients[user.pk].force_login(user)
+        client = clients[user.pk]
+        page, listing = compare(client, url, CONSOLE, repeat)
+        if is_search:
+            report.check(page.rows > 0, f"{figure}: the console found {page.rows} rows")
+        ratio = cost_ratio(median(page.seconds), median(listing.seconds))
+        slowest = page.slowest_median
+        goals = [
+            Goal(f"≤ {PAGE_RATIO_GOAL:.0f}x the list", judged(ratio <= PAGE_RATIO_GOAL, smoke), times(ratio))
+        ]
+        if is_search:
+            goals.append(
+                Goal(
+                    f"no query over {SEARCH_SLOWEST_GOAL * 1000:.0f} ms",
+                    judged(slowest <= SEARCH_SLOWEST_GOAL, smoke),
+                    f"slowest {ms(slowest)} (median over requests)",
+                )
+            )
+        report.results.append(
+            Result(
+                number,
+                figure,
+                ms(median(page.seconds)),
+                ms(p95(page.seconds)),
+                statements_text(page),
+                f"the unfiltered order list as {user.get_username()}: {ms(median(listing.seconds))},"
+                f" {statements_text(listing)} queries",
+                times(ratio),
+                goals,
+            )
+        )
+        if profiling.available() and any(goal.met is False for goal in goals):
+            report.profiles.append(profiling.profile(figure, partial(client.get, url)))
+        report.notes.append(
+            f"{figure}: slowest query {ms(slowest)} (median over requests): `{short_sql(page.slowest_sql)}`"
+        )

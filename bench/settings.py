@@ -13,7 +13,7 @@ from orderops.settings import *  # noqa: F403
 
 DEBUG = False
 ROOT_URLCONF = "bench.urls"
-ALLOWED_HOSTS = ["testserver"]  # django.test.Client's host
+ALLOWED_HOSTS = ["testserver", "127.0.0.1"]  # django.test.Client's host; gunicorn's (bench/http_load.py)
 STORAGES = {**STORAGES, "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"}}  # noqa: F405
 # Warnings only: a benchmark that logs every request times the log handler too.
 LOGGING = {**LOGGING, "root": {**LOGGING["root"], "level": "WARNING"}}  # noqa: F405

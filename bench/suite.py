@@ -2,7 +2,7 @@
 
     .venv/bin/python -m bench                      # 1,000,000 orders on PostgreSQL; writes bench/RESULTS.md
     .venv/bin/python -m bench --smoke              # tiny sizes on an SQLite file: checks only, as CI runs it
-    .venv/bin/python -m bench --only list,page     # some figures (list, page, bulk, claims, status, release)
+    .venv/bin/python -m bench --only list,page     # some figures (list, page, pages, bulk, claims, ...)
 
 DATABASE_URL defaults to postgres://postgres@127.0.0.1:5432/orderops_bench (created if missing), which the
 suite owns: it loads its data set there (bench/data.py: orders with lines, half of them held by 20
@@ -30,7 +30,7 @@ from pathlib import Path
 
 from bench.env import DEFAULT_DATABASE_URL, REPO, django_setup
 
-FIGURES = ("list", "page", "bulk", "claims", "status", "release")
+FIGURES = ("list", "page", "pages", "bulk", "claims", "status", "release", "http")
 RESULTS = REPO / "bench" / "RESULTS.md"
 ANALYSIS_START, ANALYSIS_END = "<!-- analysis:start -->", "<!-- analysis:end -->"
 
@@ -270,7 +270,7 @@ def main(argv: list[str] | None = None) -> int:
 
     from django.db import connection
 
-    from bench import changelist, data, engine, operations, profiling
+    from bench import changelist, data, engine, http_load, operations, profiling
     from bench.common import Report
 
     sizes = sizes_for(args)
@@ -298,10 +298,12 @@ def main(argv: list[str] | None = None) -> int:
     steps = {
         "list": lambda: changelist.measure_list(report, dataset, sizes.page_repeat, args.smoke),
         "page": lambda: changelist.measure_order_page(report, dataset, sizes.page_repeat, args.smoke),
+        "pages": lambda: changelist.measure_pages(report, dataset, sizes.page_repeat, args.smoke),
         "bulk": lambda: engine.measure_bulk(report, sizes, dataset, args.smoke),
         "claims": lambda: engine.measure_claims(report, sizes, dataset, args.smoke),
         "status": lambda: operations.measure_status_change(report, sizes, dataset, args.smoke),
         "release": lambda: operations.measure_release_orders(report, sizes, dataset, args.smoke),
+        "http": lambda: http_load.measure_http(report, sizes, dataset, args.smoke),
     }
     load_by_figure = []
     for name in args.figures:

@@ -1,0 +1,586 @@
+"""Figure 9: load through HTTP. Simulated operators work the console through gunicorn (4 workers, the
+production server of `make serve`) against the benchmark's database for a fixed time, with think time;
+afterwards the holds, the log, the hold markers and the held counts are checked.
+
+The load generator is a small driver of this module, not Locust: one thread per simulated person, each with
+its own cookies and an `http.client` connection (the standard library, nothing to install, and light: the
+generator shares the machine's two cores with gunicorn and PostgreSQL, and Locust's gevent runtime costs
+more CPU per request than a blocked thread). Each operator logs in (before the timed window: the password
+hasher is slow on purpose), then loops: opens a queue (the free pending orders) and its counts, opens an
+order, takes it, comments, changes its status, releases it, and claims the next order and releases that,
+thinking between clicks as a person does. Every response is timed by kind of request; a status other than
+the expected one, or a failed connection, is an error.
+
+With the live console installed (live/views.py), a second window adds open tabs: each polls and sends
+heartbeats at the console's own intervals, so that the figure says what they add (`tabs_run`).
+"""
+
+import http.client
+import json
+import os
+import random
+import re
+import socket
+import statistics
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+from collections import defaultdict
+from collections.abc import Callable
+from dataclasses import dataclass
+from http.cookies import SimpleCookie
+from pathlib import Path
+from urllib.parse import urlencode, urlsplit
+
+from django.contrib.auth import get_user_model
+from django.contrib.auth.hashers import make_password
+from django.db import connection
+from django.db.models import Count
+
+from bench import data
+from bench.common import Goal, Report, Result, Sizes, judged, ms
+from bench.data import Dataset
+from bench.env import REPO
+from operators.models import Assignment, AssignmentLog
+from operators.services import roles_setup
+from operators.verification import (
+    activity_count_differences,
+    assignment_log_verify,
+    held_marker_differences,
+    hold_count_differences,
+)
+from orderops.conf import OPERATORS_GROUP, orderops_setting
+from orders.models import Order
+
+HOST = "127.0.0.1"
+PASSWORD = "bench-http-password"
+P95_GOAL = 0.150  # seconds, every kind of request
+LIST = "/admin/orders/order/"
+QUEUE = LIST + "?" + urlencode({"held": "open", "status__code__exact": "pending"})
+ORDER_LINK = re.compile(rb'href="/admin/orders/order/(\d+)/change/')
+ORDER_PATH = re.compile(r"^/admin/orders/order/(\d+)/change/")
+
+
+@dataclass(frozen=True)
+class LoadSizes:
+    operators: int
+    seconds: float
+    think: tuple[float, float]  # seconds between two clicks, uniform
+    workers: int
+    tabs: int
+    tab_seconds: float
+    live_intervals: tuple[float, float] | None = None  # (poll, heartbeat) seconds; None: the settings'
+
+
+# Think time: an operator reads the order, calls or writes to the customer between clicks; 3-10 s between two
+# clicks is brisk work. (At 1-4 s, 50 operators alone keep both cores busy: see bench/RESULTS.md.)
+FULL = LoadSizes(operators=50, seconds=120, think=(3.0, 10.0), workers=4, tabs=100, tab_seconds=60)
+LOGINS_AT_ONCE = 2  # the password hasher takes about a second of CPU per login: two at a time, one per core
+SMOKE = LoadSizes(
+    operators=3, seconds=4, think=(0.02, 0.1), workers=2, tabs=2, tab_seconds=2, live_intervals=(0.3, 0.4)
+)
+
+
+class Recorder:
+    """Response times by kind of request, and the errors; shared by every simulated person."""
+
+    def __init__(self) -> None:
+        self.lock = threading.Lock()
+        self.samples: dict[str, list[tuple[float, float]]] = defaultdict(list)  # (when it ended, seconds)
+        self.errors: list[str] = []
+        self.refused: dict[str, int] = defaultdict(int)
+        self.logins: list[float] = []  # seconds per login (before the timed window)
+        self.recording = False
+
+    def add(self, kind: str, seconds: float) -> None:
+        if self.recording:
+            with self.lock:
+                self.samples[kind].append((time.monotonic(), seconds))
+
+    def seconds(self, start: float, end: float) -> dict[str, list[float]]:
+        """Response times by kind, of the requests that ended within [start, end)."""
+        with self.lock:
+            windowed = {
+                kind: [seconds for when, seconds in samples if start <= when < end]
+                for kind, samples in self.samples.items()
+            }
+        return {kind: values for kind, values in windowed.items() if values}
+
+    def error(self, what: str) -> None:
+        with self.lock:
+            self.errors.append(what)
+
+    def refusal(self, kind: str) -> None:
+        if self.recording:
+            with self.lock:
+                self.refused[kind] += 1
+
+
+class Browser:
+    """One person's browser: their cookies (session, CSRF) and a connection to gunicorn (its sync workers
+    close each connection after the response; http.client opens the next one)."""
+
+    def __init__(self, port: int, recorder: Recorder) -> None:
+        self.port = port
+        self.recorder = recorder
+        self.cookies: dict[str, str] = {}
+        self.connection = http.client.HTTPConnection(HOST, port, timeout=60)
+
+    def request(
+        self, kind: str, method: str, path: str, form: dict | None = None, *, expect: int | tuple = 200
+    ) -> tuple[int, str, bytes]:
+        """(status, Location, body); timed under `kind`. An unexpected status is an error."""
+        headers = {"Host": f"{HOST}:{self.port}"}
+        if self.cookies:
+            headers["Cookie"] = "; ".join(f"{name}={value}" for name, value in self.cookies.items())
+        body = None
+        if method == "POST":
+            token = self.cookies.get("csrftoken", "")
+            body = urlencode({**(form or {}), "csrfmiddlewaretoken": token})
+            headers["Content-Type"] = "application/x-www-form-urlencoded"
+            headers["X-CSRFToken"] = token
+        started = time.perf_counter()
+        try:
+            self.connection.request(method, path, body=body, headers=headers)
+            response = self.connection.getresponse()
+            content = response.read()
+        except (OSError, http.client.HTTPException) as error:
+            self.connection.close()
+            self.recorder.error(f"{kind}: {method} {path}: {error!r}")
+            return 0, "", b""
+        self.recorder.add(kind, time.perf_counter() - started)
+        for header in response.headers.get_all("Set-Cookie") or []:
+            cookie = SimpleCookie(header)
+            for name, morsel in cookie.items():
+                self.cookies[name] = morsel.value
+        if response.status not in (expect if isinstance(expect, tuple) else (expect,)):
+            self.recorder.error(f"{kind}: {method} {path} answered {response.status} (expected {expect})")
+        return response.status, response.headers.get("Location", ""), content
+
+    def post_and_follow(self, kind: str, path: str, form: dict | None = None) -> str:
+        """A button: the POST (302), then the page it leads to, as a browser follows it; its Location."""
+        status, location, _body = self.request(kind, "POST", path, form, expect=302)
+        if status == 302 and location:
+            target = urlsplit(location)
+            page = target.path + (f"?{target.query}" if target.query else "")
+            self.request("order page" if ORDER_PATH.match(target.path) else "queue", "GET", page)
+        return location
+
+    def log_in(self, username: str) -> bool:
+        self.request("login", "GET", "/admin/login/")
+        status, _location, _body = self.request(
+            "login",
+            "POST",
+            "/admin/login/",
+            {"username": username, "password": PASSWORD, "next": "/admin/"},
+            expect=302,
+        )
+        return status == 302 and "sessionid" in self.cookies
+
+
+def operator_work(browser: Browser, rng: random.Random, think: tuple[float, float], until: float) -> None:
+    """One operator's loop until `until` (time.monotonic()): queue, counts, an order taken, commented,
+    set to processing and released; then claim next and release that one."""
+
+    def pause() -> bool:
+        time.sleep(rng.uniform(*think))
+        return time.monotonic() < until
+
+    while time.monotonic() < until:
+        _status, _location, page = browser.request("queue", "GET", QUEUE)
+        browser.request("queue counts", "GET", LIST + "queues/")
+        ids = [int(value) for value in ORDER_LINK.findall(page)]
+        if ids and pause():
+            order = LIST + f"{rng.choice(ids)}/"
+            browser.request("order page", "GET", order + "change/")
+            if not pause():
+                break
+            browser.post_and_follow("take", order + "assign/")
+            if not pause():
+                break
+            if "#update-form" in browser.post_and_follow("comment", order + "update/", {"body": "Called."}):
+                browser.recorder.refusal("comment")
+            if not pause():
+                break
+            if "#update-form" in browser.post_and_follow(
+                "status change", order + "update/", {"status": "processing"}
+            ):
+                browser.recorder.refusal("status change")
+            if not pause():
+                break
+            browser.post_and_follow("release", order + "release/")
+        if not pause():
+            break
+        location = browser.post_and_follow("claim next", LIST + "claim-next/")
+        claimed = ORDER_PATH.match(urlsplit(location).path)
+        if claimed and pause():
+            browser.post_and_follow("release", LIST + f"{claimed.group(1)}/release/")
+        if not pause():
+            break
+
+
+# --- the server --------------------------------------------------------------------------------------------
+
+
+def free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind((HOST, 0))
+        return probe.getsockname()[1]
+
+
+class Gunicorn:
+    """gunicorn serving bench.settings (DEBUG off) on a free local port, started and stopped by this run."""
+
+    def __init__(self, workers: int) -> None:
+        self.port = free_port()
+        self.log = Path(tempfile.gettempdir()) / f"orderops-bench-gunicorn-{os.getpid()}.log"
+        env = {
+            **os.environ,
+            "DJANGO_SETTINGS_MODULE": "bench.settings",
+            "DATABASE_URL": os.environ["DATABASE_URL"],
+            "PYTHONPATH": str(REPO),
+        }
+        self.process = subprocess.Popen(
+            [
+                sys.executable,
+                "-m",
+                "gunicorn",
+                "orderops.wsgi:application",
+                "--workers",
+                str(workers),
+                "--bind",
+                f"{HOST}:{self.port}",
+                "--error-logfile",
+                str(self.log),
+                "--log-level",
+                "warning",
+                "--timeout",
+                "120",
+            ],
+            cwd=REPO,
+            env=env,
+        )
+        self.wait_ready()
+
+    def wait_ready(self, seconds: float = 60) -> None:
+        deadline = time.monotonic() + seconds
+        while time.monotonic() < deadline:
+            if self.process.poll() is not None:
+                raise RuntimeError(f"gunicorn exited with {self.process.returncode}: see {self.log}")
+            try:
+                probe = http.client.HTTPConnection(HOST, self.port, timeout=5)
+                probe.request("GET", "/healthz", headers={"Host": f"{HOST}:{self.port}"})
+                if probe.getresponse().status == 200:
+                    return
+            except OSError:
+                pass
+            time.sleep(0.2)
+        self.stop()
+        raise RuntimeError(f"gunicorn did not answer /healthz within {seconds:.0f} s: see {self.log}")
+
+    def stop(self) -> None:
+        if self.process.poll() is None:
+            self.process.terminate()
+            try:
+                self.process.wait(timeout=30)
+            except subprocess.TimeoutExpired:
+                self.process.kill()
+                self.process.wait()
+
+    def errors(self) -> str:
+        return self.log.read_text() if self.log.exists() else ""
+
+
+# --- the run -----------------------------------------------------------------------------------------------
+
+
+def people_prepare(dataset: Dataset, count: int) -> list[str]:
+    """`count` operators who can log in with PASSWORD: the data set's 20, then bench-http-21 ... as needed
+    (Operators, holding nothing at the start). One password hash for all (hashing is slow on purpose)."""
+    groups = roles_setup()
+    user_model = get_user_model()
+    usernames = list(
+        user_model.objects.filter(pk__in=dataset.operator_pks)
+        .order_by("username")
+        .values_list("username", flat=True)
+    )[:count]
+    for n in range(len(usernames) + 1, count + 1):
+        user, _created = user_model.objects.update_or_create(
+            username=f"bench-http-{n:02d}",
+            defaults={
+                "first_name": "Http",
+                "last_name": f"Operator {n}",
+                "is_staff": True,
+                "is_active": True,
+            },
+        )
+        user.groups.set([groups[OPERATORS_GROUP]])
+        usernames.append(user.username)
+    user_model.objects.filter(username__in=usernames).update(password=make_password(PASSWORD))
+    return usernames
+
+
+def tab_watch(
+    browser: Browser,
+    rng: random.Random,
+    order: tuple[int, int],
+    until: float,
+    intervals: tuple[float, float] | None,
+) -> None:
+    """One open tab of an order page until `until`: the live console's poll every LIVE_POLL_INTERVAL
+    seconds (its token carried from one poll to the next, as live.js does) and a heartbeat every
+    LIVE_HEARTBEAT_INTERVAL seconds, each starting at a random moment of its first interval."""
+    order_id, version = order
+    tab = f"bench-{rng.getrandbits(48):012x}"
+    poll_every, beat_every = intervals or (
+        orderops_setting("LIVE_POLL_INTERVAL"),
+        orderops_setting("LIVE_HEARTBEAT_INTERVAL"),
+    )
+    now = time.monotonic()
+    next_poll, next_beat = now + rng.uniform(0, poll_every), now + rng.uniform(0, beat_every)
+    token = ""
+    while True:
+        wake = min(next_poll, next_beat)
+        if wake >= until:
+            return
+        time.sleep(max(0.0, wake - time.monotonic()))
+        if next_poll <= next_beat:
+            query = urlencode({"order": order_id, "version": version, "token": token})
+            status, _location, body = browser.request(
+                "live poll", "GET", f"/admin/live/poll?{query}", expect=(200, 304)
+            )
+            if status == 200:
+                token = json.loads(body).get("token", token)
+            next_poll += poll_every
+        else:
+            browser.request(
+                "live heartbeat",
+                "POST",
+                "/admin/live/heartbeat",
+                {"tab": tab, "order": order_id, "state": "viewing"},
+            )
+            next_beat += beat_every
+
+
+def live_installed() -> bool:
+    try:
+        from live import views  # noqa: F401
+    except ImportError:
+        return False
+    return True
+
+
+@dataclass
+class Window:
+    start: float
+    end: float
+
+
+def people_run(port: int, usernames: list[str], load: LoadSizes, recorder: Recorder, tabs: bool) -> dict:
+    """Log everyone in (before the timed window), then let the operators work for load.seconds; with
+    `tabs`, load.tabs open tabs (on the sessions of the operators, in turn) poll and beat during the last
+    load.tab_seconds. Threads: one per operator and one per tab. Returns the windows: "operators" (the
+    operators alone) and "tabs" (operators and tabs), in time.monotonic() seconds."""
+    ready = threading.Barrier(len(usernames) + 1)
+    until: dict[str, float] = {}
+    sessions: list[dict[str, str]] = []
+    logins = threading.Semaphore(LOGINS_AT_ONCE)
+
+    def person(n: int, username: str) -> None:
+        rng = random.Random(n)
+        browser = Browser(port, recorder)
+        with logins:
+            started = time.perf_counter()
+            logged_in = browser.log_in(username)
+            recorder.logins.append(time.perf_counter() - started)
+        if logged_in:
+            sessions.append(dict(browser.cookies))
+        else:
+            recorder.error(f"login of {username} failed")
+        ready.wait()
+        if logged_in:
+            time.sleep(rng.uniform(0, load.think[1]))  # not all at once
+            operator_work(browser, rng, load.think, until["operators"])
+
+    threads = [
+        threading.Thread(target=person, args=(n, name), daemon=True) for n, name in enumerate(usernames)
+    ]
+    for thread in threads:
+        thread.start()
+    ready.wait()
+    started = time.monotonic()
+    tab_seconds = load.tab_seconds if tabs else 0
+    until["operators"] = started + load.seconds
+    windows = {"operators": Window(started, until["operators"] - tab_seconds)}
+    recorder.recording = True
+    if tabs and sessions:
+        orders = list(
+            Order.objects.filter(held=False, status_id="pending")
+            .order_by("-created_at")
+            .values_list("pk", "version")[: load.tabs]
+        )
+        connection.close()
+        time.sleep(max(0.0, windows["operators"].end - time.monotonic()))
+        windows["tabs"] = Window(time.monotonic(), until["operators"])
+        tab_threads = []
+        for n in range(load.tabs):
+            browser = Browser(port, recorder)
+            browser.cookies = dict(sessions[n % len(sessions)])
+            rng = random.Random(10_000 + n)
+            thread = threading.Thread(
+                target=tab_watch,
+                args=(browser, rng, orders[n % len(orders)], until["operators"], load.live_intervals),
+                daemon=True,
+            )
+            thread.start()
+            tab_threads.append(thread)
+        threads += tab_threads
+    for thread in threads:
+        thread.join(max(0.0, until["operators"] - time.monotonic()) + 120)
+    recorder.recording = False
+    return windows
+
+
+def quantile(values: list[float], q: int) -> float:
+    if len(values) < 2:
+        return values[0]
+    return statistics.quantiles(values, n=100, method="inclusive")[q - 1]
+
+
+def state_checks(report: Report, log_before: int) -> None:
+    """After the load: one holder per order (the database's constraint); the log of every order the load
+    changed replays to its hold (the figure starts from a reset, where the log agrees; replaying only those
+    orders keeps the check to seconds at 1,000,000 orders); the hold markers and the counters agree with
+    the holds and the log."""
+    double = Assignment.objects.values("order_id").order_by().annotate(n=Count("pk")).filter(n__gt=1).count()
+    report.check(double == 0, f"HTTP load: {double} orders with two holds")
+    changed = set(AssignmentLog.objects.filter(pk__gt=log_before).values_list("order_id", flat=True))
+    verification = assignment_log_verify(order_ids=changed, max_listed=5)
+    report.check(
+        verification.agrees and len(changed) > 0,
+        f"HTTP load: the {len(changed):,} orders it changed: {verification.summary()}",
+    )
+    markers = held_marker_differences(max_listed=5)
+    report.check(not markers, f"HTTP load: {len(markers)} orders whose hold marker disagrees with the holds")
+    counts = hold_count_differences()
+    report.check(not counts, f"HTTP load: {len(counts)} operators whose held count disagrees with the holds")
+    activity = activity_count_differences()
+    report.check(not activity, f"HTTP load: {len(activity)} activity counts that disagree with the log")
+
+
+def results_add(
+    report: Report, recorder: Recorder, window: Window, label: str, smoke: bool, *, last: bool
+) -> dict:
+    """A row per kind of request that ended in `window` (the last window: and the responses to its last
+    clicks, after it); returns {kind: requests per second}."""
+    seconds = window.end - window.start
+    by_kind = recorder.seconds(window.start, window.end + (120 if last else 0))
+    rates = {}
+    for kind in sorted(by_kind):
+        values = by_kind[kind]
+        rates[kind] = len(values) / seconds
+        high = quantile(values, 95)
+        refused = recorder.refused.get(kind, 0)
+        report.results.append(
+            Result(
+                "9",
+                f"HTTP, {label}: {kind}",
+                ms(statistics.median(values)),
+                ms(high),
+                "-",
+                f"p99 {ms(quantile(values, 99))}; {len(values):,} requests, {rates[kind]:.1f}/s"
+                + (f"; {refused} refused by the rules (not errors)" if refused else ""),
+                "-",
+                [Goal(f"p95 ≤ {P95_GOAL * 1000:.0f} ms", judged(high <= P95_GOAL, smoke), ms(high))],
+            )
+        )
+    total = sum(rates.values())
+    report.notes.append(
+        f"HTTP, {label}: {sum(len(values) for values in by_kind.values()):,} requests in {seconds:.0f} s,"
+        f" {total:.1f} requests/s; load average at the end {load_average()}"
+    )
+    return rates
+
+
+def load_average() -> str:
+    return "{:.1f} {:.1f} {:.1f}".format(*os.getloadavg())
+
+
+def live_queries(report: Report, usernames: list[str]) -> None:
+    """Statements per poll and heartbeat, counted in process (django.test.Client) as the other figures do."""
+    from django.test import Client
+    from django.test.utils import CaptureQueriesContext
+
+    order_id, version = Order.objects.filter(status_id="pending").values_list("pk", "version").first()
+    client = Client()
+    client.force_login(get_user_model().objects.get(username=usernames[0]))
+    counted = []
+
+    def count(what: str, call: Callable) -> object:
+        with CaptureQueriesContext(connection) as captured:
+            response = call()
+        counted.append(f"{what} {len(captured.captured_queries)} ({response.status_code})")
+        return response
+
+    first = count(
+        "first poll", lambda: client.get("/admin/live/poll", {"order": order_id, "version": version})
+    )
+    token = json.loads(first.content)["token"] if first.status_code == 200 else ""
+    count(
+        "unchanged poll",
+        lambda: client.get("/admin/live/poll", {"order": order_id, "version": version, "token": token}),
+    )
+    count(
+        "heartbeat",
+        lambda: client.post("/admin/live/heartbeat", {"tab": "bench-queries", "order": order_id}),
+    )
+    report.notes.append("HTTP, open tabs: statements per request (in process, status): " + ", ".join(counted))
+
+
+def measure_http(report: Report, sizes: Sizes, dataset: Dataset, smoke: bool) -> None:
+    load = SMOKE if smoke else FULL
+    # The figures before this one leave log rows of holds they cleaned up (until the next reset): put
+    # everything back first, so that the log of every order agrees with its hold before the load.
+    data.state_reset()
+    usernames = people_prepare(dataset, load.operators)
+    log_before = AssignmentLog.objects.order_by("-pk").values_list("pk", flat=True).first() or 0
+    tabs = live_installed()
+    if not tabs:
+        report.notes.append("HTTP: the live console (live/views.py) is not installed: no open tabs simulated")
+    connection.close()  # the threads below do not use Django's connection; gunicorn opens its own
+    server = Gunicorn(load.workers)
+    recorder = Recorder()
+    try:
+        windows = people_run(server.port, usernames, load, recorder, tabs)
+    finally:
+        server.stop()
+    report.check(
+        not recorder.errors,
+        f"HTTP load: {len(recorder.errors)} errors"
+        + (f", first: {recorder.errors[0]}" if recorder.errors else ""),
+    )
+    people = f"{load.operators} operators (think {load.think[0]:g}-{load.think[1]:g} s)"
+    results_add(report, recorder, windows["operators"], people, smoke, last="tabs" not in windows)
+    if "tabs" in windows:
+        rates = results_add(
+            report, recorder, windows["tabs"], f"{people} + {load.tabs} open tabs", smoke, last=True
+        )
+        extra = rates.get("live poll", 0) + rates.get("live heartbeat", 0)
+        report.notes.append(
+            f"HTTP, open tabs: {load.tabs} tabs add {extra:.1f} requests/s (poll and heartbeat)"
+        )
+        live_queries(report, usernames)
+        from live.models import Presence
+
+        Presence.objects.all().delete()  # the tabs' presence rows (the benchmark owns its database)
+    report.notes.append(
+        f"HTTP: gunicorn {load.workers} workers (sync), {HOST}, bench.settings (DEBUG off); {len(usernames)}"
+        f" logins before the timed window, {LOGINS_AT_ONCE} at a time, median"
+        f" {ms(statistics.median(recorder.logins))} each (the login page's GET and POST: the password hasher)"
+    )
+    server_errors = [line for line in server.errors().splitlines() if "Traceback" in line or "ERROR" in line]
+    report.check(not server_errors, f"HTTP load: gunicorn logged {len(server_errors)} errors ({server.log})")
+    state_checks(report, log_before)
+    data.state_reset()  # put back the holds, log, comments and statuses the operators changed
