@@ -8,7 +8,7 @@ OrderAdmin.get_urls routes to them through the admin site's admin_view, passing 
 """
 
 from dataclasses import replace
-from datetime import datetime, time
+from datetime import datetime, time, timedelta
 
 from django.contrib import admin, messages
 from django.core.exceptions import PermissionDenied
@@ -28,7 +28,7 @@ from console.post_only import post_only
 from console.queues import landing_url, queue_counts
 from console.update import Draft, draft_keep, order_page_update
 from live.presence import orders_in_view
-from operators.selectors import operators_workload, unassigned_backlog
+from operators.selectors import operators_workload, orders_let_go_recently, unassigned_backlog
 from operators.services import (
     order_claim_next,
     orders_assign,
@@ -185,14 +185,23 @@ def order_button(request: HttpRequest, object_id: str, *, model_admin, button: s
 # --- the list's "Get next order", and the workload page ------------------------------------------------
 
 
+# How long "Get next order" passes over an order its operator released (while any other order is free).
+LET_GO_PASSED_OVER_FOR = timedelta(minutes=15)
+
+
 @post_only
 def claim_next(request: HttpRequest, *, model_admin) -> HttpResponse:
     if not model_admin.has_view_permission(request):
         raise PermissionDenied
     # The queue the button was pressed on (or the order page that offered the next order) comes along.
     flow = replace(flow_read(request), via_next=True)
-    # Orders a colleague has open right now are passed over while others are free (live presence).
-    result = order_claim_next(actor=request.user, avoid_order_ids=orders_in_view(excluding=request.user))
+    # Passed over while others are free: orders a colleague has open right now (live presence), and orders
+    # this operator just let go of (release, then "next", should not hand the same order back).
+    passing_over = [
+        *orders_in_view(excluding=request.user),
+        *orders_let_go_recently(request.user, within=LET_GO_PASSED_OVER_FOR),
+    ]
+    result = order_claim_next(actor=request.user, avoid_order_ids=passing_over)
     if result.outcome == Outcome.DONE:
         model_admin.message_user(request, result.message, messages.SUCCESS)
         return HttpResponseRedirect(flow.order_url(result.order.pk))

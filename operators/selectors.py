@@ -2,11 +2,12 @@
 
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any, NamedTuple
 
 from django.contrib.auth import get_user_model
 from django.db.models import Count, Min, OuterRef, Q, Subquery, Sum
+from django.utils import timezone
 
 from operators.models import Assignment, AssignmentLog, OperatorActivityCount, OperatorHoldCount
 from orderops.db import id_set
@@ -176,3 +177,19 @@ def unassigned_backlog() -> list[StatusBacklog]:
         )
         for status in OrderStatus.objects.filter(releases_assignment=False)
     ]
+
+
+def orders_let_go_recently(user: Actor, *, within: timedelta, now: datetime | None = None) -> list[int]:
+    """The orders `user` released themselves within the last `within`, newest first (at most 100): "Get next
+    order" passes over them while others are free, so that letting an order go and asking for the next one
+    does not hand the same order back. One range of assignmentlog_operator_idx."""
+    if user.pk is None:
+        return []
+    cutoff = (now or timezone.now()) - within
+    return list(
+        AssignmentLog.objects.filter(
+            operator_id=user.pk, actor_id=user.pk, action=AssignmentLog.Action.RELEASED, at__gte=cutoff
+        )
+        .order_by("-at")
+        .values_list("order_id", flat=True)[:100]
+    )

@@ -8,7 +8,7 @@ from django.db.models import Q
 from django.urls import reverse
 
 from operators.models import Assignment, AssignmentLog
-from operators.services import orders_assign
+from operators.services import orders_assign, orders_release
 from orders.models import Order, OrderComment
 from tests.factories import OrderFactory, OrderLineFactory
 
@@ -544,3 +544,33 @@ def test_console_pages_need_a_login(client, orders):
     for url in [CHANGELIST, change_url(orders[0]), reverse("admin:orders_order_workload")]:
         response = client.get(url)
         assert response.status_code == 302 and "/admin/login/" in response.url
+
+
+def test_get_next_order_does_not_hand_back_an_order_just_released(client, operator, orders):
+    client.force_login(operator)
+    client.post(reverse("admin:orders_order_claim_next"))
+    first = Assignment.objects.get(operator=operator).order
+    assert first == orders[0]
+    orders_release(actor=operator, order_ids=[first.pk])
+
+    client.post(reverse("admin:orders_order_claim_next"))
+    assert Assignment.objects.get(operator=operator).order == orders[1]  # not the one let go of
+
+
+def test_get_next_order_hands_back_a_released_order_when_nothing_else_is_free(client, operator):
+    only = OrderFactory()
+    client.force_login(operator)
+    client.post(reverse("admin:orders_order_claim_next"))
+    orders_release(actor=operator, order_ids=[only.pk])
+
+    client.post(reverse("admin:orders_order_claim_next"))
+    assert Assignment.objects.get(operator=operator).order == only
+
+
+def test_get_next_order_passes_over_only_what_you_released_yourself(client, operator, supervisor, orders):
+    # The supervisor ended Anna's hold: that is not her letting it go, and it is still the oldest.
+    orders_assign(actor=operator, order_ids=[orders[0].pk])
+    orders_release(actor=supervisor, order_ids=[orders[0].pk])
+    client.force_login(operator)
+    client.post(reverse("admin:orders_order_claim_next"))
+    assert Assignment.objects.get(operator=operator).order == orders[0]
