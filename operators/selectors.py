@@ -6,6 +6,7 @@ from datetime import datetime, timedelta
 from typing import Any, NamedTuple
 
 from django.contrib.auth import get_user_model
+from django.contrib.auth.models import AnonymousUser
 from django.db.models import Count, Min, OuterRef, Q, Subquery, Sum
 from django.utils import timezone
 
@@ -179,7 +180,9 @@ def unassigned_backlog() -> list[StatusBacklog]:
     ]
 
 
-def orders_let_go_recently(user: Actor, *, within: timedelta, now: datetime | None = None) -> list[int]:
+def orders_let_go_recently(
+    user: Actor | AnonymousUser, *, within: timedelta, now: datetime | None = None
+) -> list[int]:
     """The orders `user` released themselves within the last `within`, newest first (at most 100): "Get next
     order" passes over them while others are free, so that letting an order go and asking for the next one
     does not hand the same order back. One range of assignmentlog_operator_idx."""

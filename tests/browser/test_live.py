@@ -104,7 +104,13 @@ def test_a_take_over_shows_on_the_displaced_holders_page_and_the_form_turns_read
     # The timeline says it too, and commenting stays open.
     expect(anna.locator("#timeline")).to_contain_text("Boris took the order over from Anna")
     expect(anna.locator("#comment-body")).to_be_editable()
-    save_screenshot(anna, "live-take-over")
+    # The Update box no longer offers what only the holder may do: it adds a comment.
+    expect(anna.locator("#update-status")).to_be_hidden()
+    expect(anna.locator("#release-after")).to_be_hidden()
+    expect(anna.locator("#update-button")).to_have_text("Add comment")
+    # The bell counts the take-over with the notice, not at its own next refresh (15 s here).
+    expect(anna.locator("#notification-bell .notification-count")).to_have_text("1")
+    save_screenshot(anna, "live-take-over-page", docs_name="live-take-over")
 
 
 def test_a_read_only_page_says_when_the_order_became_the_viewers_to_edit(console, operator, supervisor):

@@ -68,6 +68,8 @@
       refresh();
     }
   });
+  // The live console saw something happen to this person (a take-over on the open page): ask now.
+  document.addEventListener("orderops:notified", refresh);
   refresh();
   schedule();
 })();

@@ -137,9 +137,22 @@
       return document.querySelectorAll('#order_form .submit-row input[type="submit"], #order_form .submit-row button, #order_form button[type="submit"]');
     }
 
+    function updateBoxCommentOnly() {
+      // The Update box keeps the comment (open to all); the status and the release were the holder's.
+      const box = document.getElementById("update-form");
+      if (!box) return;
+      box.querySelectorAll("#update-status, #release-after").forEach(function (field) { field.disabled = true; });
+      box.querySelectorAll('#update-status, label[for="update-status"], label.update-release').forEach(function (element) {
+        element.hidden = true;
+      });
+      const button = document.getElementById("update-button");
+      if (button && texts.dataset.addComment) button.textContent = texts.dataset.addComment;
+    }
+
     function makeReadOnly() {
       if (readOnly) return;
       readOnly = true;
+      updateBoxCommentOnly();
       const form = document.getElementById("order_form");
       if (!form) return;
       form.classList.add("live-read-only");
@@ -172,6 +185,7 @@
       }
       if (update.notice) {
         notice(update.notice, "lost", update.editable ? "" : texts.dataset.readOnly);
+        document.dispatchEvent(new CustomEvent("orderops:notified")); // the bell counts it at once
       } else if (update.changed) {
         notice(update.changed, "changed");
       }
