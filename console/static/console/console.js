@@ -36,7 +36,8 @@ window.addEventListener("pageshow", function (event) {
   });
 });
 
-// The navigation's queue counts: fetched after the page has loaded, again every 30 s while the tab is seen.
+// The navigation's queue counts: fetched after the page has loaded, again every 30 s while the tab is seen,
+// and whenever the list's live poll sees a row change.
 (function () {
   const REFRESH_MS = 30000;
   function fill(box) {
@@ -59,6 +60,8 @@ window.addEventListener("pageshow", function (event) {
     if (!box) { return; }
     fill(box);
     setInterval(function () { if (document.visibilityState === "visible") { fill(box); } }, REFRESH_MS);
+    // The live console saw rows change holder or status (live.js): the counts follow at once.
+    document.addEventListener("orderops:orders-changed", function () { fill(box); });
   });
 })();
 

@@ -253,6 +253,7 @@
         update = await getJson(data.pollUrl + "?" + new URLSearchParams({ orders: orders.join(",") }));
       } catch (error) { return; }
       if (!update) return;
+      let moved = false;
       update.rows.forEach(function (row) {
         const id = String(row.id);
         const tr = shown.get(id);
@@ -264,9 +265,11 @@
         if (status) status.innerHTML = row.status;
         if (holder) showViewers(holder, row);
         const after = holder ? holder.textContent + (status ? status.textContent : "") : "";
-        if (!first && before !== after) highlight(tr);
+        if (!first && before !== after) { highlight(tr); moved = true; }
         tokens.set(id, row.token);
       });
+      // A row changed holder or status: the navigation's queue counts ask again (console.js).
+      if (moved) document.dispatchEvent(new CustomEvent("orderops:orders-changed"));
       first = false;
     }
 
