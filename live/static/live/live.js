@@ -153,6 +153,8 @@
       if (readOnly) return;
       readOnly = true;
       updateBoxCommentOnly();
+      // Typing can no longer save here: colleagues see this tab as viewing again.
+      if (editing) { editing = false; heartbeat(); }
       const form = document.getElementById("order_form");
       if (!form) return;
       form.classList.add("live-read-only");
