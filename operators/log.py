@@ -5,7 +5,8 @@ one INSERT ... SELECT, so the log says exactly what the hold table holds at that
 the transaction that makes the change: after inserting holds (assigned), before deleting them (released,
 auto_released, expired), before moving them (taken_over, reassigned). Each returns the rows written, and
 sends the HoldChanged event, with the rows written, inside the transaction and again once it commits
-(orderops/events.py).
+(orderops/events.py). assigned_from_sql is the one exception, for a statement that inserts holds and their
+log rows together (claim next): its rows come from the holds that statement inserted, which is the same.
 """
 
 from collections.abc import Iterable
@@ -19,6 +20,14 @@ from orderops.events import HoldChanged, HoldEntry, event_send_in_transaction, e
 from orderops.types import Actor
 
 Action = AssignmentLog.Action
+
+
+# The columns every log row is written with, and what each write returns (HoldChanged's entries).
+INSERT_SQL = (
+    f"INSERT INTO {AssignmentLog._meta.db_table}"
+    " (order_id, action, operator_id, previous_operator_id, actor_id, at, reason)"
+)
+RETURNING_SQL = " RETURNING id, order_id, operator_id, previous_operator_id"
 
 
 def _write(
@@ -39,19 +48,34 @@ def _write(
     else:
         operator_sql, previous_sql, operator_params = "%s", "operator_id", [new_operator.pk]
     sql = (
-        f"INSERT INTO {AssignmentLog._meta.db_table}"
-        " (order_id, action, operator_id, previous_operator_id, actor_id, at, reason)"
-        f" SELECT order_id, %s, {operator_sql}, {previous_sql}, %s, %s, %s"
-        f" FROM {Assignment._meta.db_table} WHERE order_id IN ({ids_sql})"
-        " RETURNING id, order_id, operator_id, previous_operator_id"
+        f"{INSERT_SQL} SELECT order_id, %s, {operator_sql}, {previous_sql}, %s, %s, %s"
+        f" FROM {Assignment._meta.db_table} WHERE order_id IN ({ids_sql}){RETURNING_SQL}"
     )
     params = [action, *operator_params, actor.pk if actor else None, db_datetime(at), reason, *ids_params]
     with connection.cursor() as cursor:
         cursor.execute(sql, params)
-        entries = tuple(HoldEntry(*row) for row in cursor.fetchall())
+        rows = cursor.fetchall()
+    return announce(action=action, order_ids=ids, actor=actor, at=at, reason=reason, rows=rows)
+
+
+def assigned_from_sql(holds: str, *, actor: Actor, at: datetime) -> tuple[str, list]:
+    """The INSERT writing one 'assigned' log row per row of `holds` (a statement's CTE of the hold rows it
+    just inserted, with their order_id and operator_id), and its parameters: for a caller that writes holds
+    and their log rows in one statement (claim next). It returns what log_assigned's rows return; pass them
+    to announce()."""
+    sql = f"{INSERT_SQL} SELECT order_id, %s, operator_id, NULL, %s, %s, '' FROM {holds}{RETURNING_SQL}"
+    return sql, [Action.ASSIGNED, actor.pk, db_datetime(at)]
+
+
+def announce(
+    *, action: str, order_ids: Iterable[int], actor: Actor | None, at: datetime, reason: str, rows: Iterable
+) -> int:
+    """Send HoldChanged for the log rows just written (inside the transaction, and again once it commits);
+    returns how many there are."""
+    entries = tuple(HoldEntry(*row) for row in rows)
     if entries:
         event = HoldChanged(
-            order_ids=tuple(ids),
+            order_ids=tuple(order_ids),
             action=str(action),
             actor_id=actor.pk if actor else None,
             at=at,

@@ -34,68 +34,137 @@ class ClaimResult:
     message: str = ""
 
 
-def _claim_candidate(statuses: list[str], window: int | None, avoid: Collection[int] = ()) -> int | None:
-    """The oldest unassigned order in a claimable status that no other transaction has locked, locked."""
-    sql, params = claim_candidate_sql(statuses, window, avoid)
+def _claim_taken_one_at_a_time(
+    statuses: list[str], actor: Actor, at: datetime, avoid: Collection[int] = ()
+) -> "Taken":
+    """SQLite, which runs one writing transaction at a time: the oldest free order, its hold, its log row
+    and the order read back, one statement each."""
+    sql, params = claim_candidate_sql(statuses, None, avoid)
     with connection.cursor() as cursor:
         cursor.execute(sql, params)
         row = cursor.fetchone()
-    return row[0] if row else None
+    if row is None:
+        return Taken(None)
+    if not holds_insert(order_ids=[row[0]], holder=actor, assigned_by=actor, at=at):
+        return Taken(row[0])
+    check_logged(log.log_assigned(order_ids=[row[0]], actor=actor, at=at), 1)
+    return Taken(row[0], _claimed_order(row[0]))
+
+
+@dataclass(frozen=True)
+class Taken:
+    """What one claim did: the candidate it picked (None: none free in this window), and, when its hold and
+    log row went in, the order with its status."""
+
+    picked: int | None
+    order: Order | None = None
 
 
 def _claim_taken(
     statuses: list[str], window: int | None, actor: Actor, at: datetime, avoid: Collection[int] = ()
-) -> tuple[int | None, bool]:
-    """PostgreSQL: pick the candidate and insert its hold in one statement. Returns (the candidate, whether
-    its hold was inserted): no candidate means none in this window; a candidate without a hold means a
-    writer that bypassed the order's row lock took it first (the unique constraint refused ours)."""
-    candidate, candidate_params = claim_candidate_sql(statuses, window, avoid)
+) -> Taken:
+    """PostgreSQL: pick the candidate, insert its hold and its 'assigned' log row, and return the order, in
+    one statement (the raw claim's shape: no round trip between the writes). A candidate without a hold
+    means a writer that bypassed the order's row lock took it first (the unique constraint refused ours).
+
+    The order comes from the locked row itself (FOR NO KEY UPDATE returns its newest version, whatever the
+    statement's snapshot saw), as it was before this statement's own hold set its marker."""
+    candidate, candidate_params = claim_candidate_sql(statuses, window, avoid, columns="o.*")
     when = db_datetime(at)
+    log_insert, log_params = log.assigned_from_sql("claimed", actor=actor, at=at)
     # The same hold row as _holds.holds_insert writes, from the candidate locked by the same statement.
     sql = (
         f"WITH picked AS ({candidate}), claimed AS ("
         f"  INSERT INTO {Assignment._meta.db_table}"
         "  (order_id, operator_id, assigned_by_id, assigned_at, last_activity_at, order_created_at)"
         "  SELECT id, %s, %s, %s, %s, created_at FROM picked"
-        "  ON CONFLICT (order_id) DO NOTHING RETURNING order_id"
-        ") SELECT (SELECT id FROM picked), (SELECT order_id FROM claimed)"
+        "  ON CONFLICT (order_id) DO NOTHING RETURNING order_id, operator_id"
+        f"), logged AS ({log_insert})"
+        " SELECT picked.*, s.label, s.position, s.releases_assignment,"
+        "  logged.id, logged.order_id, logged.operator_id, logged.previous_operator_id"
+        f" FROM picked JOIN {OrderStatus._meta.db_table} s ON s.code = picked.status_id"
+        " LEFT JOIN logged ON logged.order_id = picked.id"
     )
     with connection.cursor() as cursor:
-        cursor.execute(sql, [*candidate_params, actor.pk, actor.pk, when, when])
-        picked, claimed = cursor.fetchone()
-    return picked, claimed is not None
+        cursor.execute(sql, [*candidate_params, actor.pk, actor.pk, when, when, *log_params])
+        row = cursor.fetchone()
+    if row is None:
+        return Taken(None)
+    order_columns = len(row) - 3 - 4  # the order's, then the status's three and the log row's four
+    names = [column[0] for column in cursor.description[:order_columns]]
+    log_row = row[-4:]
+    if log_row[0] is None:
+        return Taken(row[names.index("id")])
+    order = _order_with_status(names, row[:order_columns], row[order_columns:-4])
+    order.held = True  # set by this statement's hold (its trigger), after the row above was read
+    logged = log.announce(
+        action=log.Action.ASSIGNED, order_ids=[order.pk], actor=actor, at=at, reason="", rows=[log_row]
+    )
+    check_logged(logged, 1)
+    return Taken(order.pk, order)
+
+
+STATUS_COLUMNS = ("code", "label", "position", "releases_assignment")
+
+
+def _order_with_status(names: list[str], values, status_values) -> Order:
+    """An Order from its row's columns, its status (label, position, releases_assignment) cached on it as
+    select_related would; each value converted as the ORM converts what it reads (SQLite's datetimes and
+    flags, say)."""
+    # from_db takes the values in the model's field order, which need not be the table's column order
+    by_column = dict(zip(names, values, strict=True))
+    fields = Order._meta.concrete_fields
+    order = Order.from_db(
+        connection.alias,
+        [field.attname for field in fields],
+        [_converted(field, by_column[field.column]) for field in fields],
+    )
+    status_fields = [OrderStatus._meta.get_field(name) for name in STATUS_COLUMNS]
+    status = OrderStatus.from_db(
+        connection.alias,
+        [field.attname for field in status_fields],
+        [
+            _converted(field, value)
+            for field, value in zip(status_fields, [order.status_id, *status_values], strict=True)
+        ],
+    )
+    Order.status.field.set_cached_value(order, status)
+    return order
+
+
+def _converted(field, value):
+    """`value` as read from the database, converted as a query of `field` would be (the compiler's
+    converters: the backend's, then the field's)."""
+    column = field.get_col(field.model._meta.db_table)
+    for converter in connection.ops.get_db_converters(column) + column.get_db_converters(connection):
+        value = converter(value, column, connection)
+    return value
 
 
 def _claimed_order(order_id: int) -> Order:
     """The claimed order with its status, in one query (a fraction of the ORM's select_related get)."""
     order_table, status_table = Order._meta.db_table, OrderStatus._meta.db_table
     sql = (
-        f"SELECT o.*, s.label AS claimed_status_label, s.position AS claimed_status_position,"
-        f" s.releases_assignment AS claimed_status_releases FROM {order_table} o"
+        f"SELECT o.*, s.label, s.position, s.releases_assignment FROM {order_table} o"
         f" JOIN {status_table} s ON s.code = o.status_id WHERE o.id = %s"
     )
-    order = next(iter(Order.objects.raw(sql, [order_id])))
-    values = [order.status_id, *(order.__dict__.pop(f"claimed_status_{name}") for name in STATUS_EXTRAS)]
-    values[-1] = bool(values[-1])  # SQLite returns the flag as 0 or 1
-    status = OrderStatus.from_db(
-        order._state.db, ["code", "label", "position", "releases_assignment"], values
-    )
-    Order.status.field.set_cached_value(order, status)
-    return order
-
-
-STATUS_EXTRAS = ("label", "position", "releases")
+    with connection.cursor() as cursor:
+        cursor.execute(sql, [order_id])
+        row = cursor.fetchone()
+        names = [column[0] for column in cursor.description[:-3]]
+    return _order_with_status(names, row[:-3], row[-3:])
 
 
 def claim_candidate_sql(
-    statuses: list[str], window: int | None, avoid: Collection[int] = ()
+    statuses: list[str], window: int | None, avoid: Collection[int] = (), *, columns: str = "o.id"
 ) -> tuple[str, list]:
     """Claim next's candidate statement for this connection's database, and its parameters.
 
     The free orders are found through order_free_idx, a partial index of the orders whose hold marker
     (Order.held, kept in step with the holds by triggers) is off: a claim reads the front of the queue of
     free orders and never steps over held ones, however many there are. Orders in `avoid` are passed over
-    (one parameter, whatever their number: the statement's text does not depend on it).
+    (one parameter, whatever their number: the statement's text does not depend on it). `columns`: what
+    it selects of the order `o` (on PostgreSQL, of the locked row).
     """
     order = Order._meta.db_table
     avoiding, avoid_params = ("", []) if not avoid else id_set_sql(avoid)
@@ -103,7 +172,7 @@ def claim_candidate_sql(
         # SQLite runs one writing transaction at a time: the plain oldest free order is ours.
         placeholders = ", ".join(["%s"] * len(statuses))
         sql = (
-            f"SELECT o.id FROM {order} o WHERE o.status_id IN ({placeholders}) AND NOT o.held"
+            f"SELECT {columns} FROM {order} o WHERE o.status_id IN ({placeholders}) AND NOT o.held"
             + (f" AND o.id NOT IN ({avoiding})" if avoiding else "")
             + " ORDER BY o.created_at, o.id LIMIT 1"
         )
@@ -118,7 +187,7 @@ def claim_candidate_sql(
         limit = "" if window is None else "LIMIT %s"
         passed_over = f" AND c.id NOT IN ({avoiding})" if avoiding else ""
         sql = (
-            "SELECT o.id, o.created_at FROM unnest(ARRAY("
+            f"SELECT {columns} FROM unnest(ARRAY("
             "  SELECT candidate.id FROM unnest(%s::varchar[]) AS claimable(code)"
             "  CROSS JOIN LATERAL ("
             f"    SELECT c.id, c.created_at FROM {order} c WHERE c.status_id = claimable.code AND NOT c.held"
@@ -161,28 +230,23 @@ def order_claim_next(*, actor: Actor, avoid_order_ids: Collection[int] = ()) -> 
     avoid = frozenset(avoid_order_ids)
     for _attempt in range(CLAIM_ATTEMPTS):
         now = timezone.now()
-        order_id, taken = None, False
+        taken = Taken(None)
         for passing_over in (avoid, frozenset()) if avoid else (avoid,):
             for window in windows:
-                if postgresql:
-                    order_id, taken = _claim_taken(statuses, window, actor, now, passing_over)
-                else:
-                    order_id = _claim_candidate(statuses, window, passing_over)
-                    if order_id is not None:
-                        taken = bool(
-                            holds_insert(order_ids=[order_id], holder=actor, assigned_by=actor, at=now)
-                        )
-                if order_id is not None:
+                taken = (
+                    _claim_taken(statuses, window, actor, now, passing_over)
+                    if postgresql
+                    else _claim_taken_one_at_a_time(statuses, actor, now, passing_over)
+                )
+                if taken.picked is not None:
                     break
-            if order_id is not None:
+            if taken.picked is not None:
                 break
-        if order_id is None:
+        if taken.picked is None:
             return ClaimResult(Code.NOT_FOUND, message=_("There is no unassigned order to take right now."))
-        if taken:
-            check_logged(log.log_assigned(order_ids=[order_id], actor=actor, at=now), 1)
-            order = _claimed_order(order_id)
+        if taken.order is not None:
             return ClaimResult(
-                Code.DONE, order, _("Order #%(number)s is now yours.") % {"number": order.number}
+                Code.DONE, taken.order, _("Order #%(number)s is now yours.") % {"number": taken.order.number}
             )
         # Another writer committed this order's hold without its row lock: look again with a fresh snapshot.
     return ClaimResult(Code.NOT_FOUND, message=_("Every free order was being taken at once; try again."))

@@ -6,17 +6,19 @@ import pytest
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
 
-from operators.models import Assignment
+from operators.models import Assignment, AssignmentLog
 from operators.services import claim_candidate_sql, order_claim_next
 from orderops.conf import orderops_setting
+from orderops.events import HoldChanged, HoldEntry, domain_event
 from orders.models import Order, OrderStatus
 from tests.factories import OrderFactory
 
 pytestmark = pytest.mark.django_db
 
-# Statements of one claim, all included: the savepoint, the candidate locked and its hold inserted (one
-# statement on PostgreSQL, two on SQLite), its log row, the order with its status, the savepoint's release.
-CLAIM_STATEMENTS = {"postgresql": 5, "sqlite": 6}
+# Statements of one claim, all included: the savepoint, the claim, the savepoint's release. On PostgreSQL the
+# claim is one statement: the candidate locked, its hold and its log row inserted, the order returned with its
+# status (the raw claim's shape). SQLite takes four: the candidate, the hold, the log row, the order.
+CLAIM_STATEMENTS = {"postgresql": 3, "sqlite": 6}
 
 
 def make_orders(count: int) -> list[int]:
@@ -71,3 +73,39 @@ def test_one_claim_costs_the_same_statements_whatever_the_orders_held(operator, 
         assert len(queries) == CLAIM_STATEMENTS[connection.vendor], [query["sql"][:80] for query in queries]
         Assignment.objects.all().delete()
         Order.objects.update(status="complete")  # out of the next round's way
+
+
+def test_the_order_a_claim_returns_is_the_row_as_stored_after_the_claim(
+    operator, django_capture_on_commit_callbacks
+):
+    """On PostgreSQL the claim reads the order in the statement that takes it: what it returns must be the
+    stored row (the marker its own hold set, the latest version), its status loaded, and its HoldChanged
+    event must carry the log row that statement wrote."""
+    ids = make_orders(3)
+    Order.objects.filter(pk=ids[0]).update(customer_name="Changed Before The Claim", version=7)
+    received = []
+
+    def receive(sender, event, **kwargs):
+        received.append(event)
+
+    domain_event.connect(receive, dispatch_uid="tests.claim_event")
+    try:
+        with django_capture_on_commit_callbacks(execute=True):
+            result = order_claim_next(actor=operator)
+    finally:
+        domain_event.disconnect(dispatch_uid="tests.claim_event")
+
+    stored = Order.objects.select_related("status").get(pk=ids[0])
+    assert result.order is not None and result.order.pk == ids[0]
+    for field in Order._meta.concrete_fields:
+        assert getattr(result.order, field.attname) == getattr(stored, field.attname), field.name
+    assert result.order.held is True and result.order.customer_name == "Changed Before The Claim"
+    with CaptureQueriesContext(connection) as queries:
+        assert result.order.status.label == stored.status.label  # cached: no query
+        assert result.order.status.releases_assignment is False
+    assert not queries
+    entry = AssignmentLog.objects.get(order_id=ids[0])
+    [event] = received
+    assert isinstance(event, HoldChanged) and event.action == AssignmentLog.Action.ASSIGNED
+    assert event.entries == (HoldEntry(entry.pk, ids[0], operator.pk, None),)
+    assert (entry.operator_id, entry.actor_id, entry.reason) == (operator.pk, operator.pk, "")

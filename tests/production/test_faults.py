@@ -86,6 +86,8 @@ FAULTS = {
     "log insert refused by the database": log_insert_refused_by_the_database,
     "error after the log rows were written": fails_after(log, "_write"),
     "error after the second log write": fails_after(log, "_write", call=2),
+    # Claim next writes its log row in its claim statement on PostgreSQL, then announces it (log.announce).
+    "error after the log rows were written and announced": fails_after(log, "announce"),
     "error after the holds were deleted": fails_after(services._holds, "holds_delete"),
 }
 
@@ -178,7 +180,7 @@ CASES = {
     "get next order, error after the log": (
         "ivan",
         claim_next,
-        "error after the log rows were written",
+        "error after the log rows were written and announced",
         "is now yours",
     ),
 }
