@@ -5,6 +5,7 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from django.db import connection, transaction
+from django.db.models import Field
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
@@ -112,14 +113,16 @@ def _order_with_status(names: list[str], values, status_values) -> Order:
     select_related would; each value converted as the ORM converts what it reads (SQLite's datetimes and
     flags, say)."""
     # from_db takes the values in the model's field order, which need not be the table's column order
-    by_column = dict(zip(names, values, strict=True))
+    by_column: dict[str | None, object] = dict(zip(names, values, strict=True))
     fields = Order._meta.concrete_fields
     order = Order.from_db(
         connection.alias,
         [field.attname for field in fields],
         [_converted(field, by_column[field.column]) for field in fields],
     )
-    status_fields = [OrderStatus._meta.get_field(name) for name in STATUS_COLUMNS]
+    status_fields = [
+        field for name in STATUS_COLUMNS if isinstance(field := OrderStatus._meta.get_field(name), Field)
+    ]
     status = OrderStatus.from_db(
         connection.alias,
         [field.attname for field in status_fields],
