@@ -284,3 +284,43 @@ def test_the_counter_rows_are_folded_every_thousand_and_stay_exact(operator, oth
     assert_exact({operator.pk: 7})
     assert OperatorHoldCount.objects.count() < 1000  # folded at least once (over 1,200 rows were written)
     assert OperatorActivityCount.objects.count() < 1000
+
+
+def test_a_fold_folds_the_latest_quarters_and_leaves_older_ones_alone(operator):
+    """A fold's cost does not grow with the history: it folds the quarters its latest rows counted in
+    (_hold_count.RECENT_ROWS), and rewrites no row of an older quarter."""
+    history_start = quarter_start(timezone.now() - timedelta(days=60))
+    # 900 quarters of an older history, as earlier folds leave it (one row each; their ids cross no multiple
+    # of FOLD_EVERY, which would fold them now); then the sequence is moved to ten rows before a fold, far
+    # past the history's ids.
+    every = _hold_count.FOLD_EVERY
+    last = OperatorActivityCount.objects.order_by("-id").values_list("id", flat=True).first() or 0
+    first = (last // every + 1) * every + 1
+    OperatorActivityCount.objects.bulk_create(
+        OperatorActivityCount(
+            id=first + i,
+            operator=operator,
+            period_start=history_start + timedelta(minutes=15 * i),
+            taken=2,
+            released=1,
+        )
+        for i in range(900)
+    )
+    before_fold = ((first + 900 + _hold_count.RECENT_ROWS) // every + 1) * every - 10
+    OperatorActivityCount.objects.create(  # a zero row (a count that came and went), in a quarter of its own
+        id=before_fold, operator=operator, period_start=history_start - timedelta(days=1), taken=0, released=0
+    )
+    if connection.vendor == "postgresql":
+        table = OperatorActivityCount._meta.db_table
+        raw("SELECT setval(pg_get_serial_sequence(%s, 'id'), %s)", [table, before_fold])
+    older = OperatorActivityCount.objects.filter(id__lt=before_fold)
+    history = dict(older.values_list("id", "period_start"))
+    orders = OrderFactory.create_batch(10)
+    for order in orders:  # ten log rows, ten counter rows: the tenth ends on the fold's multiple
+        orders_assign(actor=operator, order_ids=[order.pk])
+
+    assert OperatorActivityCount.objects.filter(id__gt=before_fold).count() == 1  # the ten folded into one
+    assert dict(older.values_list("id", "period_start")) == history  # none rewritten
+    assert not OperatorActivityCount.objects.filter(id=before_fold).exists()  # recent, zero: folded away
+    since = quarter_start(timezone.now() - timedelta(hours=1))
+    assert activity_counts(since=since) == logged_since(since) == {operator.pk: (10, 0)}
