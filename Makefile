@@ -9,6 +9,10 @@ PYTEST_ARGS ?=
 WORKERS ?= 4
 BIND ?= 127.0.0.1:8000
 MIGRATE ?= 1
+# make serve keeps each worker's database connection open between requests (CONN_MAX_AGE unless set): a sync
+# worker serves one request at a time, so that is one connection per worker, and no PostgreSQL backend is
+# started per request (half of a short request's time on the benchmark's machine, bench/RESULTS.md).
+SERVE_CONN_MAX_AGE := 60
 
 .PHONY: demo demo-reset serve test lint contracts typecheck format bench bench-smoke clean
 
@@ -69,7 +73,8 @@ serve: $(VENV)/.installed-runtime
 	DEBUG=0 $(PY) manage.py check --deploy --fail-level ERROR
 	@if [ "$(MIGRATE)" = "1" ]; then DEBUG=0 $(PY) manage.py migrate --noinput; fi
 	DEBUG=0 $(PY) manage.py collectstatic --noinput --verbosity 0
-	DEBUG=0 exec $(PY) -m gunicorn orderops.wsgi:application --workers $(WORKERS) --bind $(BIND) \
+	DEBUG=0 CONN_MAX_AGE="$${CONN_MAX_AGE:-$(SERVE_CONN_MAX_AGE)}" exec $(PY) -m gunicorn orderops.wsgi:application \
+	  --workers $(WORKERS) --bind $(BIND) \
 	  --access-logfile - --error-logfile - --forwarded-allow-ips "$${FORWARDED_ALLOW_IPS:-127.0.0.1}" \
 	  --graceful-timeout 30 --timeout 60
 

@@ -241,6 +241,8 @@ class Gunicorn:
             "DJANGO_SETTINGS_MODULE": "bench.settings",
             "DATABASE_URL": os.environ["DATABASE_URL"],
             "PYTHONPATH": str(REPO),
+            # As `make serve` runs it: each worker keeps its connection (CONN_MAX_AGE=60 unless set).
+            "CONN_MAX_AGE": os.environ.get("CONN_MAX_AGE", "60"),
         }
         self.process = subprocess.Popen(
             [
