@@ -6,6 +6,7 @@ from datetime import timedelta
 import pytest
 from django.core.management import call_command
 from django.core.management.base import SystemCheckError
+from django.db import connection
 from django.urls import reverse
 from django.utils import timezone
 
@@ -150,21 +151,48 @@ def test_the_heartbeat_answers_who_else_is_there(client, operator, other_operato
     assert (answer["heartbeat_interval"], answer["presence_timeout"]) == (20, 60)
 
 
-def test_the_heartbeat_costs_seven_queries(
+# session, user, the user's permissions (2), the upsert, the prune, the presence; on PostgreSQL also the
+# commits' synchronous_commit off and back (orderops.db.commits_not_waiting_for_disk)
+HEARTBEAT_QUERIES = {"postgresql": 9, "sqlite": 7}
+
+
+def test_the_heartbeat_costs_a_fixed_number_of_queries(
     client, operator, other_operator, order, django_assert_num_queries
 ):
     presence_heartbeat(user=other_operator, tab="x", order_id=order.pk, editing=False)
     client.force_login(operator)
-    # session, user, the user's permissions (2), the upsert, the prune, the presence
-    with django_assert_num_queries(7):
+    with django_assert_num_queries(HEARTBEAT_QUERIES[connection.vendor]):
         assert beat(client, order).status_code == 200
+
+
+@pytest.mark.postgres
+def test_a_heartbeat_commits_without_waiting_for_the_disk_and_puts_the_setting_back(operator, order):
+    """Presence is repeated by the next heartbeat and times out anyway: its commits need not wait for the
+    disk. The connection's setting is back as it was afterwards, also when the heartbeat is refused."""
+    seen = []
+
+    def record(execute, sql, params, many, context):
+        if "presence" in sql.lower():
+            with connection.cursor() as cursor:  # outside the wrapper: not recorded again
+                cursor.cursor.execute("SHOW synchronous_commit")
+                seen.append(cursor.cursor.fetchone()[0])
+        return execute(sql, params, many, context)
+
+    with connection.execute_wrapper(record):
+        presence_heartbeat(user=operator, tab="t1", order_id=order.pk, editing=False)
+    assert seen and set(seen) == {"off"}
+    with pytest.raises(PresenceRefused):
+        presence_heartbeat(user=operator, tab="t1", order_id=order.pk + 1000, editing=False)
+    with connection.cursor() as cursor:
+        cursor.execute("SHOW synchronous_commit")
+        assert cursor.fetchone()[0] == "on"
 
 
 def test_the_heartbeat_costs_the_same_with_many_tabs_open(client, operator, order, django_assert_num_queries):
     for number in range(30):
         presence_heartbeat(user=OperatorFactory(), tab=f"t{number}", order_id=order.pk, editing=False)
     client.force_login(operator)
-    with django_assert_num_queries(7):
+    with django_assert_num_queries(HEARTBEAT_QUERIES[connection.vendor]):
         assert len(beat(client, order).json()["presence"]["others"]) == 30
 
 
