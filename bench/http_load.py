@@ -88,22 +88,28 @@ class Recorder:
 
     def __init__(self) -> None:
         self.lock = threading.Lock()
-        self.samples: dict[str, list[tuple[float, float]]] = defaultdict(list)  # (when it ended, seconds)
+        # (when it ended, seconds, of which inside Django: the response's Server-Timing, bench/timing.py)
+        self.samples: dict[str, list[tuple[float, float, float | None]]] = defaultdict(list)
         self.errors: list[str] = []
         self.refused: dict[str, int] = defaultdict(int)
         self.logins: list[float] = []  # seconds per login (before the timed window)
         self.recording = False
 
-    def add(self, kind: str, seconds: float) -> None:
+    def add(self, kind: str, seconds: float, server: float | None = None) -> None:
         if self.recording:
             with self.lock:
-                self.samples[kind].append((time.monotonic(), seconds))
+                self.samples[kind].append((time.monotonic(), seconds, server))
 
-    def seconds(self, start: float, end: float) -> dict[str, list[float]]:
-        """Response times by kind, of the requests that ended within [start, end)."""
+    def seconds(self, start: float, end: float, *, server: bool = False) -> dict[str, list[float]]:
+        """Response times by kind, of the requests that ended within [start, end); with `server`, the part
+        of each spent inside Django (where the response said)."""
         with self.lock:
             windowed = {
-                kind: [seconds for when, seconds in samples if start <= when < end]
+                kind: [
+                    inside if server else seconds
+                    for when, seconds, inside in samples
+                    if start <= when < end and (inside is not None or not server)
+                ]
                 for kind, samples in self.samples.items()
             }
         return {kind: values for kind, values in windowed.items() if values}
@@ -116,6 +122,15 @@ class Recorder:
         if self.recording:
             with self.lock:
                 self.refused[kind] += 1
+
+
+SERVER_TIMING = re.compile(r"\bapp;dur=([0-9.]+)")
+
+
+def server_seconds(response: http.client.HTTPResponse) -> float | None:
+    """The time Django took to make `response`, from its Server-Timing header (bench/timing.py)."""
+    found = SERVER_TIMING.search(response.headers.get("Server-Timing", ""))
+    return float(found.group(1)) / 1000 if found else None
 
 
 class Browser:
@@ -150,7 +165,7 @@ class Browser:
             self.connection.close()
             self.recorder.error(f"{kind}: {method} {path}: {error!r}")
             return 0, "", b""
-        self.recorder.add(kind, time.perf_counter() - started)
+        self.recorder.add(kind, time.perf_counter() - started, server_seconds(response))
         for header in response.headers.get_all("Set-Cookie") or []:
             cookie = SimpleCookie(header)
             for name, morsel in cookie.items():
@@ -478,7 +493,9 @@ def results_add(
     """A row per kind of request that ended in `window` (the last window: and the responses to its last
     clicks, after it); returns {kind: requests per second}."""
     seconds = window.end - window.start
-    by_kind = recorder.seconds(window.start, window.end + (120 if last else 0))
+    end = window.end + (120 if last else 0)
+    by_kind = recorder.seconds(window.start, end)
+    inside = recorder.seconds(window.start, end, server=True)
     rates = {}
     for kind in sorted(by_kind):
         values = by_kind[kind]
@@ -493,6 +510,12 @@ def results_add(
                 ms(high),
                 "-",
                 f"p99 {ms(quantile(values, 99))}; {len(values):,} requests, {rates[kind]:.1f}/s"
+                + (
+                    f"; inside Django: median {ms(statistics.median(inside[kind]))},"
+                    f" p95 {ms(quantile(inside[kind], 95))}"
+                    if kind in inside
+                    else ""
+                )
                 + (f"; {refused} refused by the rules (not errors)" if refused else ""),
                 "-",
                 [Goal(f"p95 ≤ {P95_GOAL * 1000:.0f} ms", judged(high <= P95_GOAL, smoke), ms(high))],

@@ -19,3 +19,5 @@ STORAGES = {**STORAGES, "staticfiles": {"BACKEND": "django.contrib.staticfiles.s
 LOGGING = {**LOGGING, "root": {**LOGGING["root"], "level": "WARNING"}}  # noqa: F405
 LOG_FORMAT = "text"
 LOGGING["handlers"]["stderr"]["formatter"] = "text"
+# Outermost: the Server-Timing header covers every middleware and the view (bench/timing.py).
+MIDDLEWARE = ["bench.timing.ServerTimingMiddleware", *MIDDLEWARE]  # noqa: F405
