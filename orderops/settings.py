@@ -91,6 +91,8 @@ TEMPLATES = [
         },
     },
 ]
+# Django's form and widget templates by Jinja2, the rest by Django's engine (orderops/forms_renderer.py).
+FORM_RENDERER = "orderops.forms_renderer.FormRenderer"
 
 WSGI_APPLICATION = "orderops.wsgi.application"
 
