@@ -30,6 +30,7 @@ from console.forms import OrderForm
 from console.order_links import order_by_number
 from console.order_page import OrderPage, lines_change, order_page_context, order_page_read, stale_sentence
 from console.paginator import EstimatingPaginator
+from console.queues import queue_title
 from console.update import draft_keep, draft_take, order_page_update
 from operators import rules
 from orderops.conf import orderops_setting
@@ -206,7 +207,13 @@ class OrderAdmin(admin.ModelAdmin):
 
     def changelist_view(self, request, extra_context=None):
         # "Get next order" only for those who may take orders (the rule book's assign power).
-        context = {"may_claim": self._list_powers(request)["assign_to_me"], **(extra_context or {})}
+        context = {
+            "may_claim": self._list_powers(request)["assign_to_me"],
+            # The queue's name ("My orders") when the list is one of the navigation's queues, else "Orders":
+            # not the admin's "Select order to change".
+            "title": queue_title(request.GET),
+            **(extra_context or {}),
+        }
         return super().changelist_view(request, context)
 
     def has_hold_permission(self, request) -> bool:
@@ -438,6 +445,10 @@ class OrderAdmin(admin.ModelAdmin):
                     )
                 )
                 context["reason_max_length"] = orderops_setting("REASON_MAX_LENGTH")
+                # "Order #100427", and the customer below it: a browser tab reads "Anna Müller | Order
+                # #100427 | orderops" rather than the admin's "#100427 | Change order".
+                context["title"] = _("Order #%(number)s") % {"number": order.number}
+                context["subtitle"] = order.customer_name or None
         if flow_read(request).via_next and not form_url:
             # The order form posts to its page with the queue's filters (the admin adds them) and this.
             form_url = "?" + urlencode({VIA: VIA_NEXT})

@@ -43,6 +43,20 @@ QUEUES = (
 )
 
 
+def queue_title(params) -> StrOrPromise:
+    """The name of the navigation's queue whose filters `params` (a list's query) are ("All orders" with
+    none), or "Orders"; a sort order or a page number leaves it that queue."""
+    filters = {key: params.get(key) for key in params if key not in NOT_FILTERS}
+    for queue in QUEUES:
+        if filters == queue.params:
+            return queue.label
+    return _("Orders")
+
+
+# A list's query parameters that choose how it is shown, not which orders (the admin's sort and page).
+NOT_FILTERS = frozenset({"o", "p", "_changelist_filters"})
+
+
 def queue_counts(user: Actor | AnonymousUser) -> dict[str, dict]:
     """{queue key: {"count": n, "estimated": bool}}: four counts, and the planner's estimate of all orders
     when there are many (as the list's own paginator says "about")."""

@@ -1,5 +1,6 @@
 """The navigation's saved queues: what each one lists, their counts, and where a person lands."""
 
+import pytest
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
@@ -86,3 +87,31 @@ def test_after_login_an_operator_lands_on_their_working_queue(client, operator):
 def test_people_without_orders_still_get_the_admin_index(client, staff_without_role):
     client.force_login(staff_without_role)
     assert client.get("/admin/").status_code == 200
+
+
+@pytest.mark.parametrize(
+    ("query", "title"),
+    [
+        ({"held": "mine"}, "My orders"),
+        ({"held": "open", "o": "-3", "p": "2"}, "Unassigned open"),  # sorted, page 2: still that queue
+        ({"status__code__exact": "on_hold"}, "On hold"),
+        ({}, "All orders"),
+        ({"held": "open", "q": "ivanova"}, "Orders"),  # a search within a queue is no longer that queue
+    ],
+)
+def test_the_list_is_titled_by_its_queue(client, operator, query, title):
+    OrderFactory.create_batch(3)
+    client.force_login(operator)
+    page = client.get(CHANGELIST, query).content.decode()
+    assert f"<title>{title} | orderops</title>" in page
+    assert f"<h1>{title}</h1>" in page
+    assert "Select order to change" not in page
+
+
+def test_the_order_page_is_titled_by_its_number_and_its_customer(client, operator):
+    order = OrderFactory(number="100427", customer_name="Anna Müller")
+    client.force_login(operator)
+    page = client.get(reverse("admin:orders_order_change", args=[order.pk])).content.decode()
+    assert "<title>Anna Müller | Order #100427 | orderops</title>" in page
+    assert "<h1>Order #100427</h1>" in page and "<h2>Anna Müller</h2>" in page
+    assert "Change order" not in page and "View order" not in page
