@@ -7,22 +7,25 @@ from django.db import migrations
 from operators.migrations import _hold_count
 
 
-def fold_recent(apps, schema_editor):
-    vendor = schema_editor.connection.vendor
-    if vendor == "postgresql":
-        schema_editor.execute(_hold_count.POSTGRESQL_ACTIVITY_FOLD_RECENT)
-    elif vendor == "sqlite":
-        schema_editor.execute(_hold_count.SQLITE_ACTIVITY_FOLD_DROP)
-        schema_editor.execute(_hold_count.SQLITE_ACTIVITY_FOLD_RECENT)
+def fold_install(postgresql: str, sqlite: str):
+    """A migration step installing one version of the fold (the function on PostgreSQL, the trigger on
+    SQLite)."""
+
+    def install(apps, schema_editor):
+        vendor = schema_editor.connection.vendor
+        if vendor == "postgresql":
+            schema_editor.execute(postgresql)
+        elif vendor == "sqlite":
+            schema_editor.execute(_hold_count.SQLITE_ACTIVITY_FOLD_DROP)
+            schema_editor.execute(sqlite)
+
+    return install
 
 
-def fold_all(apps, schema_editor):
-    vendor = schema_editor.connection.vendor
-    if vendor == "postgresql":
-        schema_editor.execute(_hold_count.POSTGRESQL_ACTIVITY_FOLD_ALL)
-    elif vendor == "sqlite":
-        schema_editor.execute(_hold_count.SQLITE_ACTIVITY_FOLD_DROP)
-        schema_editor.execute(_hold_count.SQLITE_ACTIVITY_FOLD_ALL)
+fold_recent = fold_install(
+    _hold_count.POSTGRESQL_ACTIVITY_FOLD_RECENT, _hold_count.SQLITE_ACTIVITY_FOLD_RECENT
+)
+fold_all = fold_install(_hold_count.POSTGRESQL_ACTIVITY_FOLD_ALL, _hold_count.SQLITE_ACTIVITY_FOLD_ALL)
 
 
 class Migration(migrations.Migration):

@@ -35,9 +35,18 @@ class ClaimResult:
     message: str = ""
 
 
+@dataclass(frozen=True)
+class Taken:
+    """What one claim did: the candidate it picked (None: none free in this window), and, when its hold and
+    log row went in, the order with its status."""
+
+    picked: int | None
+    order: Order | None = None
+
+
 def _claim_taken_one_at_a_time(
     statuses: list[str], actor: Actor, at: datetime, avoid: Collection[int] = ()
-) -> "Taken":
+) -> Taken:
     """SQLite, which runs one writing transaction at a time: the oldest free order, its hold, its log row
     and the order read back, one statement each."""
     sql, params = claim_candidate_sql(statuses, None, avoid)
@@ -50,15 +59,6 @@ def _claim_taken_one_at_a_time(
         return Taken(row[0])
     check_logged(log.log_assigned(order_ids=[row[0]], actor=actor, at=at), 1)
     return Taken(row[0], _claimed_order(row[0]))
-
-
-@dataclass(frozen=True)
-class Taken:
-    """What one claim did: the candidate it picked (None: none free in this window), and, when its hold and
-    log row went in, the order with its status."""
-
-    picked: int | None
-    order: Order | None = None
 
 
 def _claim_taken(
