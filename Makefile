@@ -95,13 +95,17 @@ format: $(VENV)/.installed-dev
 	$(PY) -m ruff check --fix .
 	$(PY) -m ruff format .
 
-# The suite runs on SQLite, then again on PostgreSQL when one answers at TEST_DATABASE_URL. With CI=true an
-# unreachable PostgreSQL fails the run, and so does any skipped `postgres` test (see tests/conftest.py).
+# The suite runs on SQLite, then again on PostgreSQL when one answers at TEST_DATABASE_URL, then the race
+# tests (marked `pgbouncer`) a third time through a PgBouncer in transaction pooling that the tests start
+# (tests/pgbouncer.py; Debian's pgbouncer package). With CI=true an unreachable PostgreSQL fails the run, and
+# so does any skipped `postgres` test (see tests/conftest.py).
 test: lint contracts typecheck
 	DATABASE_URL= $(PY) -m pytest $(PYTEST_ARGS)
 	@if $(PY) -m tests.postgres_check "$(TEST_DATABASE_URL)"; then \
 	  echo "PostgreSQL pass: $(TEST_DATABASE_URL)"; \
 	  DATABASE_URL="$(TEST_DATABASE_URL)" $(PY) -m pytest $(PYTEST_ARGS); \
+	  echo "PgBouncer pass (transaction pooling): the race tests"; \
+	  DATABASE_URL="$(TEST_DATABASE_URL)" $(PY) -m pytest --pgbouncer -m pgbouncer $(PYTEST_ARGS); \
 	elif [ "$$CI" = "true" ]; then \
 	  echo "CI=true and PostgreSQL is not reachable at $(TEST_DATABASE_URL): failing." >&2; exit 1; \
 	else \

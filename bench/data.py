@@ -67,7 +67,7 @@ COUNTERS = (OperatorHoldCount._meta.db_table, OperatorActivityCount._meta.db_tab
 # The field-change history: the load writes none, the figures that change orders do.
 CHANGE = OrderChange._meta.db_table
 META = "bench_dataset"
-RUN_LOCK_KEY = 0x0B_E4C4  # pg_advisory_lock key of a benchmark run
+RUN_LOCK_KEY = 0x0B_E4C4  # advisory lock key of a benchmark run
 
 ORDER_COLUMNS = (
     "id",
@@ -151,17 +151,21 @@ _run_lock = None  # kept open for the life of the process: closing it ends the l
 def run_lock_take() -> None:
     """One benchmark run per database at a time: a second one would reset the holds under the first.
 
-    PostgreSQL: a session advisory lock on a connection of its own (Django's closes after each request);
-    elsewhere: an exclusive lock on a file next to the database.
+    PostgreSQL: a transaction-level advisory lock in a transaction kept open on a connection of its own
+    (Django's closes after each request) until the process ends. Not a session lock: behind a transaction
+    pooler (PgBouncer) a session lock stays on whichever server connection ran it, held for nobody, and the
+    next run's attempt may land elsewhere; an open transaction keeps its server connection, and its lock
+    ends with it. The transaction only reads under READ COMMITTED, so it holds back no vacuum (no xid, no
+    snapshot between statements). Elsewhere: an exclusive lock on a file next to the database.
     """
     global _run_lock
     if _run_lock is not None:
         return
     if is_postgresql():
         lock = connection.get_new_connection(connection.get_connection_params())
-        lock.autocommit = True
+        lock.autocommit = False  # the driver opens the transaction with the first statement
         with lock.cursor() as cursor:
-            cursor.execute("SELECT pg_try_advisory_lock(%s)", [RUN_LOCK_KEY])
+            cursor.execute("SELECT pg_try_advisory_xact_lock(%s)", [RUN_LOCK_KEY])
             taken = cursor.fetchone()[0]
     else:
         lock = open(f"{connection.settings_dict['NAME']}.bench-lock", "w")  # noqa: SIM115 (held open)

@@ -117,10 +117,9 @@ def presence_heartbeat(
 ) -> None:
     """Record that `user` has order `order_id` open in browser tab `tab` (viewing, or editing once they
     typed), and forget expired tabs of this user and of this order. Two statements, whatever the table's
-    size: the upsert, and a delete through the (user, tab) and (order, seen_at) indexes (on PostgreSQL also
-    setting synchronous_commit off and back). No transaction around them: each is atomic alone (and two
-    heartbeats pruning each other's expired rows cannot deadlock), and a prune that did not happen is done
-    by the next heartbeat."""
+    size: the upsert (on PostgreSQL in a short transaction with `SET LOCAL synchronous_commit TO off`), and
+    a delete through the (user, tab) and (order, seen_at) indexes. A prune that did not happen is done by the
+    next heartbeat."""
     if refusal := tab_refusal(tab):
         raise PresenceRefused(_("Order %(order)s: %(why)s.") % {"order": order_id, "why": refusal})
     now = at or timezone.now()
@@ -128,16 +127,16 @@ def presence_heartbeat(
     when = db_datetime(now)
     # A heartbeat lost in a crash of the database server is repeated by the next one: its commits need not
     # wait for the disk, and so do not queue behind the holds' and the comments' (about 5 heartbeats a
-    # second per 100 open tabs, two commits each).
+    # second per 100 open tabs).
     with commits_not_waiting_for_disk():
         with connection.cursor() as cursor:
             cursor.execute(_upsert_sql(), [tab, user.pk, str(state), when, when, order_id])
             recorded = cursor.rowcount
         if recorded == 0:
             raise PresenceRefused(_("Order %(order)s does not exist (deleted?).") % {"order": order_id})
-        Presence.objects.filter(
-            Q(user_id=user.pk) | Q(order_id=order_id), seen_at__lt=fresh_since(now)
-        ).delete()
+    # The prune in a transaction of its own: a heartbeat never keeps its row locked while its prune waits for
+    # another heartbeat's. A prune that finds nothing to delete writes nothing and so waits for no disk.
+    Presence.objects.filter(Q(user_id=user.pk) | Q(order_id=order_id), seen_at__lt=fresh_since(now)).delete()
 
 
 def presence_gone(*, user: Actor, tab: str) -> int:

@@ -14,7 +14,7 @@ from django.db import connection, transaction
 from django.db.models import Count, Exists, OuterRef, Q, Sum
 
 from operators.models import Assignment, AssignmentLog, OperatorHoldCount
-from orderops.db import id_set
+from orderops.db import id_set, streamed_in_transaction
 from orders.models import Order
 
 Action = AssignmentLog.Action
@@ -167,7 +167,8 @@ def order_replays(
     memory stays a few chunks whatever the size of the tables. Per order, rows replay in id order: changes
     to one order are serialized by its row lock, so ids follow commit order. A row that contradicts the rows
     before it is reported as a conflict and then taken at its word (an `assigned` row makes its operator
-    the holder, a release leaves nobody), so that one bad row is not blamed for every row after it.
+    the holder, a release leaves nobody), so that one bad row is not blamed for every row after it. The
+    streams are server-side cursors on PostgreSQL, read inside a transaction (`streamed_in_transaction`).
     """
     log_rows = AssignmentLog.objects.order_by("order_id", "id").values_list(
         "order_id", "id", "action", "operator_id", "previous_operator_id"
@@ -177,20 +178,21 @@ def order_replays(
         ids = list(order_ids)
         log_rows = log_rows.filter(order_id__in=id_set(ids))
         holds = holds.filter(order_id__in=id_set(ids))
-    hold_stream = holds.iterator(chunk_size=chunk_size)
-    hold = next(hold_stream, None)
-    for order_id, rows in groupby(log_rows.iterator(chunk_size=chunk_size), key=itemgetter(0)):
-        while hold is not None and hold[0] < order_id:
+    with streamed_in_transaction():
+        hold_stream = holds.iterator(chunk_size=chunk_size)
+        hold = next(hold_stream, None)
+        for order_id, rows in groupby(log_rows.iterator(chunk_size=chunk_size), key=itemgetter(0)):
+            while hold is not None and hold[0] < order_id:
+                yield OrderReplay(hold[0], None, hold[1], 0, ())
+                hold = next(hold_stream, None)
+            holder_id = None
+            if hold is not None and hold[0] == order_id:
+                holder_id = hold[1]
+                hold = next(hold_stream, None)
+            yield _replay(order_id, rows, holder_id)
+        while hold is not None:
             yield OrderReplay(hold[0], None, hold[1], 0, ())
             hold = next(hold_stream, None)
-        holder_id = None
-        if hold is not None and hold[0] == order_id:
-            holder_id = hold[1]
-            hold = next(hold_stream, None)
-        yield _replay(order_id, rows, holder_id)
-    while hold is not None:
-        yield OrderReplay(hold[0], None, hold[1], 0, ())
-        hold = next(hold_stream, None)
 
 
 def _replay(order_id: int, rows: Iterable[tuple], holder_id: int | None) -> OrderReplay:

@@ -1,11 +1,12 @@
 """Database helpers shared by the apps: passing a large set of ids as one SQL parameter; commits that need
-not wait for the disk."""
+not wait for the disk; server-side cursors where a transaction pooler keeps them working. Nothing here
+leaves state on a connection after its transaction (README, "Scaling out": PgBouncer)."""
 
 import contextlib
 import json
 from collections.abc import Iterable, Iterator
 
-from django.db import connection
+from django.db import connection, transaction
 from django.db.models.expressions import RawSQL
 
 
@@ -34,19 +35,43 @@ def db_datetime(value):
 
 @contextlib.contextmanager
 def commits_not_waiting_for_disk() -> Iterator[None]:
-    """PostgreSQL: the commits inside do not wait for their WAL to reach the disk (synchronous_commit off
-    for this connection, put back on the way out). Only for writes a crash of the database server may lose
-    without harm, such as a presence heartbeat, which the next one repeats and which times out anyway: such
-    a commit is still atomic and seen by everyone at once; a crash loses at most the last few hundred
-    milliseconds of them (three times wal_writer_delay). Other databases: nothing changes."""
+    """A transaction whose commit, on PostgreSQL, does not wait for its WAL to reach the disk.
+
+    Only for writes a crash of the database server may lose without harm, such as a presence heartbeat,
+    which the next one repeats and which times out anyway: the commit is still atomic and seen by everyone
+    at once; a crash loses at most the last few hundred milliseconds of them (three times wal_writer_delay).
+
+    The setting is `SET LOCAL`, inside the transaction: it ends with it, on the server connection that ran
+    it. A session-level `SET` and `RESET` would be two transactions, which a transaction pooler (PgBouncer)
+    may send to two different server connections, leaving another client's commits not waiting for the
+    disk. Inside a caller's transaction nothing is set (its commit is the caller's, and may need to be
+    durable): the block is a savepoint. Other databases: nothing changes (each statement commits alone, as
+    outside the block).
+    """
     if connection.vendor != "postgresql":
         yield
         return
-    with connection.cursor() as cursor:
-        cursor.execute("SET synchronous_commit TO off")
-    try:
-        yield
-    finally:
-        if connection.connection is not None and not connection.needs_rollback:
+    own_transaction = not connection.in_atomic_block
+    with transaction.atomic():
+        if own_transaction:
             with connection.cursor() as cursor:
-                cursor.execute("RESET synchronous_commit")
+                cursor.execute("SET LOCAL synchronous_commit TO off")
+        yield
+
+
+@contextlib.contextmanager
+def streamed_in_transaction() -> Iterator[None]:
+    """Where `.iterator()` may run: inside a transaction on PostgreSQL.
+
+    `.iterator()` reads through a server-side cursor. Outside a transaction Django declares it `WITH HOLD`
+    and fetches it over several transactions, which a transaction pooler (PgBouncer) may send to different
+    server connections ("cursor does not exist"); inside one the cursor lives and dies with the
+    transaction, on one server connection. A caller's transaction is used as it is. SQLite has no
+    server-side cursors, and its transactions lock out every writer (they start IMMEDIATE): nothing is
+    opened there.
+    """
+    if connection.vendor != "postgresql" or connection.in_atomic_block:
+        yield
+        return
+    with transaction.atomic():
+        yield

@@ -1,25 +1,42 @@
-"""Role fixtures, and the rules for PostgreSQL-only tests (skipped on SQLite, never skipped in CI)."""
+"""Role fixtures, the rules for PostgreSQL-only tests (skipped on SQLite, never skipped in CI), and the
+PgBouncer pass (`--pgbouncer`: every connection through a transaction pooler the tests start)."""
 
 import importlib
 import os
 
 import pytest
-from django.db import connection
+from django.db import connection, connections
 
 from operators.services import roles_setup
 from orders.models import OrderStatus
 from tests.factories import OperatorFactory, SupervisorFactory, UserFactory
+from tests.pgbouncer import pgbouncer_missing, pgbouncer_start
 
 DEFAULT_STATUSES = importlib.import_module("orders.migrations.0002_default_statuses").DEFAULT_STATUSES
 
 _skipped_postgres_tests: list[str] = []
+_through_pgbouncer = False
 
 
 def _on_postgres() -> bool:
     return connection.vendor == "postgresql"
 
 
+def pytest_addoption(parser) -> None:
+    parser.addoption(
+        "--pgbouncer",
+        action="store_true",
+        help="PostgreSQL only: run every connection through a PgBouncer in transaction pooling that the tests"
+        " start (tests/pgbouncer.py); make test runs the tests marked pgbouncer so",
+    )
+
+
 def pytest_collection_modifyitems(config, items) -> None:
+    if not config.getoption("pgbouncer"):
+        skip = pytest.mark.skip(reason="runs only through PgBouncer: pytest --pgbouncer (make test does)")
+        for item in items:
+            if "pgbouncer_only" in item.keywords:
+                item.add_marker(skip)
     if _on_postgres():
         return
     skip = pytest.mark.skip(
@@ -30,8 +47,16 @@ def pytest_collection_modifyitems(config, items) -> None:
             item.add_marker(skip)
 
 
+def pytest_configure(config) -> None:
+    global _through_pgbouncer
+    _through_pgbouncer = config.getoption("pgbouncer")
+
+
 def pytest_runtest_logreport(report) -> None:
-    if report.skipped and "postgres" in report.keywords:
+    # The PgBouncer-only tests are skipped in the plain passes by design; in the PgBouncer pass, none may be.
+    keywords = report.keywords
+    counted = "pgbouncer" in keywords if _through_pgbouncer else "pgbouncer_only" not in keywords
+    if report.skipped and "postgres" in report.keywords and counted:
         _skipped_postgres_tests.append(report.nodeid)
 
 
@@ -46,6 +71,41 @@ def pytest_sessionfinish(session, exitstatus) -> None:
                 red=True,
             )
         session.exitstatus = 1
+
+
+@pytest.fixture(scope="session")
+def django_db_setup(django_db_setup, request):
+    """With --pgbouncer, once the test database exists: every connection (each thread's too) goes through a
+    PgBouncer in transaction pooling started for this run; it stops before the database is dropped."""
+    if not request.config.getoption("pgbouncer"):
+        yield
+        return
+    if not _on_postgres():
+        raise pytest.UsageError("--pgbouncer needs PostgreSQL: set DATABASE_URL=postgres://...")
+    if why := pgbouncer_missing():
+        raise pytest.UsageError(f"--pgbouncer: {why}")
+    settings = connection.settings_dict  # the dict every thread's new connection is made from
+    server = (settings["HOST"], settings["PORT"])
+    bouncer = pgbouncer_start(
+        server_host=settings["HOST"] or "127.0.0.1",
+        server_port=int(settings["PORT"] or 5432),
+        user=settings["USER"],
+        password=settings["PASSWORD"] or "",
+    )
+    connections.close_all()
+    settings["HOST"], settings["PORT"] = bouncer.host, bouncer.port
+    try:
+        yield
+    finally:
+        connections.close_all()
+        settings["HOST"], settings["PORT"] = server
+        bouncer.stop()
+
+
+@pytest.fixture
+def through_pgbouncer(request) -> bool:
+    """Whether this run's connections go through PgBouncer (--pgbouncer)."""
+    return bool(request.config.getoption("pgbouncer"))
 
 
 @pytest.fixture(autouse=True)

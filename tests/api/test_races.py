@@ -12,7 +12,7 @@ from tests.factories import OperatorFactory, SupervisorFactory
 from tests.operators.test_races import make_orders, run_together
 from tests.replay import assert_log_replays_to_holds
 
-pytestmark = [pytest.mark.postgres, pytest.mark.django_db(transaction=True)]
+pytestmark = [pytest.mark.postgres, pytest.mark.pgbouncer, pytest.mark.django_db(transaction=True)]
 
 
 def api_client(user) -> APIClient:

@@ -107,6 +107,7 @@ def test_one_persons_token_is_not_anothers(client, operator, other_operator):
 
 
 @pytest.mark.postgres
+@pytest.mark.pgbouncer
 @pytest.mark.django_db(transaction=True)
 def test_one_token_sent_twice_at_the_same_moment_takes_effect_once(operator):
     """Two connections post Get next order with one token at once: one claim, both answered alike."""

@@ -171,6 +171,7 @@ def test_send_notifications_refuses_bad_options(db):
 
 
 @pytest.mark.postgres
+@pytest.mark.pgbouncer
 @pytest.mark.django_db(transaction=True)
 def test_workers_running_at_once_never_send_one_message_twice(roles, mailoutbox, monkeypatch):
     holder = OperatorFactory(username="anna", first_name="Anna")
@@ -231,6 +232,7 @@ call_command("send_notifications", "--sleep", "0.1")
 
 
 @pytest.mark.postgres
+@pytest.mark.pgbouncer
 @pytest.mark.django_db(transaction=True)
 def test_a_worker_killed_while_sending_leaves_its_message_to_the_next_run(roles, mailoutbox):
     holder = OperatorFactory(username="anna", first_name="Anna")

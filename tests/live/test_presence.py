@@ -151,11 +151,13 @@ def test_the_heartbeat_answers_who_else_is_there(client, operator, other_operato
     assert (answer["heartbeat_interval"], answer["presence_timeout"]) == (20, 60)
 
 
-# session, user, the user's permissions (2), the upsert, the prune, the presence; on PostgreSQL also the
-# commits' synchronous_commit off and back (orderops.db.commits_not_waiting_for_disk)
-HEARTBEAT_QUERIES = {"postgresql": 9, "sqlite": 7}
+# session, user, the user's permissions (2), the upsert, the prune with the BEGIN and COMMIT of its own
+# transaction (logged once the test runs outside a test transaction), the presence; on PostgreSQL the
+# upsert's own transaction too: BEGIN, SET LOCAL synchronous_commit, COMMIT (commits_not_waiting_for_disk)
+HEARTBEAT_QUERIES = {"postgresql": 12, "sqlite": 9}
 
 
+@pytest.mark.django_db(transaction=True)  # a request's own transactions: no test savepoints
 def test_the_heartbeat_costs_a_fixed_number_of_queries(
     client, operator, other_operator, order, django_assert_num_queries
 ):
@@ -166,13 +168,15 @@ def test_the_heartbeat_costs_a_fixed_number_of_queries(
 
 
 @pytest.mark.postgres
+@pytest.mark.pgbouncer
+@pytest.mark.django_db(transaction=True)  # the heartbeat's own transactions, as in a request
 def test_a_heartbeat_commits_without_waiting_for_the_disk_and_puts_the_setting_back(operator, order):
     """Presence is repeated by the next heartbeat and times out anyway: its commits need not wait for the
     disk. The connection's setting is back as it was afterwards, also when the heartbeat is refused."""
     seen = []
 
     def record(execute, sql, params, many, context):
-        if "presence" in sql.lower():
+        if sql.startswith("INSERT INTO live_presence"):  # the heartbeat's write (its prune finds nothing)
             with connection.cursor() as cursor:  # outside the wrapper: not recorded again
                 cursor.cursor.execute("SHOW synchronous_commit")
                 seen.append(cursor.cursor.fetchone()[0])
@@ -188,6 +192,7 @@ def test_a_heartbeat_commits_without_waiting_for_the_disk_and_puts_the_setting_b
         assert cursor.fetchone()[0] == "on"
 
 
+@pytest.mark.django_db(transaction=True)  # a request's own transactions: no test savepoints
 def test_the_heartbeat_costs_the_same_with_many_tabs_open(client, operator, order, django_assert_num_queries):
     for number in range(30):
         presence_heartbeat(user=OperatorFactory(), tab=f"t{number}", order_id=order.pk, editing=False)
@@ -309,6 +314,7 @@ def test_the_apis_claim_next_skips_the_order_a_colleague_has_open(operator, othe
 
 
 @pytest.mark.postgres
+@pytest.mark.pgbouncer
 @pytest.mark.django_db(transaction=True)
 def test_presence_is_shared_by_two_gunicorn_servers(tmp_path, operator, other_operator):
     """A heartbeat sent to one server is in the heartbeat answer and the list poll of the other: presence

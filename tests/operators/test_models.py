@@ -33,6 +33,7 @@ def test_log_rows_cannot_be_edited_or_deleted():
 
 
 @pytest.mark.postgres
+@pytest.mark.pgbouncer
 @pytest.mark.django_db(transaction=True)
 def test_two_connections_inserting_a_hold_at_once_leave_exactly_one():
     """Two sessions insert a hold for the same order at the same moment; PostgreSQL's unique index makes

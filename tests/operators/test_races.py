@@ -41,7 +41,7 @@ from tests.replay import assert_log_replays_to_holds
 
 Action = AssignmentLog.Action
 
-pytestmark = [pytest.mark.postgres, pytest.mark.django_db(transaction=True)]
+pytestmark = [pytest.mark.postgres, pytest.mark.pgbouncer, pytest.mark.django_db(transaction=True)]
 
 # How long a thread waits for the others at a barrier, and how long the test waits for all threads.
 BARRIER_TIMEOUT = 30.0

@@ -10,7 +10,7 @@ from orders.services import OrderStale, order_update
 from tests.factories import OrderFactory
 from tests.operators.test_races import fresh, run_together
 
-pytestmark = [pytest.mark.postgres, pytest.mark.django_db(transaction=True)]
+pytestmark = [pytest.mark.postgres, pytest.mark.pgbouncer, pytest.mark.django_db(transaction=True)]
 
 ROUNDS = 12
 

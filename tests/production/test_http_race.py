@@ -21,7 +21,7 @@ from tests.factories import TEST_PASSWORD, OperatorFactory, OrderFactory
 from tests.production import Browser, Page, gunicorn
 from tests.replay import assert_log_replays_to_holds
 
-pytestmark = [pytest.mark.postgres, pytest.mark.django_db(transaction=True)]
+pytestmark = [pytest.mark.postgres, pytest.mark.pgbouncer, pytest.mark.django_db(transaction=True)]
 
 CLIENTS = 16
 ROUNDS = 4

@@ -13,6 +13,7 @@ from operators.selectors import users_by_id
 from operators.services import holds_expire
 from orderops.commands import BatchCommand, plural
 from orderops.conf import orderops_setting
+from orderops.db import streamed_in_transaction
 from orderops.durations import duration_argument, duration_display
 from orders.results import user_display_name
 
@@ -73,17 +74,18 @@ class Command(BatchCommand):
         # One moment for the whole run: holds that become idle while it runs wait for the next run.
         report = ExpiryReport(dry_run=options["dry_run"], idle=idle, now=timezone.now())
         if report.dry_run:
-            for number, operator_id, last_activity_at in (
-                idle_holds(report.now - idle)
-                .values_list("order__number", "operator_id", "last_activity_at")
-                .iterator(chunk_size=batch_size)
-            ):
-                report.by_operator[operator_id] += 1
-                if listing:
-                    self.stdout.write(
-                        f"would expire #{number}: held by {self.username(operator_id)}, idle since"
-                        f" {timezone.localtime(last_activity_at):%Y-%m-%d %H:%M %Z}"
-                    )
+            with streamed_in_transaction():
+                for number, operator_id, last_activity_at in (
+                    idle_holds(report.now - idle)
+                    .values_list("order__number", "operator_id", "last_activity_at")
+                    .iterator(chunk_size=batch_size)
+                ):
+                    report.by_operator[operator_id] += 1
+                    if listing:
+                        self.stdout.write(
+                            f"would expire #{number}: held by {self.username(operator_id)}, idle since"
+                            f" {timezone.localtime(last_activity_at):%Y-%m-%d %H:%M %Z}"
+                        )
             self.summary_write(report, as_json=options["json"])
             return
         try:
