@@ -31,7 +31,7 @@ from console.order_links import order_by_number
 from console.order_page import OrderPage, lines_change, order_page_context, order_page_read, stale_sentence
 from console.paginator import EstimatingPaginator
 from console.queues import queue_title
-from console.update import draft_keep, draft_take, order_page_update
+from console.update import draft_keep, draft_take, order_page_submit
 from operators import rules
 from orderops.conf import orderops_setting
 from orders.models import Order, OrderLine, OrderStatus
@@ -379,7 +379,7 @@ class OrderAdmin(admin.ModelAdmin):
         if status is not None and status.code != form.instance.status_id:
             changes["status"] = status
         hold = self.order_page(request, form.instance).hold
-        updated = order_page_update(
+        updated = order_page_submit(
             self,
             request,
             order=form.instance,

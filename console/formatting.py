@@ -18,8 +18,9 @@ def short_age(moment) -> str:
     return _("%(count)s d") % {"count": seconds // 86400}
 
 
-def held_for(moment) -> str:
-    """ "2 hours ago"; "just now" for the first minute (naturaltime would say "now")."""
+def time_ago(moment) -> str:
+    """How long ago `moment` was, in words: "just now" for the first minute (naturaltime would say "now"),
+    then "5 minutes ago", "2 hours ago", "3 days ago"."""
     if (timezone.now() - moment).total_seconds() < 60:
         return _("just now")
     return naturaltime(moment)

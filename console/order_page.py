@@ -6,7 +6,7 @@ from dataclasses import dataclass
 from django.utils.translation import gettext as _
 
 from console.flow import flow_read
-from console.formatting import display_name, exact_time, held_for
+from console.formatting import display_name, exact_time, time_ago
 from console.forms import OperatorChoiceForm
 from console.timeline import order_timeline
 from console.update import draft_take
@@ -77,7 +77,7 @@ def order_page_context(request, order: Order, page: OrderPage, may_change_orders
         "hold_is_mine": hold_is_mine,
         "hold_holder_name": display_name(hold.operator, viewer_id=user.pk) if hold else "",
         "hold_assigner_name": "",
-        "hold_age": held_for(hold.assigned_at) if hold else "",
+        "hold_age": time_ago(hold.assigned_at) if hold else "",
         "hold_since": exact_time(hold.assigned_at) if hold else "",
         "order_is_final": order.status.releases_assignment,
         "powers": powers,
@@ -130,7 +130,7 @@ def stale_sentence(stale: OrderStale, *, update: bool = False) -> str:
     `update`, worded for the Update box, which comes back on the order as it is now."""
     fields = ", ".join(change.label for change in stale.changes)
     names = {"who": display_name(stale.changed_by), "fields": fields, "number": stale.number}
-    names["when"] = held_for(stale.changed_at)
+    names["when"] = time_ago(stale.changed_at)
     if update and fields:
         text = _(
             "%(who)s changed %(fields)s on #%(number)s %(when)s, after you opened it. Your update was not "

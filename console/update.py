@@ -76,7 +76,7 @@ def _holds(order_id: int, user_id: int | None) -> bool:
     return Assignment.objects.filter(order_id=order_id, operator_id=user_id).exists()
 
 
-def order_page_update(
+def order_page_submit(
     model_admin,
     request: HttpRequest,
     *,

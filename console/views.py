@@ -8,7 +8,7 @@ OrderAdmin.get_urls routes to them through the admin site's admin_view, passing 
 """
 
 from dataclasses import replace
-from datetime import datetime, time, timedelta
+from datetime import datetime, time
 
 from django.contrib import admin, messages
 from django.core.exceptions import PermissionDenied
@@ -26,9 +26,9 @@ from console.messages import run_and_report
 from console.order_page import settable_statuses, stale_sentence
 from console.post_only import post_only
 from console.queues import landing_url, queue_counts
-from console.update import Draft, draft_keep, order_page_update
+from console.update import Draft, draft_keep, order_page_submit
 from live.presence import orders_in_view
-from operators.selectors import operators_workload, orders_let_go_recently, unassigned_backlog
+from operators.selectors import operators_workload, unassigned_backlog
 from operators.services import (
     order_claim_next,
     orders_assign,
@@ -134,7 +134,7 @@ def _update(model_admin, request: HttpRequest, order: Order) -> HttpResponse:
     status = form.cleaned_data["status"]
     hold = page.hold
     try:
-        updated = order_page_update(
+        updated = order_page_submit(
             model_admin,
             request,
             order=order,
@@ -185,23 +185,15 @@ def order_button(request: HttpRequest, object_id: str, *, model_admin, button: s
 # --- the list's "Get next order", and the workload page ------------------------------------------------
 
 
-# How long "Get next order" passes over an order its operator released (while any other order is free).
-LET_GO_PASSED_OVER_FOR = timedelta(minutes=15)
-
-
 @post_only
 def claim_next(request: HttpRequest, *, model_admin) -> HttpResponse:
     if not model_admin.has_view_permission(request):
         raise PermissionDenied
     # The queue the button was pressed on (or the order page that offered the next order) comes along.
     flow = replace(flow_read(request), via_next=True)
-    # Passed over while others are free: orders a colleague has open right now (live presence), and orders
-    # this operator just let go of (release, then "next", should not hand the same order back).
-    passing_over = [
-        *orders_in_view(excluding=request.user),
-        *orders_let_go_recently(request.user, within=LET_GO_PASSED_OVER_FOR),
-    ]
-    result = order_claim_next(actor=request.user, avoid_order_ids=passing_over)
+    # Passed over while others are free: orders a colleague has open right now (live presence); the service
+    # passes over the orders this operator just let go of itself.
+    result = order_claim_next(actor=request.user, avoid_order_ids=orders_in_view(excluding=request.user))
     if result.outcome == Outcome.DONE:
         model_admin.message_user(request, result.message, messages.SUCCESS)
         return HttpResponseRedirect(flow.order_url(result.order.pk))

@@ -35,7 +35,7 @@ from django.template.loader import render_to_string
 from django.utils.translation import gettext as _
 
 from console.admin import OrderAdmin
-from console.formatting import display_name, held_for
+from console.formatting import display_name, time_ago
 from console.order_page import order_page_context, read_only_reason
 from console.timeline import TimelineEntry
 from live.models import Presence
@@ -112,7 +112,7 @@ class OrderPageUpdate:
         }
 
 
-def order_page_update(
+def order_page_changes(
     request, *, order_id: int, since_token: str, loaded_version: int, token: str
 ) -> OrderPageUpdate:
     """The order page's new banner and timeline (the console's own markup), whether the viewer may still edit
@@ -160,7 +160,7 @@ def _changed_sentence(order: Order, loaded_version: int) -> str:
         "who": ", ".join(names),
         "fields": ", ".join(change.label for change in changes),
         "number": order.number,
-        "when": held_for(latest.at),
+        "when": time_ago(latest.at),
     }
 
 

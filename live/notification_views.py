@@ -23,7 +23,7 @@ from django.utils.http import url_has_allowed_host_and_scheme
 from django.utils.translation import gettext as _
 from django.utils.translation import ngettext
 
-from console.formatting import exact_time, held_for
+from console.formatting import exact_time, time_ago
 from live.models import Notification, NotificationPreference
 from live.wording import notification_detail_label, notification_sentence_html
 from orderops.conf import orderops_setting
@@ -73,7 +73,7 @@ def notifications_page(request: HttpRequest) -> HttpResponse:
                 notification, reverse("admin:orders_order_change", args=[notification.order_id])
             ),
             "detail_label": notification_detail_label(notification),
-            "age": held_for(notification.created_at),
+            "age": time_ago(notification.created_at),
             "exact": exact_time(notification.created_at),
         }
         for notification in page.object_list

@@ -6,7 +6,6 @@ happened to it (closed, asleep, its server killed). The rows live in the databas
 every host sees the same presence; a closing tab's "gone" is a courtesy that makes it disappear sooner.
 """
 
-from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
@@ -165,28 +164,6 @@ def order_presence(*, order_id: int, viewer: Actor, now: datetime | None = None)
             row.user_id, user_display_name(row.user), editing or (known is not None and known.editing)
         )
     return OrderPresence(list(others.values()), my_tabs)
-
-
-def orders_viewers(
-    *, order_ids: Iterable[int], viewer: Actor, now: datetime | None = None
-) -> dict[int, list[str]]:
-    """For the list: the names of the colleagues who have each of these orders open, by order. One query,
-    by the page's order ids through the (order, seen_at) index, whatever the number of orders."""
-    ids = list(order_ids)
-    if not ids:
-        return {}
-    rows = (
-        Presence.objects.filter(order_id__in=ids, seen_at__gte=fresh_since(now))
-        .exclude(user_id=viewer.pk)
-        .select_related("user")
-        .order_by("order_id", "opened_at", "id")
-    )
-    names: dict[int, list[str]] = {}
-    for row in rows:
-        name = user_display_name(row.user)
-        if name not in names.setdefault(row.order_id, []):
-            names[row.order_id].append(name)
-    return names
 
 
 def orders_in_view(*, excluding: Actor | AnonymousUser, now: datetime | None = None) -> list[int]:

@@ -151,7 +151,7 @@ def _poll_order(request: HttpRequest) -> HttpResponse:
         )
     if token == since:
         return HttpResponseNotModified()
-    update = changes.order_page_update(
+    update = changes.order_page_changes(
         request, order_id=order_id, since_token=since, loaded_version=version, token=token
     )
     return JsonResponse(update.as_dict())

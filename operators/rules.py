@@ -101,12 +101,6 @@ class OrderState:
     final: bool
 
 
-def _holder_name(user: Actor, holder: Actor | None) -> str:
-    if holder is not None and holder.pk == user.pk:
-        return _("you")
-    return user_display_name(holder)
-
-
 def _cannot_be_held(order: OrderState) -> Refusal:
     return Refusal(
         Code.FINAL_STATUS,

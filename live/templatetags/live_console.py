@@ -2,7 +2,7 @@
 settings live.js polls with, and the order list's."""
 
 from django import template
-from django.utils.safestring import SafeString, mark_safe
+from django.utils.safestring import mark_safe
 
 from live.changes import order_token_of_page
 from live.presence import order_presence
@@ -47,8 +47,3 @@ def live_order_page(context) -> dict:
 @register.inclusion_tag("live/order_list.html")
 def live_order_list() -> dict:
     return _intervals()
-
-
-@register.simple_tag
-def live_eye_icon() -> SafeString:
-    return EYE_ICON

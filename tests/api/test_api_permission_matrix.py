@@ -45,8 +45,8 @@ from operators.rules import HOLD_ORDERS
 from operators.services import orders_assign, roles_setup
 from orders.models import Order, OrderComment, OrderStatus
 from tests.factories import OperatorFactory, OrderCommentFactory, OrderFactory, SupervisorFactory, UserFactory
-from tests.production import snapshot_diff, tables_snapshot
 from tests.production.test_permission_matrix import parse_table, staff_with_permissions
+from tests.snapshots import snapshot_diff, tables_snapshot
 
 User = get_user_model()
 DEFAULT_STATUSES = importlib.import_module("orders.migrations.0002_default_statuses").DEFAULT_STATUSES

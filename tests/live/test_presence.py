@@ -15,7 +15,6 @@ from live.presence import (
     PresenceRefused,
     order_presence,
     orders_in_view,
-    orders_viewers,
     presence_gone,
     presence_heartbeat,
 )
@@ -118,7 +117,6 @@ def test_one_person_in_two_tabs_is_one_name_editing_if_either_tab_is(operator, o
     presence = order_presence(order_id=order.pk, viewer=operator)
     assert presence.sentence() == "Ivan is editing"
     assert presence.tabs_sentence() == "You have this order open in 2 tabs."
-    assert orders_viewers(order_ids=[order.pk], viewer=operator) == {order.pk: ["Ivan"]}
 
 
 def test_a_heartbeat_for_an_order_that_does_not_exist_is_refused_with_its_id(operator):
@@ -322,7 +320,7 @@ def test_presence_is_shared_by_two_gunicorn_servers(tmp_path, operator, other_op
     import json
 
     from tests.factories import TEST_PASSWORD
-    from tests.production import Browser, gunicorn
+    from tests.http_server import Browser, gunicorn
 
     order = OrderFactory()
     with (

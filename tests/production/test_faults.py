@@ -20,8 +20,9 @@ from operators.models import Assignment
 from operators.services import orders_assign
 from orders.models import Order
 from tests.factories import TEST_PASSWORD, OperatorFactory, OrderFactory, SupervisorFactory
-from tests.production import Browser, gunicorn, snapshot_diff, tables_snapshot
+from tests.http_server import Browser, gunicorn
 from tests.replay import assert_log_replays_to_holds
+from tests.snapshots import snapshot_diff, tables_snapshot
 
 pytestmark = pytest.mark.django_db(transaction=True)
 

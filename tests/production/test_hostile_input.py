@@ -18,7 +18,7 @@ from operators.models import Assignment, AssignmentLog
 from operators.services import orders_assign
 from orders.models import OrderComment
 from tests.factories import OrderFactory
-from tests.production import snapshot_diff, tables_snapshot
+from tests.snapshots import snapshot_diff, tables_snapshot
 
 CHANGELIST = reverse("admin:orders_order_changelist")
 CLAIM_NEXT = reverse("admin:orders_order_claim_next")

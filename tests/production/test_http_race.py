@@ -18,7 +18,7 @@ import pytest
 from operators.models import Assignment, AssignmentLog
 from orders.models import Order, OrderStatus
 from tests.factories import TEST_PASSWORD, OperatorFactory, OrderFactory
-from tests.production import Browser, Page, gunicorn
+from tests.http_server import Browser, Page, gunicorn
 from tests.replay import assert_log_replays_to_holds
 
 pytestmark = [pytest.mark.postgres, pytest.mark.pgbouncer, pytest.mark.django_db(transaction=True)]

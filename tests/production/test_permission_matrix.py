@@ -50,7 +50,8 @@ from tests.factories import (
     SupervisorFactory,
     UserFactory,
 )
-from tests.production import BASE_DIR, snapshot_diff, tables_snapshot
+from tests.http_server import BASE_DIR
+from tests.snapshots import snapshot_diff, tables_snapshot
 
 User = get_user_model()
 DEFAULT_STATUSES = importlib.import_module("orders.migrations.0002_default_statuses").DEFAULT_STATUSES
