@@ -6,12 +6,10 @@ from datetime import datetime, timedelta
 from typing import Any, NamedTuple
 
 from django.contrib.auth import get_user_model
-from django.contrib.auth.models import AnonymousUser
 from django.db.models import Count, Min, OuterRef, Q, Subquery, Sum
-from django.utils import timezone
 
 from operators.models import Assignment, AssignmentLog, OperatorActivityCount, OperatorHoldCount
-from orderops.db import id_set
+from orderops.db import db_datetime, id_set
 from orderops.types import Actor
 from orders.models import Order, OrderStatus
 from orders.results import user_display_name
@@ -180,19 +178,22 @@ def unassigned_backlog() -> list[StatusBacklog]:
     ]
 
 
-def orders_let_go_recently(
-    user: Actor | AnonymousUser, *, within: timedelta, now: datetime | None = None
-) -> list[int]:
-    """The orders `user` released themselves within the last `within`, newest first (at most 100): "Get next
-    order" passes over them while others are free, so that letting an order go and asking for the next one
-    does not hand the same order back. One range of assignmentlog_operator_idx."""
-    if user.pk is None:
-        return []
-    cutoff = (now or timezone.now()) - within
-    return list(
-        AssignmentLog.objects.filter(
-            operator_id=user.pk, actor_id=user.pk, action=AssignmentLog.Action.RELEASED, at__gte=cutoff
-        )
-        .order_by("-at")
-        .values_list("order_id", flat=True)[:100]
+# How long "Get next order" passes over an order its operator released themselves (while another is free).
+LET_GO_PASSED_OVER_FOR = timedelta(minutes=15)
+# At most this many of them: an operator releasing more in a quarter of an hour is not picking orders by hand.
+LET_GO_PASSED_OVER_MAX = 100
+
+
+def orders_let_go_recently_sql(user: Actor, *, now: datetime) -> tuple[str, list]:
+    """SQL for the orders `user` released themselves in the last LET_GO_PASSED_OVER_FOR, newest first (at
+    most LET_GO_PASSED_OVER_MAX), as a subquery of one column: claim next passes over them while others are
+    free, so that letting an order go and asking for the next one does not hand the same order back. A
+    subquery, not a list, so that a claim stays one statement. One range of assignmentlog_operator_idx."""
+    table = AssignmentLog._meta.db_table
+    sql = (
+        f"SELECT let_go.order_id FROM (SELECT order_id FROM {table}"
+        " WHERE operator_id = %s AND actor_id = %s AND action = %s AND at >= %s"
+        " ORDER BY at DESC LIMIT %s) AS let_go"
     )
+    cutoff = db_datetime(now - LET_GO_PASSED_OVER_FOR)
+    return sql, [user.pk, user.pk, str(AssignmentLog.Action.RELEASED), cutoff, LET_GO_PASSED_OVER_MAX]

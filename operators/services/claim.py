@@ -11,6 +11,7 @@ from django.utils.translation import gettext as _
 
 from operators import log, rules
 from operators.models import Assignment
+from operators.selectors import orders_let_go_recently_sql
 from operators.services._holds import capacity_left, check_logged, holds_insert
 from orderops.conf import orderops_setting
 from orderops.db import db_datetime, id_set_sql
@@ -36,6 +37,18 @@ class ClaimResult:
 
 
 @dataclass(frozen=True)
+class PassingOver:
+    """What a claim passes over while another order is free: `order_ids` (the caller's: orders a colleague
+    has open right now, say), and the orders `let_go_by` released themselves recently."""
+
+    order_ids: frozenset[int] = frozenset()
+    let_go_by: Actor | None = None
+
+    def __bool__(self) -> bool:
+        return bool(self.order_ids) or self.let_go_by is not None
+
+
+@dataclass(frozen=True)
 class Taken:
     """What one claim did: the candidate it picked (None: none free in this window), and, when its hold and
     log row went in, the order with its status."""
@@ -45,11 +58,13 @@ class Taken:
 
 
 def _claim_taken_one_at_a_time(
-    statuses: list[str], actor: Actor, at: datetime, avoid: Collection[int] = ()
+    statuses: list[str], actor: Actor, at: datetime, passing_over: PassingOver
 ) -> Taken:
     """SQLite, which runs one writing transaction at a time: the oldest free order, its hold, its log row
     and the order read back, one statement each."""
-    sql, params = claim_candidate_sql(statuses, None, avoid)
+    sql, params = claim_candidate_sql(
+        statuses, None, passing_over.order_ids, let_go_by=passing_over.let_go_by, now=at
+    )
     with connection.cursor() as cursor:
         cursor.execute(sql, params)
         row = cursor.fetchone()
@@ -62,7 +77,7 @@ def _claim_taken_one_at_a_time(
 
 
 def _claim_taken(
-    statuses: list[str], window: int | None, actor: Actor, at: datetime, avoid: Collection[int] = ()
+    statuses: list[str], window: int | None, actor: Actor, at: datetime, passing_over: PassingOver
 ) -> Taken:
     """PostgreSQL: pick the candidate, insert its hold and its 'assigned' log row, and return the order, in
     one statement (the raw claim's shape: no round trip between the writes). A candidate without a hold
@@ -70,7 +85,9 @@ def _claim_taken(
 
     The order comes from the locked row itself (FOR NO KEY UPDATE returns its newest version, whatever the
     statement's snapshot saw), as it was before this statement's own hold set its marker."""
-    candidate, candidate_params = claim_candidate_sql(statuses, window, avoid, columns="o.*")
+    candidate, candidate_params = claim_candidate_sql(
+        statuses, window, passing_over.order_ids, columns="o.*", let_go_by=passing_over.let_go_by, now=at
+    )
     when = db_datetime(at)
     log_insert, log_params = log.assigned_from_sql("claimed", actor=actor, at=at)
     # The same hold row as _holds.holds_insert writes, from the candidate locked by the same statement.
@@ -159,18 +176,29 @@ def _claimed_order(order_id: int) -> Order:
 
 
 def claim_candidate_sql(
-    statuses: list[str], window: int | None, avoid: Collection[int] = (), *, columns: str = "o.id"
+    statuses: list[str],
+    window: int | None,
+    avoid: Collection[int] = (),
+    *,
+    columns: str = "o.id",
+    let_go_by: Actor | None = None,
+    now: datetime | None = None,
 ) -> tuple[str, list]:
     """Claim next's candidate statement for this connection's database, and its parameters.
 
     The free orders are found through order_free_idx, a partial index of the orders whose hold marker
     (Order.held, kept in step with the holds by triggers) is off: a claim reads the front of the queue of
     free orders and never steps over held ones, however many there are. Orders in `avoid` are passed over
-    (one parameter, whatever their number: the statement's text does not depend on it). `columns`: what
-    it selects of the order `o` (on PostgreSQL, of the locked row).
+    (one parameter, whatever their number: the statement's text does not depend on it), and so are the
+    orders `let_go_by` released themselves recently (a subquery of the log: orders_let_go_recently_sql).
+    `columns`: what it selects of the order `o` (on PostgreSQL, of the locked row).
     """
     order = Order._meta.db_table
-    avoiding, avoid_params = ("", []) if not avoid else id_set_sql(avoid)
+    passed_over = [id_set_sql(avoid)] if avoid else []
+    if let_go_by is not None:
+        passed_over.append(orders_let_go_recently_sql(let_go_by, now=now or timezone.now()))
+    avoiding = " UNION ALL ".join(sql for sql, _params in passed_over)
+    avoid_params = [param for _sql, params in passed_over for param in params]
     if connection.vendor != "postgresql":
         # SQLite runs one writing transaction at a time: the plain oldest free order is ours.
         placeholders = ", ".join(["%s"] * len(statuses))
@@ -188,13 +216,13 @@ def claim_candidate_sql(
         # it can, in that order. The status and the marker are checked again on the locked row: a claim
         # committed since this statement's snapshot shows there as held.
         limit = "" if window is None else "LIMIT %s"
-        passed_over = f" AND c.id NOT IN ({avoiding})" if avoiding else ""
+        passing = f" AND c.id NOT IN ({avoiding})" if avoiding else ""
         sql = (
             f"SELECT {columns} FROM unnest(ARRAY("
             "  SELECT candidate.id FROM unnest(%s::varchar[]) AS claimable(code)"
             "  CROSS JOIN LATERAL ("
             f"    SELECT c.id, c.created_at FROM {order} c WHERE c.status_id = claimable.code AND NOT c.held"
-            f"{passed_over}"
+            f"{passing}"
             f"    ORDER BY c.created_at, c.id {limit}"
             "  ) AS candidate"
             "  ORDER BY candidate.created_at, candidate.id"
@@ -211,12 +239,14 @@ def claim_candidate_sql(
 @service_logged("order_claim_next")
 @transaction.atomic
 def order_claim_next(*, actor: Actor, avoid_order_ids: Collection[int] = ()) -> ClaimResult:
-    """Take the oldest unassigned order whose status is in ORDEROPS["CLAIMABLE_STATUSES"].
+    """Take the oldest unassigned order whose status is in ORDEROPS["CLAIMABLE_STATUSES"]: every surface's
+    "Get next order" (the console's button, the API's claim-next) is this, and chooses alike.
 
-    `avoid_order_ids` (the orders a colleague has open right now, say) are passed over while any other order
-    is free; when none is, the oldest of them is taken after all. The exclusion is one parameter of the same
-    statements, so a claim costs the same statements whatever their number (one more look when it falls
-    back)."""
+    Passed over while any other order is free: `avoid_order_ids` (the orders a colleague has open right now,
+    say: live presence, which the surfaces know), and the orders `actor` released themselves in the last
+    LET_GO_PASSED_OVER_FOR (letting an order go and asking for the next one does not hand it back). When no
+    other order is free, the oldest of them is taken after all. Both are part of the same statements, so a
+    claim costs the same statements whatever their number (one more look when it falls back)."""
     refusal = rules.actor_refusal(actor) or rules.holder_refusal(actor)
     if refusal is not None:
         return ClaimResult(Code.NOT_ALLOWED, message=_("No order was taken: %(why)s.") % {"why": refusal})
@@ -230,11 +260,11 @@ def order_claim_next(*, actor: Actor, avoid_order_ids: Collection[int] = ()) -> 
     statuses = list(orderops_setting("CLAIMABLE_STATUSES"))
     postgresql = connection.vendor == "postgresql"
     windows = CLAIM_WINDOWS if postgresql else (None,)
-    avoid = frozenset(avoid_order_ids)
+    passing_over_first = PassingOver(frozenset(avoid_order_ids), let_go_by=actor)
     for _attempt in range(CLAIM_ATTEMPTS):
         now = timezone.now()
         taken = Taken(None)
-        for passing_over in (avoid, frozenset()) if avoid else (avoid,):
+        for passing_over in (passing_over_first, PassingOver()):
             for window in windows:
                 taken = (
                     _claim_taken(statuses, window, actor, now, passing_over)
