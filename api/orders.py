@@ -8,7 +8,7 @@ from typing import Any
 
 import django_filters
 from django.core.exceptions import ValidationError
-from django.db import IntegrityError, transaction
+from django.db import IntegrityError
 from django.utils.translation import gettext as _
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, extend_schema, extend_schema_field
@@ -24,11 +24,10 @@ from api.permissions import MayIngestOrders
 from api.problems import ApiCode, ApiProblem, field_errors, refusal_problem
 from api.selectors import order_powers, orders_with_holds
 from orders.importing import QTY_LIMIT, order_record_validate, orders_import
-from orders.locking import orders_locked
 from orders.models import Order, OrderLine, OrderStatus
 from orders.results import Code, RequestRefused
 from orders.selectors import orders_search
-from orders.services import LINE_FIELDS, LinesChange, order_update
+from orders.services import order_update
 from orders.validators import at_least_one, not_negative
 
 # --- what an order looks like -----------------------------------------------------------------------------
@@ -411,24 +410,6 @@ class OrderPatchSerializer(StrictSerializer):
         return lines
 
 
-def lines_replacing(order_id: int, lines: list[dict[str, Any]]) -> LinesChange:
-    """The change that makes `lines` the order's lines (the PATCH's `lines` replaces them). Call it in the
-    transaction of the edit: it locks the order, so that the lines it reads are still the order's when the
-    edit service writes."""
-    orders_locked([order_id])
-    current = {line.pk: line for line in OrderLine.objects.filter(order_id=order_id)}
-    added, changed = [], {}
-    for line in lines:
-        values = {name: line[name] for name in LINE_FIELDS}
-        pk = line.get("id")
-        if pk is None:
-            added.append(values)
-        elif pk not in current or any(getattr(current[pk], name) != value for name, value in values.items()):
-            changed[pk] = values  # an id the order does not have: the edit service refuses it, naming it
-    kept = {line["id"] for line in lines if "id" in line}
-    return LinesChange(added=added, changed=changed, deleted=sorted(set(current) - kept))
-
-
 def if_match_version(request: Request, number: str) -> int:
     header = request.headers.get("If-Match")
     if header is None:
@@ -478,14 +459,9 @@ class OrderDetailView(ApiView):
         changes = dict(body.validated_data)
         lines = changes.pop("lines", None)
         try:
-            with transaction.atomic():
-                order_update(
-                    actor=request.user,
-                    order_id=order_id,
-                    version=version,
-                    changes=changes,
-                    lines=lines_replacing(order_id, lines) if lines is not None else None,
-                )
+            order_update(
+                actor=request.user, order_id=order_id, version=version, changes=changes, replace_lines=lines
+            )
         except RequestRefused as refused:
             raise refusal_problem(refused, order=number) from None
         return order_response(request, order_read(number))

@@ -119,6 +119,26 @@ class LinesChange:
     def __bool__(self) -> bool:
         return bool(self.added or self.changed or self.deleted)
 
+    @classmethod
+    def replacing(cls, order_id: int, lines: Sequence[Mapping[str, Any]]) -> "LinesChange":
+        """The change that makes `lines` the order's lines: a line with an `id` keeps (and updates) that
+        line, one without is new, the order's lines not listed are deleted. Reads the order's lines: the
+        edit service calls it under the order's row lock (order_update's `replace_lines`), so that they are
+        still the order's when it writes."""
+        current = {line.pk: line for line in OrderLine.objects.filter(order_id=order_id)}
+        added, changed = [], {}
+        for line in lines:
+            values = {name: line[name] for name in LINE_FIELDS}
+            pk = line.get("id")
+            if pk is None:
+                added.append(values)
+            elif pk not in current or any(
+                getattr(current[pk], name) != value for name, value in values.items()
+            ):
+                changed[pk] = values  # an id the order does not have: order_update refuses it, naming it
+        kept = {line["id"] for line in lines if "id" in line}
+        return cls(added=added, changed=changed, deleted=sorted(set(current) - kept))
+
 
 @dataclass(frozen=True)
 class ChangeSince:
@@ -302,6 +322,7 @@ def order_update(
     version: int,
     changes: Mapping[str, Any],
     lines: LinesChange | None = None,
+    replace_lines: Sequence[Mapping[str, Any]] | None = None,
 ) -> Order:
     """Save one person's changes to one order: the one edit path, for every surface.
 
@@ -309,7 +330,8 @@ def order_update(
     version than the current one (OrderStale, nothing saved), validates every changed field and line,
     writes them with the next version, records each field's change, and, when the status changed, sends
     `order_status_changed` with the old status read under the lock (auto-release). Returns the order as
-    saved.
+    saved. The lines change either as `lines` (what to add, change and delete) or as `replace_lines` (the
+    order's lines as they are to be: LinesChange.replacing, read under the lock).
     """
     order = order_locked(order_id)
     if order is None:
@@ -344,6 +366,8 @@ def order_update(
         )
     old_status = order.status_id
     field_changes = _validated_fields(order, changes)
+    if replace_lines is not None:
+        lines = LinesChange.replacing(order.pk, replace_lines)
     if lines:
         lines_change = _lines_apply(order, lines)
         if lines_change is not None:
