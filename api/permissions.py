@@ -7,7 +7,7 @@ from operators import rules
 
 
 class MayViewOrders(permissions.BasePermission):
-    """Anyone active who may view orders (the rule book's comment rule: comments are open to them all)."""
+    """Anyone active who may view orders (the rule book's view rule)."""
 
     message = "You may not view orders."
 
@@ -15,7 +15,7 @@ class MayViewOrders(permissions.BasePermission):
         user = request.user
         if not user or not user.is_authenticated:
             return False
-        refusal = rules.comment_refusal(user)
+        refusal = rules.view_refusal(user)
         if refusal is not None:
             self.message = refusal.message
             return False

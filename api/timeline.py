@@ -6,7 +6,7 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 
 from api.base import ApiView
-from api.selectors import order_timeline
+from operators.timeline import order_timeline
 
 
 class UsernameField(serializers.Field):

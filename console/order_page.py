@@ -12,7 +12,6 @@ from console.timeline import order_timeline
 from console.update import draft_take
 from operators import rules
 from operators.models import Assignment
-from operators.selectors import Hold
 from orderops.types import Actor
 from orders.models import Order, OrderStatus
 from orders.results import Code
@@ -29,15 +28,7 @@ class OrderPage:
 def order_page_read(user: Actor, order: Order) -> OrderPage:
     """One query for the hold with its people, one for the status (unless the order carries it)."""
     hold = Assignment.objects.filter(order_id=order.pk).select_related("operator", "assigned_by").first()
-    status = order.status if Order.status.is_cached(order) else OrderStatus.objects.get(pk=order.status_id)
-    state = rules.OrderState(
-        number=order.number,
-        hold=Hold(hold.operator_id, hold.assigned_by_id) if hold else None,
-        holder=hold.operator if hold else None,
-        status_label=status.label,
-        final=status.releases_assignment,
-    )
-    return OrderPage(order, hold, rules.order_powers(user, state))
+    return OrderPage(order, hold, rules.order_powers(user, rules.order_state(order, hold)))
 
 
 def read_only_reason(page: OrderPage, *, may_change_orders: bool) -> str:

@@ -1,5 +1,5 @@
-"""An order's timeline: comments, hold changes and field changes merged, oldest first, each said in a
-sentence."""
+"""An order's timeline as the order page says it: the structured timeline (operators.timeline) with each
+entry in a sentence."""
 
 from dataclasses import dataclass
 from datetime import datetime
@@ -7,10 +7,11 @@ from datetime import datetime
 from django.utils.translation import gettext as _
 
 from console.formatting import display_name
+from operators import timeline
 from operators.models import AssignmentLog
 from orderops.types import Actor
 from orders import history
-from orders.models import OrderChange, OrderComment, OrderStatus
+from orders.models import OrderStatus
 from orders.services import field_label
 
 
@@ -29,19 +30,24 @@ class TimelineEntry:
         return self.kind == "comment"
 
 
-def _log_sentence(entry: AssignmentLog) -> str:
+def _pk(user: Actor | None) -> int | None:
+    return user.pk if user is not None else None
+
+
+def _hold_sentence(entry: timeline.TimelineEntry) -> str:
     names = {
         "operator": display_name(entry.operator),
         "previous": display_name(entry.previous_operator),
         "actor": display_name(entry.actor),
     }
     Action = AssignmentLog.Action
+    by_themselves = _pk(entry.actor) == _pk(entry.operator)
     if entry.action == Action.ASSIGNED:
-        if entry.actor_id == entry.operator_id:
+        if by_themselves:
             return _("%(operator)s took the order") % names
         return _("%(actor)s assigned the order to %(operator)s") % names
     if entry.action == Action.RELEASED:
-        if entry.actor_id == entry.operator_id:
+        if by_themselves:
             return _("%(operator)s released the order") % names
         return _("%(actor)s released %(operator)s's hold") % names
     if entry.action == Action.TAKEN_OVER:
@@ -52,7 +58,7 @@ def _log_sentence(entry: AssignmentLog) -> str:
         return _("%(operator)s's hold ended automatically") % names
     if entry.action == Action.EXPIRED:
         return _("%(operator)s's hold expired") % names
-    return entry.get_action_display()
+    return str(AssignmentLog.Action(entry.action).label)
 
 
 def _shown(name: str, value: str, status_labels: dict[str, str]) -> str:
@@ -63,55 +69,33 @@ def _shown(name: str, value: str, status_labels: dict[str, str]) -> str:
     return value or _("(empty)")
 
 
-def _change_sentences(rows: list[OrderChange]) -> list[tuple[datetime, int, TimelineEntry]]:
-    """One entry per write (a version): "Boris changed street: Hauptstraße 36 → Vitosha Blvd 1"."""
-    status_labels: dict[str, str] = {}
-    if any(row.field == "status" for row in rows):
-        status_labels = dict(OrderStatus.objects.values_list("code", "label"))
-    by_version: dict[int, list[OrderChange]] = {}
-    for row in rows:
-        by_version.setdefault(row.version, []).append(row)
-    entries = []
-    for version_rows in by_version.values():
-        first = version_rows[0]
-        changes = "; ".join(
-            f"{field_label(row.field)}: {_shown(row.field, row.old_value, status_labels)} → "
-            f"{_shown(row.field, row.new_value, status_labels)}"
-            for row in version_rows
-        )
-        text = _("%(who)s changed %(changes)s") % {"who": display_name(first.actor), "changes": changes}
-        entries.append((first.at, first.pk, TimelineEntry(first.at, "changed", text, first.actor)))
-    return entries
+def _change_sentence(entry: timeline.TimelineEntry, status_labels: dict[str, str]) -> str:
+    """One write (a version): "Boris changed street: Hauptstraße 36 → Vitosha Blvd 1"."""
+    changes = "; ".join(
+        f"{field_label(change['field'])}: {_shown(change['field'], change['old'], status_labels)} → "
+        f"{_shown(change['field'], change['new'], status_labels)}"
+        for change in entry.changes
+    )
+    return _("%(who)s changed %(changes)s") % {"who": display_name(entry.actor), "changes": changes}
 
 
 def order_timeline(order_id: int) -> list[TimelineEntry]:
-    """Comments, hold changes and field changes of one order, merged, oldest first. Three queries (four
-    when a status changed), whatever the length."""
-    comments = OrderComment.objects.filter(order_id=order_id).select_related("author")
-    log_rows = AssignmentLog.objects.filter(order_id=order_id).select_related(
-        "operator", "previous_operator", "actor"
-    )
-    change_rows = list(
-        OrderChange.objects.filter(order_id=order_id).select_related("actor").order_by("version", "id")
-    )
-    entries = [
-        (
-            comment.created_at,
-            2,
-            comment.pk,
-            TimelineEntry(comment.created_at, "comment", comment.body, comment.author),
-        )
-        for comment in comments
-    ]
-    entries += [
-        (
-            entry.at,
-            0,
-            entry.pk,
-            TimelineEntry(entry.at, entry.action, _log_sentence(entry), entry.actor, entry.reason),
-        )
-        for entry in log_rows
-    ]
-    entries += [(at, 1, pk, entry) for at, pk, entry in _change_sentences(change_rows)]
-    entries.sort(key=lambda item: item[:3])
-    return [item[3] for item in entries]
+    """The order's timeline (operators.timeline, the one read) worded for the order page, oldest first.
+    Three queries (four when a status changed), whatever the length."""
+    entries = timeline.order_timeline(order_id)
+    status_labels: dict[str, str] = {}
+    if any(change["field"] == "status" for entry in entries for change in entry.changes):
+        status_labels = dict(OrderStatus.objects.values_list("code", "label"))
+    worded = []
+    for entry in entries:
+        if entry.kind == "comment":
+            worded.append(TimelineEntry(entry.at, "comment", entry.body, entry.actor))
+        elif entry.kind == "change":
+            worded.append(
+                TimelineEntry(entry.at, "changed", _change_sentence(entry, status_labels), entry.actor)
+            )
+        else:
+            worded.append(
+                TimelineEntry(entry.at, entry.action, _hold_sentence(entry), entry.actor, entry.reason)
+            )
+    return worded

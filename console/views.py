@@ -28,6 +28,7 @@ from console.post_only import post_only
 from console.queues import landing_url, queue_counts
 from console.update import Draft, draft_keep, order_page_submit
 from live.presence import orders_in_view
+from operators import rules
 from operators.selectors import operators_workload, unassigned_backlog
 from operators.services import (
     order_claim_next,
@@ -212,7 +213,7 @@ def queues(request: HttpRequest, *, model_admin) -> HttpResponse:
 def landing(request: HttpRequest) -> HttpResponse:
     """The console's home: an operator's working view (their orders, or what is left to take); people who
     cannot see orders get the admin's index."""
-    if request.user.is_authenticated and request.user.has_perm("orders.view_order"):
+    if rules.may_view_orders(request.user):
         return HttpResponseRedirect(landing_url(request.user))
     return admin.site.index(request)
 

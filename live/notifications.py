@@ -144,7 +144,7 @@ def mention_notify(event: CommentAdded) -> list[int]:
         for person in User.objects.filter(**{f"{User.USERNAME_FIELD}__in": names}, is_active=True)
         .exclude(pk=event.actor_id)
         .order_by("pk")
-        if person.has_perm(rules.VIEW_ORDER)
+        if rules.may_view_orders(person)
     ]
     if not people:
         return []

@@ -68,7 +68,7 @@ def staff_json(view):
         user = request.user
         if not (user.is_authenticated and user.is_active and user.is_staff):
             return _problem(403, "not_allowed", _("Log in to the console first."))
-        refusal = rules.comment_refusal(user)
+        refusal = rules.view_refusal(user)
         if refusal is not None:
             return _problem(403, str(refusal.code), refusal.message)
         return view(request, *args, **kwargs)

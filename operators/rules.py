@@ -10,12 +10,15 @@ order's row lock. `orders_edit_refusals` is the edit guard the order domain call
 from collections.abc import Sequence
 from dataclasses import dataclass, fields
 
+from django.contrib.auth.models import AnonymousUser
 from django.utils.translation import gettext as _
 
+from operators.models import Assignment
 from operators.selectors import Hold, holds_of, users_by_id
 from orderops.conf import orderops_setting
 from orderops.types import Actor
 from orders.guard import GuardedOrder
+from orders.models import Order
 from orders.results import Code, OrderOutcome, user_display_name
 from orders.selectors import final_status_labels
 
@@ -99,6 +102,20 @@ class OrderState:
     holder: Actor | None
     status_label: str
     final: bool
+
+
+def order_state(order: Order, hold: Assignment | None) -> OrderState:
+    """One order as the rules judge it, from the order (its status loaded, or one query for it) and its hold
+    (its operator loaded, or one query for them; None: not held). The console's order page and the API build
+    it here; the services build theirs from the rows they locked (operators.services._holds)."""
+    status = order.status
+    return OrderState(
+        number=order.number,
+        hold=Hold(hold.operator_id, hold.assigned_by_id) if hold is not None else None,
+        holder=hold.operator if hold is not None else None,
+        status_label=status.label,
+        final=status.releases_assignment,
+    )
 
 
 def _cannot_be_held(order: OrderState) -> Refusal:
@@ -247,8 +264,9 @@ def transfer_refusal(user: Actor, order: OrderState) -> Refusal | None:
     return None
 
 
-def comment_refusal(user: Actor, order: OrderState | None = None) -> Refusal | None:
-    """Comments are open: anyone active who may view orders comments on any order, held or not."""
+def view_refusal(user: Actor, order: OrderState | None = None) -> Refusal | None:
+    """Who may view orders (the list, an order, its timeline, the live pages, the API): anyone active with
+    the permission orders.view_order. Every surface asks this (or may_view_orders)."""
     if not user.is_active:
         return Refusal(Code.INACTIVE, _("the account %(user)s is inactive") % {"user": user.get_username()})
     if not user.has_perm(VIEW_ORDER):
@@ -258,6 +276,16 @@ def comment_refusal(user: Actor, order: OrderState | None = None) -> Refusal | N
             Code.NOT_ALLOWED, _("#%(number)s: you may not view this order.") % {"number": order.number}
         )
     return None
+
+
+def may_view_orders(user: Actor | AnonymousUser) -> bool:
+    """view_refusal as a yes or no, for anyone (not logged in: no)."""
+    return user.is_authenticated and view_refusal(user) is None
+
+
+def comment_refusal(user: Actor, order: OrderState | None = None) -> Refusal | None:
+    """Comments are open: anyone who may view orders comments on any order, held or not."""
+    return view_refusal(user, order)
 
 
 def ingest_refusal(user: Actor) -> Refusal | None:
