@@ -4,7 +4,7 @@ import json
 
 from django.core.paginator import Paginator
 from django.db import connections
-from django.db.models.lookups import Exact
+from django.db.models.lookups import Exact, In
 from django.db.models.sql.where import AND
 from django.utils.functional import cached_property
 
@@ -13,15 +13,18 @@ ESTIMATE_ABOVE = 10_000
 
 
 def at_most_one_row(queryset) -> bool:
-    """Whether the filter pins a unique column to one value (a search for an order number): such a result is
-    counted exactly, at the cost of one index look-up, without asking the planner first."""
+    """Whether the filter pins a unique column to one value or a few (a search for an order number, in any
+    case): such a result is counted exactly, at the cost of a few index look-ups, without asking the planner
+    first."""
     where = queryset.query.where
     if where.connector != AND or where.negated:
         return False
     for condition in where.children:
         field = getattr(getattr(condition, "lhs", None), "target", None)
         unique = field is not None and getattr(field, "unique", False) and field.model is queryset.model
-        if isinstance(condition, Exact) and unique:
+        if unique and (
+            isinstance(condition, Exact) or (isinstance(condition, In) and len(condition.rhs) <= 3)
+        ):
             return True
     return False
 
