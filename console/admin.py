@@ -243,7 +243,7 @@ class OrderAdmin(BoundedSearchAdmin):
             return None
         count = f"{found - 1}+" if found >= SEARCH_ELSEWHERE_MAX else str(found)
         return {
-            "queue": queue_title(request.GET),
+            "queue": queue_title({key: request.GET[key] for key in request.GET if key != SEARCH_VAR}),
             "url": f"{request.path}?{urlencode({SEARCH_VAR: cl.query})}",
             "count": count,
         }
