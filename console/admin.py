@@ -30,7 +30,7 @@ from console.formatting import display_name, exact_time, short_age
 from console.forms import OrderForm
 from console.order_links import order_by_number
 from console.order_page import OrderPage, lines_change, order_page_context, order_page_read, stale_sentence
-from console.paginator import EstimatingPaginator
+from console.paginator import EstimatingPaginator, SearchEstimatingPaginator
 from console.queues import queue_title
 from console.update import draft_keep, draft_take, order_page_update
 from operators import rules
@@ -136,6 +136,11 @@ class OrderAdmin(BoundedSearchAdmin):
         if request.GET.get("held") == "mine" or request.GET.get("operator", "").isdigit():
             return ["-assignment__order_created_at", "-id"]
         return super().get_ordering(request)
+
+    def get_paginator(self, request, queryset, per_page, orphans=0, allow_empty_first_page=True):
+        if request.GET.get(SEARCH_VAR, "").strip():
+            return SearchEstimatingPaginator(queryset, per_page, orphans, allow_empty_first_page)
+        return super().get_paginator(request, queryset, per_page, orphans, allow_empty_first_page)
 
     def get_bounded_search_results(self, request, queryset, bounded):
         """orders.selectors.orders_search: an order number by its unique index, anything else by the trigram

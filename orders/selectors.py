@@ -19,9 +19,11 @@ def final_status_labels() -> dict[str, str]:
 
 # Store order numbers: digits, or a short letter prefix and digits ("L1999", "WC-1001", "SO_42").
 LOOKS_LIKE_A_NUMBER = re.compile(r"[A-Za-z]{0,4}[-_]?\d+")
-# A term of phone characters with at least this many digits is a phone ("888 123 456", "+359 88 306 5614");
-# digits alone from this many on are an order number or a phone ("0888123456").
+# A term of phone characters with at least this many digits is a phone ("888 123 456", "+359 88 306 5614").
 PHONE_MIN_DIGITS = 7
+# Digits alone from this many on are an order number or a phone ("0888123456", "883065614"); fewer are an
+# order number only, found by the unique index alone.
+NUMBER_OR_PHONE_MIN_DIGITS = 9
 # Words shorter than a trigram cannot narrow the trigram index: they only filter what longer words found.
 INDEXED_WORD_MIN_LENGTH = 3
 
@@ -44,7 +46,18 @@ def _term_words(term: str) -> list[str]:
             word = NOT_A_DIGIT.sub("", word)  # "+359" as the column holds it
         if word:
             words.append(word)
-    return words
+    # A word inside another adds no condition ("emma" beside "emma.novak", "359" twice): each LIKE costs the
+    # trigram index its trigrams' lists.
+    kept = []
+    for index, word in enumerate(words):
+        inside_another = any(
+            word in other and (word != other or other_index < index)
+            for other_index, other in enumerate(words)
+            if other_index != index
+        )
+        if not inside_another:
+            kept.append(word)
+    return kept
 
 
 def orders_search(queryset: QuerySet[Order], term: str | BoundedTerm) -> QuerySet[Order]:
@@ -53,7 +66,7 @@ def orders_search(queryset: QuerySet[Order], term: str | BoundedTerm) -> QuerySe
 
     The term is first cut to ORDEROPS["SEARCH_MAX_WORDS"] words and ["SEARCH_MAX_LENGTH"] characters
     (orderops.search). A term shaped like an order number ("100042", "#100042", "l1999", "wc-1001") is looked
-    up by the unique index, in any case; one of seven digits or more may also be a phone. Otherwise every word
+    up by the unique index, in any case; one of nine digits or more may also be a phone. Otherwise every word
     must be found, in any order, in the order's search column (orders/search_text.py: the customer's name,
     email, phone and city, case, accents and alphabet folded), on PostgreSQL through its trigram index.
     """
@@ -66,7 +79,7 @@ def orders_search(queryset: QuerySet[Order], term: str | BoundedTerm) -> QuerySe
         variants = sorted({number, number.upper(), number.lower()})
         # One variant: one look-up by the unique index, and the page counts its one row without the planner.
         by_number = Q(number=number) if len(variants) == 1 else Q(number__in=variants)
-        if not (number.isdigit() and len(number) >= PHONE_MIN_DIGITS):
+        if not (number.isdigit() and len(number) >= NUMBER_OR_PHONE_MIN_DIGITS):
             return queryset.filter(by_number)
         return queryset.filter(by_number | Q(search_text__contains=phone_national_digits(number)))
     condition = Q()

@@ -54,6 +54,9 @@ def search_index_swap(apps, schema_editor) -> None:
         return
     schema_editor.execute("DROP INDEX IF EXISTS order_search_trgm_idx")
     schema_editor.execute(INDEX)
+    # A finer sample of the column: the planner estimates how many rows a LIKE keeps from it, and chooses by
+    # that between walking the newest orders (a common word) and the trigram index (a rare one).
+    schema_editor.execute("ALTER TABLE orders_order ALTER COLUMN search_text SET STATISTICS 1000")
 
 
 def search_index_unswap(apps, schema_editor) -> None:
