@@ -5,6 +5,7 @@ by every write path."""
 from decimal import Decimal
 from io import StringIO
 
+import phonenumbers
 import pytest
 from django.core.management import call_command
 from django.core.management.base import CommandError
@@ -12,7 +13,13 @@ from django.test import override_settings
 
 from orders.importing import order_record_validate, orders_import
 from orders.models import Order
-from orders.search_text import order_search_text, search_text_of, text_fold
+from orders.search_text import (
+    order_search_text,
+    phone_national_digits,
+    phone_search_text,
+    search_text_of,
+    text_fold,
+)
 from orders.selectors import orders_search
 from orders.services import order_update
 from tests.factories import OrderFactory
@@ -195,3 +202,26 @@ def test_the_search_text_command_finds_and_fixes_disagreeing_rows(db):
     out = StringIO()
     call_command("search_text", stdout=out)
     assert "every search column agrees" in out.getvalue()
+
+
+@pytest.mark.parametrize(
+    ("region", "phone"),
+    [
+        ("BG", "+359 88 622 3958"),
+        ("BG", "0886 223 958"),
+        ("BG", "02 987 6543"),
+        ("DE", "030 1234567"),
+        ("DE", "+49 30 1234567"),
+        ("FR", "01 23 45 67 89"),
+        ("IT", "06 1234 5678"),
+        ("GB", "020 7946 0958"),
+        ("US", "+1 202-555-0143"),
+        ("BG", "+420 601 123 456"),
+    ],
+)
+def test_the_plain_forms_read_without_phonenumbers_agree_with_it(region, phone):
+    with override_settings(ORDEROPS={"PHONE_REGION": region}):
+        parsed = phonenumbers.parse(phone, region)
+        national = phonenumbers.national_significant_number(parsed)
+        assert phone_search_text(phone) == f"{parsed.country_code}{national}"
+        assert phone_national_digits(phone) == national
