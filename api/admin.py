@@ -5,6 +5,7 @@ from django.utils import timezone
 from django.utils.translation import ngettext
 
 from api.models import ApiKey
+from orderops.admin_search import BoundedSearchAdmin
 
 
 @admin.action(description="Revoke the selected API keys")
@@ -16,7 +17,7 @@ def revoke_keys(modeladmin, request, queryset) -> None:
 
 
 @admin.register(ApiKey)
-class ApiKeyAdmin(admin.ModelAdmin):
+class ApiKeyAdmin(BoundedSearchAdmin):
     list_display = ("prefix", "name", "user", "created_at", "last_used_at", "expires_at", "revoked_at")
     list_filter = ("revoked_at",)
     search_fields = ("prefix", "name", "user__username")

@@ -46,9 +46,10 @@ from operators.services import roles_setup
 from orderops.conf import OPERATORS_GROUP, SUPERVISORS_GROUP, orderops_setting
 from orderops.db import db_datetime, id_set_sql
 from orders.models import Order, OrderChange, OrderComment, OrderLine, OrderStatus
+from orders.search_text import order_search_text
 
 # Bump when the generated data changes shape: a data set made by another version is loaded again.
-GENERATOR_VERSION = 2  # 2: holds carry order_created_at
+GENERATOR_VERSION = 3  # 2: holds carry order_created_at; 3: Cyrillic names, national phones, search_text
 SEED = 42
 OPERATORS = 20
 FIRST_NUMBER = 10_000_001  # store order numbers are digits: the list's search takes them by index
@@ -85,7 +86,22 @@ ORDER_COLUMNS = (
     "shipping_country",
     "created_at",
     "updated_at",
+    "search_text",
 )
+# One order in five has a customer with a Cyrillic name (Bulgarian stores), the search's hardest case: its
+# Latin spelling must find it too.
+CYRILLIC_EVERY = 5
+CYRILLIC_FIRST_NAMES = ["Мария", "Иван", "Георги", "Елена", "Димитър", "Йорданка", "Щерю", "Цветелина"]
+CYRILLIC_LAST_NAMES = [
+    "Иванова",
+    "Петров",
+    "Георгиева",
+    "Стоянов",
+    "Тодорова",
+    "Христов",
+    "Жекова",
+    "Чолаков",
+]
 LINE_COLUMNS = ("id", "order_id", "sku", "name", "qty", "unit_price")
 HOLD_COLUMNS = (
     "id",
@@ -428,6 +444,16 @@ def _orders(count: int, rng: random.Random, now: datetime) -> Iterator[tuple[tup
     choice(), several times faster over millions of rows."""
     statuses = rng.choices(list(STATUS_WEIGHTS), list(STATUS_WEIGHTS.values()), k=count)
     names = [(f"{first} {last}", _ascii(f"{first}.{last}")) for first in FIRST_NAMES for last in LAST_NAMES]
+    cyrillic_names = [
+        (
+            f"{first} {last}",
+            order_search_text(
+                customer_name=f"{first}.{last}", customer_email="", customer_phone="", shipping_city=""
+            ),
+        )
+        for first in CYRILLIC_FIRST_NAMES
+        for last in CYRILLIC_LAST_NAMES
+    ]
     catalog = [(sku, name, int(price * 100)) for sku, name, price in CATALOG]
     # The first k items of a random ordering of 4 distinct items are a random ordering of k distinct ones.
     orderings = list(itertools.permutations(catalog, 4))
@@ -436,8 +462,19 @@ def _orders(count: int, rng: random.Random, now: datetime) -> Iterator[tuple[tup
     line_id = 0
     for index, status in enumerate(statuses):
         order_id = index + 1
-        name, email = names[int(random_() * len(names))]
+        if index % CYRILLIC_EVERY:
+            name, email = names[int(random_() * len(names))]
+        else:
+            name, email = cyrillic_names[int(random_() * len(cyrillic_names))]
         city, postcode, country = CITIES[int(random_() * len(CITIES))]
+        # Half the phones as the international form, half as the national one ("0886 223 958").
+        middle, last = 100 + int(random_() * 900), 1000 + int(random_() * 9000)
+        phone = (
+            f"+359 88 {middle} {last}"
+            if index % 2
+            else f"088{middle // 100} {middle % 100:02d}{last // 1000} {last % 1000:03d}"
+        )
+        email = f"{email}{index % 997}@example.com"
         created_at = now - timedelta(seconds=300 + int(random_() * age_span))
         lines, cents = [], 0
         for sku, item, price in orderings[int(random_() * len(orderings))][: 1 + int(random_() * 4)]:
@@ -451,8 +488,8 @@ def _orders(count: int, rng: random.Random, now: datetime) -> Iterator[tuple[tup
                 str(FIRST_NUMBER + index),
                 status,
                 name,
-                f"{email}{index % 997}@example.com",
-                f"+359 88 {100 + int(random_() * 900)} {1000 + int(random_() * 9000)}",
+                email,
+                phone,
                 f"{cents // 100}.{cents % 100:02d}",
                 "EUR",
                 name,
@@ -462,6 +499,9 @@ def _orders(count: int, rng: random.Random, now: datetime) -> Iterator[tuple[tup
                 country,
                 created_at,
                 created_at,
+                order_search_text(
+                    customer_name=name, customer_email=email, customer_phone=phone, shipping_city=city
+                ),
             ),
             lines,
         )

@@ -10,6 +10,7 @@ from functools import update_wrapper
 from django.contrib import admin, messages
 from django.contrib.admin import helpers
 from django.contrib.admin.options import ActionLocation
+from django.contrib.admin.views.main import ORDER_VAR, PAGE_VAR, SEARCH_VAR
 from django.core.exceptions import ObjectDoesNotExist
 from django.db.models import IntegerField, Value
 from django.http import HttpResponseRedirect
@@ -20,7 +21,7 @@ from django.utils.safestring import SafeString
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
-from console import admin_log, views  # noqa: F401 (admin_log registers the holds' and the log's pages)
+from console import admin_auth, admin_log, views  # noqa: F401 (they register the users', the holds' and the log's pages)
 from console.actions import assign_to_me, assign_to_operator, release, set_status, take_over
 from console.changelist import html_format
 from console.filters import AssignmentFilter, OperatorFilter
@@ -29,11 +30,13 @@ from console.formatting import display_name, exact_time, short_age
 from console.forms import OrderForm
 from console.order_links import order_by_number
 from console.order_page import OrderPage, lines_change, order_page_context, order_page_read, stale_sentence
-from console.paginator import EstimatingPaginator
+from console.paginator import EstimatingPaginator, SearchEstimatingPaginator
 from console.queues import queue_title
 from console.update import draft_keep, draft_take, order_page_submit
 from operators import rules
+from orderops.admin_search import BoundedSearchAdmin
 from orderops.conf import orderops_setting
+from orderops.search import search_term_bound
 from orders.models import Order, OrderLine, OrderStatus
 from orders.results import OrderLocked, RequestRefused, is_order_id
 from orders.selectors import orders_search
@@ -69,8 +72,12 @@ class OrderLineInline(admin.TabularInline):
         return order_admin.order_page(request, order).powers.edit is None
 
 
+# A search with no result in a queue counts its results in all orders up to this many ("100+").
+SEARCH_ELSEWHERE_MAX = 101
+
+
 @admin.register(Order)
-class OrderAdmin(admin.ModelAdmin):
+class OrderAdmin(BoundedSearchAdmin):
     # The holder second, where it is seen first (and on a phone's card, beside the number).
     list_display = ["order_number", "assigned_to", "status_badge", "customer", "total", "created"]
     list_display_links = ["order_number"]
@@ -130,10 +137,15 @@ class OrderAdmin(admin.ModelAdmin):
             return ["-assignment__order_created_at", "-id"]
         return super().get_ordering(request)
 
-    def get_search_results(self, request, queryset, search_term):
+    def get_paginator(self, request, queryset, per_page, orphans=0, allow_empty_first_page=True):
+        if request.GET.get(SEARCH_VAR, "").strip():
+            return SearchEstimatingPaginator(queryset, per_page, orphans, allow_empty_first_page)
+        return super().get_paginator(request, queryset, per_page, orphans, allow_empty_first_page)
+
+    def get_bounded_search_results(self, request, queryset, bounded):
         """orders.selectors.orders_search: an order number by its unique index, anything else by the trigram
-        index over names, emails, phones and cities. Never duplicates, so no DISTINCT."""
-        return orders_search(queryset, search_term), False
+        index over the orders' search column. Never duplicates, so no DISTINCT."""
+        return orders_search(queryset, bounded), False
 
     def action_checkbox(self, obj):
         # The same markup as Django's, without rendering a CheckboxInput through the form template engine
@@ -214,7 +226,32 @@ class OrderAdmin(admin.ModelAdmin):
             "title": queue_title(request.GET),
             **(extra_context or {}),
         }
-        return super().changelist_view(request, context)
+        response = super().changelist_view(request, context)
+        context_data = getattr(response, "context_data", None)
+        if context_data is not None and "cl" in context_data:
+            context_data["search_elsewhere"] = self._search_elsewhere(request, context_data["cl"])
+        return response
+
+    def _search_elsewhere(self, request, cl) -> dict | None:
+        """A search that found nothing in a queue (or under a filter) but finds orders in all orders: how many
+        (up to SEARCH_ELSEWHERE_MAX, "100+"), and the link to them. The count reads at most that many rows."""
+        filtered = {key for key in request.GET if key not in {SEARCH_VAR, ORDER_VAR, PAGE_VAR}}
+        if not cl.query or cl.result_count or not filtered:
+            return None
+        found = (
+            orders_search(Order.objects.all(), search_term_bound(cl.query))
+            .order_by()
+            .values("pk")[:SEARCH_ELSEWHERE_MAX]
+            .count()
+        )
+        if not found:
+            return None
+        count = f"{found - 1}+" if found >= SEARCH_ELSEWHERE_MAX else str(found)
+        return {
+            "queue": queue_title({key: request.GET[key] for key in request.GET if key != SEARCH_VAR}),
+            "url": f"{request.path}?{urlencode({SEARCH_VAR: cl.query})}",
+            "count": count,
+        }
 
     def has_hold_permission(self, request) -> bool:
         return self._list_powers(request)["hold"]

@@ -9,9 +9,10 @@ from console.formatting import display_name, exact_time
 from console.order_links import order_link
 from operators.models import Assignment, AssignmentLog
 from operators.selectors import holders_eligible
+from orderops.admin_search import BoundedSearchAdmin
 
 
-class ReadOnlyAdmin(admin.ModelAdmin):
+class ReadOnlyAdmin(BoundedSearchAdmin):
     show_full_result_count = False
     # Facet counts would count the whole table once per filter choice.
     show_facets = admin.ShowFacets.NEVER
@@ -27,9 +28,9 @@ class ReadOnlyAdmin(admin.ModelAdmin):
     def has_delete_permission(self, request, obj=None) -> bool:
         return False
 
-    def get_search_results(self, request, queryset, search_term):
+    def get_bounded_search_results(self, request, queryset, bounded):
         # "#100042" as the console writes a number: one index look-up, as on the order list.
-        number = search_term.strip().lstrip("#").strip()
+        number = bounded.text.lstrip("#").strip()
         if not number:
             return queryset, False
         return queryset.filter(order__number=number), False

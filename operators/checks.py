@@ -2,6 +2,7 @@
 
 from datetime import timedelta
 
+import phonenumbers
 from django.conf import settings
 from django.core.checks import Error, Warning, register
 from django.db import DatabaseError, connections, router
@@ -55,6 +56,10 @@ def _callable_path(value) -> bool:
         return False
 
 
+def _phone_region(value) -> bool:
+    return value == "" or (isinstance(value, str) and value in phonenumbers.SUPPORTED_REGIONS)
+
+
 VALIDATORS = {
     "CLAIMABLE_STATUSES": (_status_codes, "a non-empty list of order status codes"),
     "MAX_HELD_PER_OPERATOR": (_positive_int_or_none, "None or a whole number of at least 1"),
@@ -76,6 +81,9 @@ VALIDATORS = {
     "OUTBOX_RETRY_DELAY_MAX": (_positive_seconds, "a positive number of seconds"),
     "OUTBOX_LEASE": (_positive_seconds, "a positive number of seconds"),
     "OUTBOX_IDLE_SLEEP": (_positive_seconds, "a positive number of seconds"),
+    "PHONE_REGION": (_phone_region, 'a region code that phonenumbers knows ("BG", "DE"), or ""'),
+    "SEARCH_MAX_WORDS": (_positive_int, "a whole number of at least 1"),
+    "SEARCH_MAX_LENGTH": (_positive_int, "a whole number of at least 1"),
 }
 
 

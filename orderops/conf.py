@@ -49,6 +49,14 @@ DEFAULTS: dict[str, Any] = {
     "OUTBOX_RETRY_DELAY_MAX": 3600,
     "OUTBOX_LEASE": 300,
     "OUTBOX_IDLE_SLEEP": 5,
+    # The region whose national phone numbers orders carry without a country code ("0888 123 456"), as an
+    # ISO 3166 code ("BG"): the search finds a phone typed in any form through it. Empty: only numbers with
+    # their country code ("+359 ...") are recognised as such. Changing it: run `manage.py search_text --fix`.
+    "PHONE_REGION": "",
+    # Every search (the console's lists, the API's q) considers at most this many words and characters of
+    # what was typed, and the page says when it cut.
+    "SEARCH_MAX_WORDS": 8,
+    "SEARCH_MAX_LENGTH": 100,
 }
 
 # Names of the two roles; setup_roles creates them and the rules look them up.

@@ -182,7 +182,8 @@ LOGIN_URL = "admin:login"
 DATA_UPLOAD_MAX_NUMBER_FIELDS = 10_500
 
 # Product settings; every key and its default is documented in orderops/conf.py.
-ORDEROPS: dict = {}
+# The demo's stores are Bulgarian: their customers' phones come as "0888 123 456" as often as "+359 ...".
+ORDEROPS: dict = {"PHONE_REGION": os.environ.get("ORDEROPS_PHONE_REGION", "BG")}
 
 # --- email: the notifications' outbox (send_notifications, live/outbox.py) --------------------------------
 

@@ -2,11 +2,12 @@
 
 from django.contrib import admin
 
+from orderops.admin_search import BoundedSearchAdmin
 from orders.models import OrderComment
 
 
 @admin.register(OrderComment)
-class OrderCommentAdmin(admin.ModelAdmin):
+class OrderCommentAdmin(BoundedSearchAdmin):
     list_display = ["order", "author", "created_at", "body"]
     list_select_related = ["order", "author"]
     search_fields = ["=order__number", "body"]

@@ -6,6 +6,7 @@ from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from orderops.models import AppendOnly
+from orders.search_text import SEARCH_SOURCE_FIELDS, search_text_of
 from orders.signals import order_status_changed
 from orders.validators import CurrencyCodeValidator, at_least_one, not_negative
 
@@ -27,6 +28,50 @@ class OrderStatus(models.Model):
 
     def __str__(self) -> str:
         return self.label
+
+
+class OrderQuerySet(models.QuerySet):
+    """Order writes that skip save() still keep the search column (orders/search_text.py)."""
+
+    def bulk_create(self, objs, *args, **kwargs):
+        objs = list(objs)
+        for order in objs:
+            order.search_text = search_text_of(order)
+        return super().bulk_create(objs, *args, **kwargs)
+
+    def bulk_update(self, objs, fields, *args, **kwargs):
+        objs = list(objs)
+        if set(fields) & set(SEARCH_SOURCE_FIELDS):
+            for order in objs:
+                order.search_text = search_text_of(order)
+            fields = [*fields, "search_text"]
+        return super().bulk_update(objs, fields, *args, **kwargs)
+
+    def update(self, **kwargs):
+        """An update of a searched column without its search column recomputes the column of the rows it
+        wrote (one more read and write of those rows); the services pass `search_text` themselves."""
+        if "search_text" in kwargs or not set(kwargs) & set(SEARCH_SOURCE_FIELDS):
+            return super().update(**kwargs)
+        with transaction.atomic(using=self.db):
+            ids = list(self.values_list("pk", flat=True))
+            updated = super().update(**kwargs)
+            orders_search_text_refresh(Order._base_manager.using(self.db).filter(pk__in=ids))
+        return updated
+
+    update.alters_data = True  # type: ignore[attr-defined]
+
+
+def orders_search_text_refresh(queryset) -> int:
+    """Rewrite the search column of the orders of `queryset` whose column disagrees; return how many."""
+    stale = [
+        order
+        for order in queryset.only("pk", "search_text", *SEARCH_SOURCE_FIELDS).order_by("pk")
+        if order.search_text != search_text_of(order)
+    ]
+    for order in stale:
+        order.search_text = search_text_of(order)
+    models.QuerySet(Order, using=queryset.db).bulk_update(stale, ["search_text"], batch_size=1000)
+    return len(stale)
 
 
 class Order(models.Model):
@@ -75,9 +120,16 @@ class Order(models.Model):
     # anything else writes it. Not a field of the order's own: keeping it in step bumps neither `version`
     # nor `updated_at`, and it has no history.
     held = models.BooleanField(_("held"), default=False, db_default=False, editable=False)
+    # The customer's name, email, phone and city as the search compares them (orders/search_text.py): kept
+    # by every write path, never shown, never in the history.
+    search_text = models.TextField(_("search text"), default="", db_default="", editable=False)
+
+    objects = OrderQuerySet.as_manager()
 
     class Meta:
         ordering = ["-created_at", "-id"]
+        # Related managers and Django's own internals use the base manager: it keeps the search column too.
+        base_manager_name = "objects"
         verbose_name = _("order")
         verbose_name_plural = _("orders")
         indexes = [
@@ -105,6 +157,10 @@ class Order(models.Model):
         """
         from orders import history  # history imports this module
 
+        self.search_text = search_text_of(self)
+        update_fields = kwargs.get("update_fields")
+        if update_fields is not None and set(update_fields) & set(SEARCH_SOURCE_FIELDS):
+            kwargs["update_fields"] = {*update_fields, "search_text"}
         if self.pk is None:
             super().save(**kwargs)
             return

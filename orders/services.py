@@ -34,6 +34,7 @@ from orders.results import (
     unique_ids,
     user_display_name,
 )
+from orders.search_text import SEARCH_SOURCE_FIELDS, search_text_of
 from orders.signals import order_activity, order_status_changed
 
 
@@ -387,6 +388,7 @@ def order_update(
             )
             for name in written
         },
+        **({"search_text": search_text_of(order)} if set(written) & set(SEARCH_SOURCE_FIELDS) else {}),
         version=order.version,
         updated_at=now,
         updated_by=actor,

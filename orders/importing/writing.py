@@ -26,6 +26,7 @@ from orders.importing.validation import ImportedOrder
 from orders.locking import orders_locked
 from orders.models import Order, OrderLine
 from orders.results import Outcome
+from orders.search_text import SEARCH_SOURCE_FIELDS, order_search_text
 from orders.services import orders_status_set
 
 # The fields an import writes directly: everything but the status, which only the status service changes.
@@ -167,14 +168,28 @@ def _orders_fields_set(*, changed: list[tuple[int, dict[str, Any]]], updated_at:
     """
     if not changed:
         return
+    # The search column is written with the columns it is made of (orders/search_text.py).
+    fields = (*UPDATED_FIELDS, "search_text")
+    changed = [
+        (
+            pk,
+            {
+                **values,
+                "search_text": order_search_text(
+                    **{name: values[name] or "" for name in SEARCH_SOURCE_FIELDS}
+                ),
+            },
+        )
+        for pk, values in changed
+    ]
     table = Order._meta.db_table
     quote = connection.ops.quote_name
-    assignments = ", ".join(f"{quote(name)} = v.{quote(name)}" for name in UPDATED_FIELDS)
+    assignments = ", ".join(f"{quote(name)} = v.{quote(name)}" for name in fields)
     written = "updated_at = %s, version = version + 1, updated_by_id = NULL"
     if connection.vendor == "postgresql":
         types = {"grand_total": "numeric[]", "created_at": "timestamptz[]"}
-        arrays = ", ".join(f"%s::{types.get(name, 'text[]')}" for name in UPDATED_FIELDS)
-        columns = ", ".join(quote(name) for name in UPDATED_FIELDS)
+        arrays = ", ".join(f"%s::{types.get(name, 'text[]')}" for name in fields)
+        columns = ", ".join(quote(name) for name in fields)
         sql = (
             f"UPDATE {table} SET {assignments}, {written}"
             f" FROM unnest(%s::bigint[], {arrays}) AS v(id, {columns}) WHERE {table}.id = v.id"
@@ -182,22 +197,20 @@ def _orders_fields_set(*, changed: list[tuple[int, dict[str, Any]]], updated_at:
         params: list[Any] = [
             updated_at,
             [pk for pk, _values in changed],
-            *([values[name] for _pk, values in changed] for name in UPDATED_FIELDS),
+            *([values[name] for _pk, values in changed] for name in fields),
         ]
     else:
         # SQLite: the rows as one JSON parameter, whatever their number (no limit on bound variables).
         picks = ", ".join(
             f"json_extract(value, '$[{index}]') AS {quote(name)}"
-            for index, name in enumerate(UPDATED_FIELDS, start=1)
+            for index, name in enumerate(fields, start=1)
         )
         sql = (
             f"UPDATE {table} SET {assignments}, {written}"
             f" FROM (SELECT json_extract(value, '$[0]') AS id, {picks} FROM json_each(%s)) AS v"
             f" WHERE {table}.id = v.id"
         )
-        rows = [
-            [pk, *(_sqlite_value(name, values[name]) for name in UPDATED_FIELDS)] for pk, values in changed
-        ]
+        rows = [[pk, *(_sqlite_value(name, values[name]) for name in fields)] for pk, values in changed]
         params = [db_datetime(updated_at), json.dumps(rows)]
     with connection.cursor() as cursor:
         cursor.execute(sql, params)

@@ -23,6 +23,8 @@ def test_default_settings_pass(settings):
                 "MAX_HELD_PER_OPERATOR": 20,
                 "HOLD_IDLE_TIMEOUT": timedelta(hours=8),
                 "EDIT_REQUIRES_HOLD": False,
+                "PHONE_REGION": "DE",
+                "SEARCH_MAX_WORDS": 12,
             },
             settings,
         )
@@ -50,6 +52,13 @@ def test_default_settings_pass(settings):
             "ORDEROPS['CLAIMABLE_STATUSES'] names order statuses that do not exist: shipped.",
         ),
         ({"COMMENT_MAX_LENGTH": None}, "ORDEROPS['COMMENT_MAX_LENGTH'] must be a whole number"),
+        (
+            {"PHONE_REGION": "Bulgaria"},
+            "ORDEROPS['PHONE_REGION'] must be a region code that phonenumbers knows",
+        ),
+        ({"PHONE_REGION": "bg"}, "ORDEROPS['PHONE_REGION'] must be a region code that phonenumbers knows"),
+        ({"SEARCH_MAX_WORDS": 0}, "ORDEROPS['SEARCH_MAX_WORDS'] must be a whole number of at least 1"),
+        ({"SEARCH_MAX_LENGTH": "100"}, "ORDEROPS['SEARCH_MAX_LENGTH'] must be a whole number of at least 1"),
     ],
 )
 def test_bad_values_are_errors_naming_the_key(settings, value, expected):

@@ -1,0 +1,227 @@
+"""Search as an operator dictates it (issue 24's table), on SQLite and on PostgreSQL alike: phones in any
+form, case, accents and alphabet folded, words in any order, numbers in any case; and the search column kept
+by every write path."""
+
+from decimal import Decimal
+from io import StringIO
+
+import phonenumbers
+import pytest
+from django.core.management import call_command
+from django.core.management.base import CommandError
+from django.test import override_settings
+
+from orders.importing import order_record_validate, orders_import
+from orders.models import Order
+from orders.search_text import (
+    order_search_text,
+    phone_national_digits,
+    phone_search_text,
+    search_text_of,
+    text_fold,
+)
+from orders.selectors import orders_search
+from orders.services import order_update
+from tests.factories import OrderFactory
+
+
+def found(term: str) -> set[str]:
+    return set(orders_search(Order.objects.all(), term).values_list("number", flat=True))
+
+
+@pytest.fixture
+def dictated(db) -> dict[str, Order]:
+    def order(number: str, name: str, phone: str = "", email: str = "", city: str = "") -> tuple[str, Order]:
+        return number, OrderFactory(
+            number=number,
+            customer_name=name,
+            customer_phone=phone,
+            customer_email=email or f"{number.lower()}@shop.test",
+            shipping_city=city,
+        )
+
+    return dict(
+        [
+            order("BG-2001", "Георги Петров", phone="0888 123 456", city="Пловдив"),
+            order("BG-2002", "Никола Стоянов", phone="+359 88 306 5614"),
+            order("BG-2003", "Иванова Мария", phone="+49 30 1234567"),
+            order("BG-2004", "Jürgen Dvořák", email="j.dvorak@example.de", city="Brno"),
+            order("BG-2005", "Hannah Ivanova", email="yuki.novak@example.com"),
+            order("BG-2006", "Щерю Цочев", city="Търговище"),
+        ]
+    )
+
+
+# Every row of issue 24's table, and the forms of a phone that its text names.
+@pytest.mark.parametrize(
+    ("typed", "wanted"),
+    [
+        ("0888123456", {"BG-2001"}),
+        ("+359 888 123 456", {"BG-2001"}),
+        ("00359888123456", {"BG-2001"}),
+        ("888 123 456", {"BG-2001"}),
+        ("0888 123 456", {"BG-2001"}),
+        ("0883065614", {"BG-2002"}),
+        ("883065614", {"BG-2002"}),
+        ("+49 30 1234567", {"BG-2003"}),
+        ("иванова", {"BG-2003", "BG-2005"}),
+        ("ИВАНОВА", {"BG-2003", "BG-2005"}),
+        ("мария", {"BG-2003"}),
+        ("dvorak", {"BG-2004"}),
+        ("jurgen", {"BG-2004"}),
+        ("DVOŘÁK Jürgen", {"BG-2004"}),
+        ("bg-2001", {"BG-2001"}),
+        ("#bg-2006", {"BG-2006"}),
+        ("Ivanova Hannah", {"BG-2005"}),
+        ("yuki.nov", {"BG-2005"}),
+        ("ivanova", {"BG-2003", "BG-2005"}),
+        ("Ivanova Maria", {"BG-2003"}),
+        ("maria ivanova", {"BG-2003"}),
+        ("Georgi Petrov", {"BG-2001"}),
+        ("петров георги", {"BG-2001"}),
+        ("plovdiv", {"BG-2001"}),
+        ("shteryu tsochev", {"BG-2006"}),
+        ("targovishte", {"BG-2006"}),
+        ("Търговище", {"BG-2006"}),
+        ("Hannah Ivanova nobody", set()),
+    ],
+)
+def test_a_dictated_term_finds_the_customer(dictated, typed, wanted):
+    assert found(typed) == wanted
+
+
+def test_the_stored_columns_stay_as_the_store_sent_them(dictated):
+    order = Order.objects.get(number="BG-2001")
+    assert (order.customer_name, order.customer_phone) == ("Георги Петров", "0888 123 456")
+    assert order.search_text == "georgi petrov bg-2001@shop.test 359888123456 plovdiv"
+
+
+def test_bulgarian_transliteration_follows_the_2009_law():
+    assert text_fold("Щерю Жечев Цанков Чешмеджиев Шишков Йорданов Христов Ъглов Дьолев") == (
+        "shteryu zhechev tsankov cheshmedzhiev shishkov yordanov hristov aglov dyolev"
+    )
+    # "ия" at a word's end is "ia"; elsewhere "я" is "ya".
+    assert text_fold("Лилия Мария Ясен Илиян") == "lilia maria yasen iliyan"
+    assert text_fold("Müller Dvořák Łódź Ærø") == "muller dvorak lodz aero"
+
+
+def test_a_phone_without_a_country_code_is_read_in_the_configured_region(db):
+    with override_settings(ORDEROPS={"PHONE_REGION": "DE"}):
+        german = order_search_text(
+            customer_name="", customer_email="", customer_phone="030 1234567", shipping_city=""
+        )
+    assert german == "49301234567"
+    with override_settings(ORDEROPS={"PHONE_REGION": ""}):
+        unknown = order_search_text(
+            customer_name="", customer_email="", customer_phone="0888 123 456", shipping_city=""
+        )
+    assert unknown == "0888123456"
+
+
+def test_wildcards_stay_literal_and_a_short_word_only_filters(dictated):
+    assert found("%") == set()
+    assert found("yuki_nov") == set()
+    # "ma" alone cannot use a trigram: it narrows what "ivanova" found.
+    assert found("ivanova ma") == {"BG-2003"}
+
+
+# --- every write path keeps the search column -------------------------------------------------------------
+
+
+def test_save_and_create_keep_the_search_column(db):
+    order = Order.objects.create(
+        number="W-1", status_id="pending", customer_name="Мария Иванова", customer_phone="0888 111 222"
+    )
+    assert Order.objects.get(pk=order.pk).search_text == "maria ivanova 359888111222"
+    order.customer_name = "Ana Petrova"
+    order.save(update_fields=["customer_name"])
+    assert Order.objects.get(pk=order.pk).search_text == "ana petrova 359888111222"
+
+
+def test_bulk_create_and_queryset_update_keep_the_search_column(db):
+    first, second = Order.objects.bulk_create(
+        [
+            Order(number="W-2", status_id="pending", customer_name="Стоян"),
+            Order(
+                number="W-3", status_id="pending", customer_name="Stoyan", customer_phone="+359 2 123 4567"
+            ),
+        ]
+    )
+    assert Order.objects.get(pk=first.pk).search_text == "stoyan"
+    Order.objects.filter(pk__in=[first.pk, second.pk]).update(shipping_city="София")
+    assert dict(Order.objects.values_list("number", "search_text")) == {
+        "W-2": "stoyan sofia",
+        "W-3": "stoyan 35921234567 sofia",  # "ия" at the end: Sofia
+    }
+
+
+def test_the_edit_service_keeps_the_search_column(superuser):
+    order = OrderFactory(customer_name="Old Name", customer_phone="")
+    order_update(
+        actor=superuser,
+        order_id=order.pk,
+        version=order.version,
+        changes={"customer_name": "Петя Дубарова", "customer_phone": "0899 000 111"},
+    )
+    order.refresh_from_db()
+    assert order.search_text == search_text_of(order)
+    assert "petya dubarova" in order.search_text and "359899000111" in order.search_text
+
+
+def test_the_import_keeps_the_search_column_of_new_and_updated_orders(db):
+    def imported(name: str, phone: str):
+        order, problems = order_record_validate(
+            {
+                "number": "IMP-1",
+                "status": "pending",
+                "customer_name": name,
+                "customer_phone": phone,
+                "lines": [{"sku": "TEA-1", "name": "Tea", "qty": 1, "unit_price": Decimal("6.90")}],
+            }
+        )
+        assert problems == []
+        return order
+
+    orders_import(orders=[imported("Ана Ботева", "0888 123 456")], reason="test")
+    assert Order.objects.get(number="IMP-1").search_text == "ana boteva 359888123456"
+    orders_import(orders=[imported("Ана Ботева-Иванова", "+359 887 000 000")], reason="test")
+    assert Order.objects.get(number="IMP-1").search_text == "ana boteva-ivanova 359887000000"
+    assert found("0887 000 000") == {"IMP-1"}
+
+
+def test_the_search_text_command_finds_and_fixes_disagreeing_rows(db):
+    order = OrderFactory(number="CMD-1", customer_name="Мария")
+    Order.objects.filter(pk=order.pk).update(search_text="stale")  # as hand-made SQL would leave it
+    with pytest.raises(CommandError, match=r"1 search columns disagree \(#CMD-1\)"):
+        call_command("search_text", stdout=StringIO())
+    out = StringIO()
+    call_command("search_text", "--fix", stdout=out)
+    assert "1 search columns rewritten (#CMD-1)" in out.getvalue()
+    fixed = Order.objects.get(pk=order.pk)
+    assert fixed.search_text == search_text_of(fixed) != "stale"
+    out = StringIO()
+    call_command("search_text", stdout=out)
+    assert "every search column agrees" in out.getvalue()
+
+
+@pytest.mark.parametrize(
+    ("region", "phone"),
+    [
+        ("BG", "+359 88 622 3958"),
+        ("BG", "0886 223 958"),
+        ("BG", "02 987 6543"),
+        ("DE", "030 1234567"),
+        ("DE", "+49 30 1234567"),
+        ("FR", "01 23 45 67 89"),
+        ("IT", "06 1234 5678"),
+        ("GB", "020 7946 0958"),
+        ("US", "+1 202-555-0143"),
+        ("BG", "+420 601 123 456"),
+    ],
+)
+def test_the_plain_forms_read_without_phonenumbers_agree_with_it(region, phone):
+    with override_settings(ORDEROPS={"PHONE_REGION": region}):
+        parsed = phonenumbers.parse(phone, region)
+        national = phonenumbers.national_significant_number(parsed)
+        assert phone_search_text(phone) == f"{parsed.country_code}{national}"
+        assert phone_national_digits(phone) == national
