@@ -32,7 +32,9 @@ def change_url(order) -> str:
 
 
 def choose(person, language: str = "", time_zone: str = "") -> None:
-    OperatorPreference.objects.update_or_create(user=person, defaults={"language": language, "time_zone": time_zone})
+    OperatorPreference.objects.update_or_create(
+        user=person, defaults={"language": language, "time_zone": time_zone}
+    )
 
 
 @pytest.fixture
@@ -89,7 +91,9 @@ def test_a_choice_from_the_header_applies_to_the_next_page_whatever_the_browser_
     assert 'action="/admin/preferences/"' in page and 'name="time_zone"' in page
 
     response = client.post(
-        SAVE, {"language": "bg", "time_zone": "America/New_York", "next": CHANGELIST}, HTTP_ACCEPT_LANGUAGE="en"
+        SAVE,
+        {"language": "bg", "time_zone": "America/New_York", "next": CHANGELIST},
+        HTTP_ACCEPT_LANGUAGE="en",
     )
 
     assert response.status_code == 302 and response["Location"] == CHANGELIST
@@ -122,7 +126,9 @@ def test_an_unknown_language_or_zone_is_refused_and_changes_nothing(
 ):
     choose(operator, "en", "Europe/Sofia")
     client.force_login(operator)
-    response = client.post(SAVE, {"language": language, "time_zone": time_zone, "next": CHANGELIST}, follow=True)
+    response = client.post(
+        SAVE, {"language": language, "time_zone": time_zone, "next": CHANGELIST}, follow=True
+    )
     assert "Your language and time zone were not changed" in response.content.decode()
     assert OperatorPreference.objects.filter(user=operator).values_list("language", "time_zone").get() == (
         "en",
@@ -159,7 +165,9 @@ def test_a_choice_is_read_once_at_login_and_costs_the_pages_no_query(
 # --- two people, two zones, one order ----------------------------------------------------------------------
 
 
-def test_two_people_see_the_same_order_in_their_own_zone_and_format(client, operator, other_operator, held_order):
+def test_two_people_see_the_same_order_in_their_own_zone_and_format(
+    client, operator, other_operator, held_order
+):
     choose(operator, "bg", "Europe/Sofia")
     choose(other_operator, "en", "America/New_York")
     client.force_login(operator)
