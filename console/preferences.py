@@ -2,6 +2,7 @@
 no query), chosen from the header's menu, put in the session at login."""
 
 from collections.abc import Callable
+from typing import cast
 
 from django import forms
 from django.conf import settings
@@ -17,6 +18,7 @@ from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
 from operators.preferences import Preference, preference_of, preference_set, time_zone_names, zone
+from orderops.types import Actor
 
 SESSION_KEY = "orderops_preference"
 
@@ -77,8 +79,8 @@ class PreferenceForm(forms.Form):
 
     def __init__(self, *args, **kwargs) -> None:
         super().__init__(*args, **kwargs)
-        self.fields["language"].choices = language_choices()
-        self.fields["time_zone"].choices = time_zone_choices()
+        cast(forms.ChoiceField, self.fields["language"]).choices = language_choices()
+        cast(forms.ChoiceField, self.fields["time_zone"]).choices = time_zone_choices()
 
 
 def _back(request: HttpRequest, target: str) -> HttpResponseRedirect:
@@ -99,7 +101,7 @@ def preferences_save(request: HttpRequest) -> HttpResponse:
         )
         return _back(request, target)
     result = preference_set(
-        actor=request.user,
+        actor=cast(Actor, request.user),  # admin_view: a logged-in staff member
         language=form.cleaned_data["language"],
         time_zone=form.cleaned_data["time_zone"],
     )
