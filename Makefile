@@ -47,10 +47,11 @@ $(VENV)/.installed-dev: pyproject.toml | $(PY)
 
 # The demo on SQLite: migrate, seed, serve on PORT (default 8000, or the next free port when 8000 is taken).
 # seed_demo's summary is left out: demo_server prints the URL and the logins last, after the server's lines.
+# The demo runs in Sofia's time (TIME_ZONE overrides); each person may choose their own zone in the header.
 demo: $(VENV)/.installed-runtime
 	DEBUG=1 $(PY) manage.py migrate --noinput
 	DEBUG=1 $(PY) manage.py seed_demo >/dev/null
-	DEBUG=1 exec $(PY) manage.py demo_server $(if $(PORT),--port $(PORT))
+	DEBUG=1 TIME_ZONE="$${TIME_ZONE:-Europe/Sofia}" exec $(PY) manage.py demo_server $(if $(PORT),--port $(PORT))
 
 # Back to the demo data as seeded: a new SQLite file, migrated and seeded. Only the demo's own file.
 demo-reset: $(VENV)/.installed-runtime

@@ -10,6 +10,7 @@ from typing import Any
 
 from django.http import Http404
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_noop
 from rest_framework import exceptions, status
 from rest_framework.response import Response
 
@@ -164,12 +165,40 @@ def _flatten(errors: Any, prefix: str = "") -> str:
     return f"{prefix}{errors}"
 
 
+# The problems' titles: HTTP's own phrases, in the catalogue so that a client asking for Bulgarian
+# (Accept-Language: bg) reads them in Bulgarian; English clients get the phrases unchanged.
+TITLES = {
+    code: phrase
+    for code, phrase in [
+        (400, gettext_noop("Bad Request")),
+        (401, gettext_noop("Unauthorized")),
+        (403, gettext_noop("Forbidden")),
+        (404, gettext_noop("Not Found")),
+        (405, gettext_noop("Method Not Allowed")),
+        (406, gettext_noop("Not Acceptable")),
+        (409, gettext_noop("Conflict")),
+        (412, gettext_noop("Precondition Failed")),
+        (413, gettext_noop("Content Too Large")),
+        (415, gettext_noop("Unsupported Media Type")),
+        (422, gettext_noop("Unprocessable Content")),
+        (428, gettext_noop("Precondition Required")),
+        (429, gettext_noop("Too Many Requests")),
+        (500, gettext_noop("Internal Server Error")),
+        (503, gettext_noop("Service Unavailable")),
+    ]
+}
+
+
+def problem_title(status_code: int) -> str:
+    return _(TITLES.get(status_code) or HTTPStatus(status_code).phrase)
+
+
 def problem_response(
     status_code: int, code: str, detail: str, *, instance: str = "", **extra: Any
 ) -> Response:
     body = {
         "type": f"urn:orderops:problem:{code}",
-        "title": HTTPStatus(status_code).phrase,
+        "title": problem_title(status_code),
         "status": status_code,
         "detail": detail,
         "code": str(code),

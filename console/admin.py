@@ -15,18 +15,17 @@ from django.core.exceptions import ObjectDoesNotExist
 from django.db.models import IntegerField, Value
 from django.http import HttpResponseRedirect
 from django.urls import path
-from django.utils import formats
 from django.utils.http import urlencode
 from django.utils.safestring import SafeString
 from django.utils.translation import gettext as _
-from django.utils.translation import gettext_lazy
+from django.utils.translation import gettext_lazy, pgettext
 
 from console import admin_auth, admin_log, views  # noqa: F401 (they register the users', the holds' and the log's pages)
 from console.actions import assign_to_me, assign_to_operator, release, set_status, take_over
 from console.changelist import html_format
 from console.filters import AssignmentFilter, OperatorFilter
 from console.flow import VIA, VIA_NEXT, flow_read, next_order_offer
-from console.formatting import display_name, exact_time, short_age
+from console.formatting import display_name, exact_time, money, short_age
 from console.forms import OrderForm
 from console.order_links import order_by_number
 from console.order_page import OrderPage, lines_change, order_page_context, order_page_read, stale_sentence
@@ -176,7 +175,7 @@ class OrderAdmin(BoundedSearchAdmin):
 
     @admin.display(description=gettext_lazy("total"), ordering="grand_total")
     def total(self, order: Order) -> str:
-        return f"{formats.number_format(order.grand_total, 2, use_l10n=True)} {order.currency}"
+        return money(order.grand_total, order.currency)
 
     @admin.display(description=gettext_lazy("status"), ordering="status__position")
     def status_badge(self, order: Order) -> str:
@@ -196,7 +195,7 @@ class OrderAdmin(BoundedSearchAdmin):
             return html_format(
                 '<span class="holder holder-you" title="{}">{}</span> <span class="quiet">· {}</span>',
                 _("since %(time)s") % {"time": exact_time(hold.assigned_at)},
-                _("you"),
+                pgettext("the list's holder column, for the viewer's own orders", "you"),
                 short_age(hold.assigned_at),
             )
         # Held by a colleague: locked for the viewer (the row is muted by console.css).

@@ -7,3 +7,7 @@ from django.utils.translation import gettext_lazy as _
 class ConsoleConfig(AppConfig):
     name = "console"
     verbose_name = _("Order console")
+
+    def ready(self) -> None:
+        # The login receiver that puts a person's language and time zone in their session.
+        from console import preferences  # noqa: F401

@@ -1,7 +1,11 @@
-"""How the console writes times and people: ages, hold durations, exact times, display names."""
+"""How the console writes times, money and people: ages, hold durations, exact times, totals, display
+names, each in the viewer's language and time zone."""
+
+from decimal import Decimal
 
 from django.contrib.humanize.templatetags.humanize import naturaltime
-from django.utils import timezone
+from django.utils import formats, timezone
+from django.utils.translation import get_language
 from django.utils.translation import gettext as _
 
 from orderops.types import Actor
@@ -26,11 +30,34 @@ def time_ago(moment) -> str:
     return naturaltime(moment)
 
 
+# To the minute, as each language writes it (24-hour in both). strftime patterns: the list writes two per
+# row, and `date_format` interprets a format string per call.
+EXACT_TIME = {"bg": "%d.%m.%Y %H:%M", "en": "%Y-%m-%d %H:%M"}
+
+
 def exact_time(moment) -> str:
-    """To the minute in the current time zone, "2026-11-26 16:13 UTC": unambiguous in any language. The
-    list writes two per row, and `date_format` interprets a format string per call."""
+    """To the minute in the viewer's time zone, with the zone's abbreviation: "06.12.2026 14:05 EET" in
+    Bulgarian, "2026-12-06 12:05 UTC" in English (unambiguous: no month names, no a.m./p.m.)."""
     local = timezone.localtime(moment)
-    return f"{local:%Y-%m-%d %H:%M} {local.tzname()}"
+    pattern = EXACT_TIME.get((get_language() or "en").split("-")[0], EXACT_TIME["en"])
+    return f"{local.strftime(pattern)} {local.tzname()}"
+
+
+# Symbols people write for the currencies stores use; any other currency keeps its ISO code.
+CURRENCY_SYMBOLS = {"EUR": "€", "USD": "$", "GBP": "£", "BGN": "лв."}
+# Where the symbol goes, by language: "132,40 €" in Bulgarian, "€132.40" in English.
+SYMBOL_FIRST = {"en": True}
+
+
+def money(amount: Decimal | int | float | None, currency: str) -> str:
+    """A total in the viewer's language: "132,40 €" (bg), "€132.40" (en), "1 250,00 лв.", "132,40 CHF"."""
+    if amount is None:
+        return ""
+    number = formats.number_format(amount, 2, use_l10n=True, force_grouping=True)
+    symbol = CURRENCY_SYMBOLS.get(currency.upper())
+    if symbol and SYMBOL_FIRST.get((get_language() or "en").split("-")[0], False) and symbol != "лв.":
+        return f"{symbol}{number}"
+    return f"{number}\xa0{symbol or currency}"
 
 
 def display_name(user: Actor | None, *, viewer_id: int | None = None) -> str:

@@ -27,11 +27,13 @@ from django.core.mail import EmailMessage
 from django.db import connection, transaction
 from django.db.models import F
 from django.urls import reverse
-from django.utils import timezone
+from django.utils import timezone, translation
 from django.utils.translation import gettext as _
 
+from console.formatting import exact_time
 from live.models import OutboxMessage
 from live.wording import notification_detail_label, notification_sentence
+from operators.preferences import preference_of, zone
 from orderops.conf import orderops_setting
 from orderops.db import db_datetime
 
@@ -77,10 +79,20 @@ def order_address(order_id: int) -> str:
 
 
 def message_text(message: OutboxMessage) -> tuple[str, str]:
-    """The subject and body of a message's email, from its notification."""
+    """The subject and body of a message's email, from its notification, in the recipient's language and
+    time zone (operators.preferences; the site's LANGUAGE_CODE and TIME_ZONE when they chose none)."""
+    chosen = preference_of(message.notification.recipient_id)
+    with (
+        translation.override(chosen.language or settings.LANGUAGE_CODE),
+        timezone.override(zone(chosen.time_zone)),
+    ):
+        return _message_text(message)
+
+
+def _message_text(message: OutboxMessage) -> tuple[str, str]:
     notification = message.notification
     sentence = notification_sentence(notification)
-    lines = [sentence + "."]
+    lines = [sentence + ".", "", _("When: %(time)s") % {"time": exact_time(notification.created_at)}]
     if notification.detail:
         lines += ["", f"{notification_detail_label(notification)}: {notification.detail}"]
     address = order_address(notification.order_id)

@@ -191,3 +191,26 @@ class OperatorActivityCount(models.Model):
 
     def __str__(self) -> str:
         return f"{self.operator_id} {self.period_start}: +{self.taken} -{self.released}"
+
+
+class OperatorPreference(models.Model):
+    """A person's language and time zone for the console and their notification emails. Blank means "not
+    chosen": the browser's language (Accept-Language) and the site's TIME_ZONE. Here, below the surfaces,
+    so that live/ (which writes the emails) reads it as the console does."""
+
+    user = models.OneToOneField(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.CASCADE,
+        related_name="operator_preference",
+        verbose_name=_("user"),
+    )
+    language = models.CharField(_("language"), max_length=8, blank=True)
+    time_zone = models.CharField(_("time zone"), max_length=64, blank=True)
+
+    class Meta:
+        db_table = "operators_preference"
+        verbose_name = _("language and time zone")
+        verbose_name_plural = _("languages and time zones")
+
+    def __str__(self) -> str:
+        return f"{self.user_id}: {self.language or '-'} {self.time_zone or '-'}"

@@ -70,6 +70,8 @@ MIDDLEWARE = [
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
+    # After auth: the person's own language and time zone over the browser's and the site's.
+    "console.preferences.PreferenceMiddleware",
     # After auth and messages: a repeated submit is answered with the first one's redirect and messages.
     "console.once.SubmitOnceMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
@@ -121,8 +123,11 @@ AUTH_PASSWORD_VALIDATORS = [
 ]
 
 LANGUAGE_CODE = "en"
-LANGUAGES = [("en", _("English"))]
+# The browser's language (Accept-Language) unless the person chose one (operators.preferences).
+LANGUAGES = [("en", _("English")), ("bg", _("Bulgarian"))]
 LOCALE_PATHS = [BASE_DIR / "locale"]
+# Bulgarian dates and times as a Bulgarian office writes them: 06.12.2026 14:05 (Django's own lacks them).
+FORMAT_MODULE_PATH = ["orderops.formats"]
 TIME_ZONE = os.environ.get("TIME_ZONE", "UTC")
 USE_I18N = True
 USE_TZ = True

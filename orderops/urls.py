@@ -3,19 +3,24 @@ order list."""
 
 from django.contrib import admin
 from django.urls import include, path
+from django.utils.translation import gettext_lazy
 from django.views.generic import RedirectView
+from django.views.i18n import JavaScriptCatalog
 
+from console.preferences import preferences_save
 from console.views import landing
 from orderops.health import healthz
 
 admin.site.site_header = "orderops"
 admin.site.site_title = "orderops"
-admin.site.index_title = "Order console"
+admin.site.index_title = gettext_lazy("Order console")
 
 urlpatterns = [
     path("", RedirectView.as_view(pattern_name="admin:orders_order_changelist", permanent=False)),
     # The console's home (an operator's working view) before the admin's own index at the same address.
     path("admin/", admin.site.admin_view(landing), name="console_landing"),
+    path("admin/preferences/", admin.site.admin_view(preferences_save), name="console_preferences"),
+    path("jsi18n/", JavaScriptCatalog.as_view(), name="javascript_catalog"),
     path("admin/live/", include("live.urls")),
     path("admin/", admin.site.urls),
     path("healthz", healthz, name="healthz"),

@@ -4,16 +4,41 @@ from django.conf import settings
 from django.db import models, router, transaction
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
+from django.utils.translation import pgettext_lazy
 
 from orderops.models import AppendOnly
 from orders.search_text import SEARCH_SOURCE_FIELDS, search_text_of
 from orders.signals import order_status_changed
 from orders.validators import CurrencyCodeValidator, at_least_one, not_negative
 
+# The default statuses' labels (migration 0002), in the catalogue: a status keeps the label its store gave
+# it, and a label that is one of these reads in the viewer's language.
+DEFAULT_STATUS_LABELS = [
+    pgettext_lazy("order status", "Pending"),
+    pgettext_lazy("order status", "Processing"),
+    pgettext_lazy("order status", "On hold"),
+    pgettext_lazy("order status", "Complete"),
+    pgettext_lazy("order status", "Closed"),
+    pgettext_lazy("order status", "Canceled"),
+]
+
+
+class StatusLabelField(models.CharField):
+    """A status's label as stored, read as a lazy translation (context "order status"): shown in the viewer's
+    language when the catalogue has it (the default statuses), unchanged when it does not (a store's own)."""
+
+    def from_db_value(self, value, expression, connection):
+        return pgettext_lazy("order status", value) if value else value
+
+    def deconstruct(self):
+        # A CharField in the database and the migrations: only reading differs.
+        name, _path, args, kwargs = super().deconstruct()
+        return name, "django.db.models.CharField", args, kwargs
+
 
 class OrderStatus(models.Model):
     code = models.SlugField(_("code"), max_length=32, primary_key=True)
-    label = models.CharField(_("label"), max_length=64)
+    label = StatusLabelField(_("label"), max_length=64)
     position = models.PositiveSmallIntegerField(_("position"), default=0)
     releases_assignment = models.BooleanField(
         _("releases assignment"),
@@ -27,7 +52,7 @@ class OrderStatus(models.Model):
         verbose_name_plural = _("order statuses")
 
     def __str__(self) -> str:
-        return self.label
+        return str(self.label)
 
 
 class OrderQuerySet(models.QuerySet):

@@ -1,8 +1,12 @@
-"""The console's navigation: the saved queues, with their counts filled in by console.js."""
+"""The console's navigation: the saved queues, with their counts filled in by console.js; the header's
+language and time zone menu."""
 
 from django import template
+from django.conf import settings
 from django.urls import reverse
+from django.utils import timezone, translation
 
+from console.preferences import PreferenceForm, session_preference
 from console.queues import QUEUES
 
 register = template.Library()
@@ -20,3 +24,23 @@ def console_queues(context) -> dict:
         }
         current = next((queue.key for queue in QUEUES if queue.params == asked), "")
     return {"queues": QUEUES, "current": current, "counts_url": reverse("admin:orders_order_queues")}
+
+
+@register.inclusion_tag("console/preferences_menu.html", takes_context=True)
+def preference_menu(context) -> dict:
+    """The header's menu: the viewer's language and time zone, and the form that changes them (no query: the
+    choice is in the session)."""
+    request = context["request"]
+    chosen = session_preference(request)
+    return {
+        "form": PreferenceForm(
+            initial={
+                "language": chosen.language,
+                "time_zone": chosen.time_zone,
+                "next": request.get_full_path(),
+            }
+        ),
+        "language": translation.get_language_info(translation.get_language() or settings.LANGUAGE_CODE),
+        "zone": timezone.get_current_timezone_name().replace("_", " "),
+        "save_url": reverse("console_preferences"),
+    }

@@ -1,9 +1,11 @@
-"""All text a person reads goes through gettext, and the Bulgarian catalog (locale/bg/LC_MESSAGES/django.po)
-is current: a fresh `makemessages` finds exactly its messages, a sample of the console's own sentences among
-them, the console's templates hold no text outside {% translate %}, its Python hands no bare string to a
-message, and the catalog compiles."""
+"""All text a person reads goes through gettext, and the Bulgarian catalogs (locale/bg/LC_MESSAGES/django.po,
+and djangojs.po for the scripts) are current and complete: a fresh `makemessages` finds exactly their
+messages, a sample of the console's own sentences among them, the console's templates hold no text outside
+{% translate %}, its Python hands no bare string to a message, every message is translated (none fuzzy), the
+catalogs compile, and the committed .mo files are the compiled .po files (the demo needs no gettext)."""
 
 import ast
+import gettext
 import os
 import re
 import shutil
@@ -17,10 +19,21 @@ REPO = Path(__file__).resolve().parents[2]
 CATALOG = REPO / "locale" / "bg" / "LC_MESSAGES" / "django.po"
 # What makemessages leaves out: tests, benchmarks, documents, build output, the catalog itself.
 NOT_EXTRACTED = {"tests", "bench", "build", "docs", "test-artifacts", "static", "node_modules", "locale"}
+JS_CATALOG = REPO / "locale" / "bg" / "LC_MESSAGES" / "djangojs.po"
 REGENERATE = (
     "DEBUG=1 .venv/bin/python manage.py makemessages -l bg --no-obsolete --add-location=file "
     + " ".join(f"--ignore={name}" for name in sorted(NOT_EXTRACTED - {"locale"}))
     + " --ignore=*.egg-info"
+)
+# The scripts live in the apps' static/ folders: only the project's collected static/ is left out.
+REGENERATE_JS = (
+    "DEBUG=1 .venv/bin/python manage.py makemessages -d djangojs -l bg --no-obsolete --add-location=file "
+    + " ".join(f"--ignore={name}" for name in sorted(NOT_EXTRACTED - {"locale", "static"}))
+    + " --ignore=staticfiles --ignore=*.egg-info"
+)
+AFTERWARDS = (
+    "then translate the new messages (docs/glossary.md has the terms), and compile: "
+    "DEBUG=1 .venv/bin/python manage.py compilemessages -l bg --ignore=.venv"
 )
 # Sentences of the console, from its Python and its templates: unmarked, they would be missing here.
 CONSOLE_SAMPLE = [
@@ -88,12 +101,52 @@ def extracted(tmp_path_factory) -> set[str]:
     return catalog_ids((copy / "locale" / "bg" / "LC_MESSAGES" / "django.po").read_text())
 
 
+@pytest.fixture(scope="module")
+def extracted_js(tmp_path_factory) -> set[str]:
+    """The messages a fresh makemessages finds in the apps' scripts (console/static, live/static)."""
+    copy = tmp_path_factory.mktemp("js-messages") / "project"
+    shutil.copytree(REPO, copy, ignore=lambda folder, names: _copied_js(Path(folder), names))
+    (copy / "locale").mkdir()
+    env = {key: value for key, value in os.environ.items() if key != "DJANGO_SETTINGS_MODULE"}
+    subprocess.run(
+        [sys.executable, "-m", "django", "makemessages", "-d", "djangojs", "-l", "bg", "--add-location=file"],
+        cwd=copy,
+        env=env,
+        check=True,
+        capture_output=True,
+    )
+    produced = copy / "locale" / "bg" / "LC_MESSAGES" / "djangojs.po"
+    return catalog_ids(produced.read_text()) if produced.exists() else set()
+
+
+def _copied_js(source: Path, names: list[str]) -> set[str]:
+    # As _copied, but the apps' static/ folders come along: their scripts are what is extracted.
+    top = source == REPO
+    return {
+        name
+        for name in names
+        if name == "__pycache__"
+        or name.endswith((".pyc", ".sqlite3", ".egg-info"))
+        or (top and (name.startswith(".") or name in NOT_EXTRACTED or name == "staticfiles"))
+    }
+
+
 def test_the_catalog_holds_exactly_what_the_code_marks(extracted):
     committed = catalog_ids(CATALOG.read_text())
     missing, gone = sorted(extracted - committed), sorted(committed - extracted)
     assert not missing and not gone, (
         f"locale/bg/LC_MESSAGES/django.po is not current ({len(missing)} new, {len(gone)} gone, e.g. "
-        f"{(missing or gone)[:3]}): run {REGENERATE}"
+        f"{(missing or gone)[:3]}): run {REGENERATE}; {AFTERWARDS}"
+    )
+
+
+def test_the_script_catalog_holds_exactly_what_the_scripts_mark(extracted_js):
+    committed = catalog_ids(JS_CATALOG.read_text())
+    missing, gone = sorted(extracted_js - committed), sorted(committed - extracted_js)
+    assert extracted_js, "no script message found: is console.js's gettext(...) still there?"
+    assert not missing and not gone, (
+        f"locale/bg/LC_MESSAGES/djangojs.po is not current ({len(missing)} new, {len(gone)} gone, e.g. "
+        f"{(missing or gone)[:3]}): run {REGENERATE_JS}; {AFTERWARDS}"
     )
 
 
@@ -102,17 +155,31 @@ def test_the_consoles_sentences_are_marked_for_translation(extracted, sentence):
     assert sentence in extracted
 
 
-def test_the_catalog_compiles(tmp_path):
-    # What compilemessages runs, written to a temporary file instead of beside the catalog.
+@pytest.mark.parametrize("catalog", [CATALOG, JS_CATALOG], ids=lambda path: path.name)
+def test_the_catalog_compiles_with_every_message_translated_and_none_fuzzy(tmp_path, catalog):
+    # What compilemessages runs (with msgfmt's full --check), written to a temporary file instead of beside
+    # the catalog; --statistics says how many are translated, fuzzy, untranslated.
     if shutil.which("msgfmt") is None:
         pytest.fail("compilemessages needs GNU gettext's msgfmt: apt-get install gettext")
+    compiled = tmp_path / catalog.with_suffix(".mo").name
     result = subprocess.run(
-        ["msgfmt", "--check-format", "-o", str(tmp_path / "django.mo"), str(CATALOG)],
+        ["msgfmt", "--check", "--statistics", "-o", str(compiled), str(catalog)],
         capture_output=True,
         text=True,
+        env={**os.environ, "LC_ALL": "C"},
     )
     assert result.returncode == 0, result.stderr
-    assert (tmp_path / "django.mo").stat().st_size > 0
+    assert "fuzzy" not in result.stderr and "untranslated" not in result.stderr, (
+        f"{catalog.relative_to(REPO)}: {result.stderr.strip()}: translate them (docs/glossary.md), drop the "
+        f"fuzzy flags once checked, and {AFTERWARDS.split(', and ')[-1]}"
+    )
+    committed = catalog.with_suffix(".mo")
+    assert committed.exists(), f"{committed.relative_to(REPO)} is missing: {AFTERWARDS.split(', and ')[-1]}"
+    with compiled.open("rb") as fresh, committed.open("rb") as kept:
+        assert gettext.GNUTranslations(fresh)._catalog == gettext.GNUTranslations(kept)._catalog, (
+            f"{committed.relative_to(REPO)} is not the compiled {catalog.name}: "
+            f"{AFTERWARDS.split(', and ')[-1]}"
+        )
 
 
 # --- no text outside gettext --------------------------------------------------------------------------------

@@ -62,3 +62,28 @@ def test_seed_demo_refuses_a_negative_order_count():
     with pytest.raises(CommandError, match="--orders must be zero or more"):
         seed("--orders", "-1")
     assert Order.objects.count() == 0
+
+
+@pytest.mark.django_db
+def test_seed_demo_has_a_bulgarian_operator_and_bulgarian_customers_as_dictated():
+    seed("--orders", "100")
+    maria = get_user_model().objects.get(username="maria")
+    assert (maria.operator_preference.language, maria.operator_preference.time_zone) == ("bg", "Europe/Sofia")
+    bulgarian = Order.objects.filter(shipping_country="BG", customer_name__regex=r"^[А-Яа-я ]+$")
+    assert bulgarian.count() == 25
+    assert set(bulgarian.values_list("shipping_city", flat=True)) <= {
+        "София",
+        "Пловдив",
+        "Варна",
+        "Бургас",
+        "Русе",
+        "Стара Загора",
+        "Велико Търново",
+    }
+    pinned = Order.objects.get(customer_name="Иванова Мария")
+    assert (pinned.customer_phone, pinned.shipping_city) == ("0888 123 456", "София")
+    assert Order.objects.filter(customer_phone="+359 88 306 5614").exists()
+    assert all(
+        phone.startswith(("08", "+359 8", "02 "))
+        for phone in bulgarian.values_list("customer_phone", flat=True)
+    )

@@ -108,7 +108,7 @@ document.addEventListener("DOMContentLoaded", function () {
     const chosen = statusChoice && statusChoice.selectedOptions[0];
     if (!chosen || !chosen.dataset.final) { return true; }
     const question = chosen.textContent.trim() + ": " + ((texts && texts.dataset.finalQuestion) ||
-      "this ends the hold, and only a supervisor can reopen the order. Go ahead?");
+      window.gettext("this ends the hold, and only a supervisor can reopen the order. Go ahead?"));
     return window.confirm(question);
   }
   function carry() {

@@ -12,7 +12,7 @@ from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError
 from django.utils.translation import gettext as _
 
-from operators.management.commands.seed_demo import DEMO_PASSWORD_NOTE, DEMO_USERS
+from operators.management.commands.seed_demo import BULGARIAN_OPERATOR, DEMO_PASSWORD_NOTE, DEMO_USERS
 from orders.models import Order
 
 HOST = "127.0.0.1"
@@ -121,6 +121,7 @@ class Command(BaseCommand):
         write(self.style.SUCCESS(_("The orderops demo is running: %(url)s") % {"url": url}))
         write(_("%(count)s demo orders. Log in as (username / password):") % {"count": Order.objects.count()})
         for username, _first_name, group_name, password in DEMO_USERS:
-            write(f"  {username:<6} / {password:<6} {group_name or _('superuser')}")
+            language = " (български, Europe/Sofia)" if username == BULGARIAN_OPERATOR else ""
+            write(f"  {username:<6} / {password:<6} {group_name or _('superuser')}{language}")
         write(f"({DEMO_PASSWORD_NOTE})")
         write(_("Stop it with CONTROL-C. `make demo-reset` puts the demo data back as it was."))

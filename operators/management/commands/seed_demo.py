@@ -11,7 +11,7 @@ from django.core.management.base import BaseCommand, CommandError
 from django.db import transaction
 from django.utils import timezone
 
-from operators.models import Assignment, AssignmentLog
+from operators.models import Assignment, AssignmentLog, OperatorPreference
 from operators.services import roles_setup
 from orderops.conf import OPERATORS_GROUP, SUPERVISORS_GROUP
 from orders.models import Order, OrderComment, OrderLine, OrderStatus
@@ -24,6 +24,8 @@ DEMO_USERS = [
     ("ivan", "Ivan", OPERATORS_GROUP, "ivan"),
     ("maria", "Maria", OPERATORS_GROUP, "maria"),
 ]
+# The Bulgarian-speaking operator: the console in Bulgarian and Sofia's time, whatever the browser says.
+BULGARIAN_OPERATOR = "maria"
 FIRST_ORDER_NUMBER = 100001
 # Weights of the status mix: most orders are new or in progress; a long tail is done.
 STATUS_WEIGHTS = {
@@ -88,6 +90,49 @@ CITIES = [
     ("Madrid", "28001", "ES"),
     ("Plovdiv", "4000", "BG"),
 ]
+# One order in four is from a Bulgarian customer: a Cyrillic name, a Bulgarian phone written as people
+# write it (mobile "0888 123 456", "+359 88 …", landline "02 …"), a Bulgarian city and street.
+BULGARIAN_EVERY = 4
+BULGARIAN_NAMES = [
+    ("Мария", "Иванова"),
+    ("Георги", "Петров"),
+    ("Елена", "Димитрова"),
+    ("Николай", "Стоянов"),
+    ("Десислава", "Георгиева"),
+    ("Иван", "Колев"),
+    ("Цветелина", "Тодорова"),
+    ("Стефан", "Христов"),
+    ("Радостина", "Николова"),
+    ("Калоян", "Ангелов"),
+    ("Йорданка", "Маринова"),
+    ("Пламен", "Василев"),
+    ("Виктория", "Илиева"),
+    ("Борислав", "Атанасов"),
+    ("Гергана", "Павлова"),
+    ("Светослав", "Йорданов"),
+]
+BULGARIAN_CITIES = [
+    ("София", "1000"),
+    ("Пловдив", "4000"),
+    ("Варна", "9000"),
+    ("Бургас", "8000"),
+    ("Русе", "7000"),
+    ("Стара Загора", "6000"),
+    ("Велико Търново", "5000"),
+]
+BULGARIAN_STREETS = [
+    "бул. Витоша",
+    "ул. Граф Игнатиев",
+    "ул. Раковски",
+    "бул. Княгиня Мария Луиза",
+    "ул. Шипка",
+]
+# The first Bulgarian customers, as the issue dictates them on the phone ("Иванова Мария, 0888 123 456").
+PINNED_BULGARIANS = [
+    ("Иванова Мария", "0888 123 456", "София", "1000"),
+    ("Георги Петров", "+359 88 306 5614", "Пловдив", "4000"),
+    ("Елена Димитрова", "02 981 2345", "София", "1164"),
+]
 STREETS = ["Vitosha Blvd", "Hauptstraße", "Via Roma", "Rue de la Paix", "Calle Mayor", "Ulica Długa"]
 CATALOG = [
     ("TEA-GRN-100", "Green tea, 100 g", Decimal("6.90")),
@@ -105,7 +150,40 @@ COMMENTS = [
     "Payment confirmed by the bank.",
     "One item out of stock; offered a replacement.",
 ]
+BULGARIAN_COMMENTS = [
+    "Клиентът се обади: иска доставка след 18:00.",
+    "Адресът изглежда непълен, писах на клиента.",
+    "Плащането е потвърдено от банката.",
+    "Един артикул е изчерпан; предложих заместител.",
+]
 DEMO_PASSWORD_NOTE = "demo passwords: change them or remove these users before real use"
+
+
+def bulgarian_customer(index: int, seed: int) -> dict:
+    """The Bulgarian customer of the index-th Bulgarian order: pinned ones first, then drawn (with a random of
+    its own, so that the other orders stay as they were)."""
+    rng = random.Random(f"{seed}-bg-{index}")
+    if index < len(PINNED_BULGARIANS):
+        name, phone, city, postcode = PINNED_BULGARIANS[index]
+    else:
+        first, last = rng.choice(BULGARIAN_NAMES)
+        name = f"{first} {last}" if rng.random() < 0.7 else f"{last} {first}"
+        mobile = f"{rng.choice(['87', '88', '89'])}{rng.randint(1, 9)}"
+        digits = f"{rng.randint(100, 999)} {rng.randint(100, 999)}"
+        phone = f"0{mobile} {digits}" if rng.random() < 0.6 else f"+359 {mobile} {digits}"
+        city, postcode = rng.choice(BULGARIAN_CITIES)
+    transliterated = {"Мария Иванова": ("maria", "ivanova")}.get(name)
+    local = f"{transliterated[0]}.{transliterated[1]}" if transliterated else f"client{index + 1}"
+    return {
+        "customer_name": name,
+        "customer_phone": phone,
+        "customer_email": f"{local}@example.bg",
+        "shipping_name": name,
+        "shipping_street": f"{rng.choice(BULGARIAN_STREETS)} {rng.randint(1, 120)}",
+        "shipping_city": city,
+        "shipping_postcode": postcode,
+        "shipping_country": "BG",
+    }
 
 
 def ascii_email(first: str, last: str) -> str:
@@ -128,14 +206,15 @@ class Command(BaseCommand):
         with transaction.atomic():
             roles_setup()
             users = self.create_users()
-            created = self.create_orders(count, rng, users)
+            created = self.create_orders(count, rng, users, seed=options["seed"])
         self.stdout.write(
             self.style.SUCCESS(f"Demo data ready: {created} new orders ({Order.objects.count()} in all).")
         )
         self.stdout.write("\nOpen http://127.0.0.1:8000/admin/ and log in as (username / password):")
         for username, _first_name, group_name, password in DEMO_USERS:
             role = group_name or "superuser"
-            self.stdout.write(f"  {username:<6} / {password:<6} {role}")
+            language = " (български, Europe/Sofia)" if username == BULGARIAN_OPERATOR else ""
+            self.stdout.write(f"  {username:<6} / {password:<6} {role}{language}")
         self.stdout.write(f"({DEMO_PASSWORD_NOTE})")
 
     def create_users(self) -> dict:
@@ -157,9 +236,12 @@ class Command(BaseCommand):
             if group_name:
                 user.groups.set([groups[group_name]])
             users[username] = user
+        OperatorPreference.objects.update_or_create(
+            user=users[BULGARIAN_OPERATOR], defaults={"language": "bg", "time_zone": "Europe/Sofia"}
+        )
         return users
 
-    def create_orders(self, count: int, rng: random.Random, users: dict) -> int:
+    def create_orders(self, count: int, rng: random.Random, users: dict, *, seed: int = 42) -> int:
         numbers = [str(FIRST_ORDER_NUMBER + i) for i in range(count)]
         existing = set(Order.objects.filter(number__in=numbers).values_list("number", flat=True))
         statuses = {status.code: status for status in OrderStatus.objects.all()}
@@ -168,7 +250,7 @@ class Command(BaseCommand):
         now = timezone.now()
         new_orders = []
         lines_by_number = {}
-        for number in numbers:
+        for position, number in enumerate(numbers):
             # Draw for every number, so a re-run with more orders gives the same first orders.
             status = statuses[rng.choices(status_codes, weights)[0]]
             first, last = rng.choice(FIRST_NAMES), rng.choice(LAST_NAMES)
@@ -180,21 +262,26 @@ class Command(BaseCommand):
             if number in existing:
                 continue
             lines_by_number[number] = lines
+            customer = {
+                "customer_name": f"{first} {last}",
+                "customer_email": ascii_email(first, last),
+                "customer_phone": f"+359 88 {rng.randint(100, 999)} {rng.randint(1000, 9999)}",
+                "shipping_name": f"{first} {last}",
+                "shipping_street": f"{rng.choice(STREETS)} {rng.randint(1, 120)}",
+                "shipping_city": city,
+                "shipping_postcode": postcode,
+                "shipping_country": country,
+            }
+            if position % BULGARIAN_EVERY == 1:
+                customer = bulgarian_customer(position // BULGARIAN_EVERY, seed)
             new_orders.append(
                 Order(
                     number=number,
                     status=status,
-                    customer_name=f"{first} {last}",
-                    customer_email=ascii_email(first, last),
-                    customer_phone=f"+359 88 {rng.randint(100, 999)} {rng.randint(1000, 9999)}",
                     grand_total=sum((line.unit_price * line.qty for line in lines), Decimal("0")),
                     currency="EUR",
-                    shipping_name=f"{first} {last}",
-                    shipping_street=f"{rng.choice(STREETS)} {rng.randint(1, 120)}",
-                    shipping_city=city,
-                    shipping_postcode=postcode,
-                    shipping_country=country,
                     created_at=created_at,
+                    **customer,
                 )
             )
         Order.objects.bulk_create(new_orders, batch_size=1000)
@@ -243,7 +330,9 @@ class Command(BaseCommand):
                     OrderComment(
                         order=order,
                         author=operator,
-                        body=rng.choice(COMMENTS),
+                        body=rng.choice(
+                            BULGARIAN_COMMENTS if operator.username == BULGARIAN_OPERATOR else COMMENTS
+                        ),
                         created_at=assigned_at + timedelta(minutes=1),
                     )
                 )
