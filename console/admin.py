@@ -33,7 +33,6 @@ from console.paginator import EstimatingPaginator
 from console.queues import queue_title
 from console.update import draft_keep, draft_take, order_page_update
 from operators import rules
-from orderops.conf import orderops_setting
 from orders.models import Order, OrderLine, OrderStatus
 from orders.results import OrderLocked, RequestRefused, is_order_id
 from orders.selectors import orders_search
@@ -444,7 +443,6 @@ class OrderAdmin(admin.ModelAdmin):
                         super().has_change_permission(request, order),
                     )
                 )
-                context["reason_max_length"] = orderops_setting("REASON_MAX_LENGTH")
                 # "Order #100427", and the customer below it: a browser tab reads "Anna Müller | Order
                 # #100427 | orderops" rather than the admin's "#100427 | Change order".
                 context["title"] = _("Order #%(number)s") % {"number": order.number}

@@ -16,7 +16,7 @@ urlpatterns = [
     path("", RedirectView.as_view(pattern_name="admin:orders_order_changelist", permanent=False)),
     # The console's home (an operator's working view) before the admin's own index at the same address.
     path("admin/", admin.site.admin_view(landing), name="console_landing"),
-    path("admin/live/", include("live.urls")),
+    path("admin/live/", include("console.live_urls")),
     path("admin/", admin.site.urls),
     path("healthz", healthz, name="healthz"),
     path("api/v1/", include("api.urls")),
