@@ -55,7 +55,9 @@ def signed_tab(client, order_id: int, name: str = "tab-1") -> str:
 
 
 def beat(client, order, tab="tab-1", state="viewing"):
-    return client.post(HEARTBEAT, {"tab": signed_tab(client, order.pk, tab), "order": order.pk, "state": state})
+    return client.post(
+        HEARTBEAT, {"tab": signed_tab(client, order.pk, tab), "order": order.pk, "state": state}
+    )
 
 
 def test_the_live_intervals_default_to_20_60_and_15_seconds(settings):
