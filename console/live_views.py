@@ -15,9 +15,10 @@ GET or POST /admin/live/sync  (name live:sync; a POST is form-encoded with the C
          on the page changed; "rows": the moved rows (as the poll's list answer); "unread": n (with bell=1,
          and whenever "page" carries a notice: the bell counts it at once); "queues": {key: {count,
          estimated}} (with queues=1, and whenever a row the page had a token for moved); "interval": s}
+         A tab beyond the person's ORDEROPS["LIVE_TABS_PER_PERSON"] gets the other parts, and
+         "presence_refused": {"error": "too_many", "message"} instead of "presence" (nothing recorded).
     400 bad parameters; 403 not staff, may not view orders, or a tab id this server did not issue for this
-    person and order; 404 the order is gone; 405 a heartbeat on GET; 429 the person's tabs are at
-    ORDEROPS["LIVE_TABS_PER_PERSON"]. Errors are {"error": code, "message"}.
+    person and order; 404 the order is gone; 405 a heartbeat on GET. Errors are {"error": code, "message"}.
     Queries (an order page's tick, nothing changed, with the bell): session, user, the user's permissions
     (2), the upsert, the prune, the presence, the token, the bell's count: 9 (PostgreSQL: 11, the
     heartbeat's synchronous_commit off and back). The queue counts add theirs (console/queues.py).
@@ -26,7 +27,7 @@ POST /admin/live/heartbeat  (name live:heartbeat)  tab, order, state as above
     200 {"order": id, "presence": {"others": [{"name", "state"}], "my_tabs": n, "text": "Ivan is viewing ·
          Maria is editing", "tabs_text": "You have this order open in 2 tabs."}, "heartbeat_interval": s,
          "presence_timeout": s}; for "gone": {"order": id, "gone": true}
-    400, 403, 404, 429 as above.
+    400, 403, 404 as above; 429 the person's tabs are at ORDEROPS["LIVE_TABS_PER_PERSON"].
 
 GET /admin/live/poll  (name live:poll)  the order page's or the list's parameters, as above
     304 (empty body) when nothing changed since the token(s): one indexed statement.
@@ -207,7 +208,14 @@ def sync(request: HttpRequest) -> HttpResponse:
             )
             response["Allow"] = "POST"
             return response
-        answer.update(_heartbeat(request, params))
+        try:
+            answer.update(_heartbeat(request, params))
+        except PresenceRefused as refused:
+            if refused.code != Code.TOO_MANY:
+                raise
+            # One tab too many of this person: it counts in nobody's presence, and its page still follows
+            # the order, the bell and the counts.
+            answer["presence_refused"] = {"error": str(refused.code), "message": str(refused)}
     if "version" in params or ("order" in params and "tab" not in params):
         page = _page_changes(request, _page_asked(params))
         answer["page"] = page.as_dict() if page is not None else None

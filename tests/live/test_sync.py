@@ -243,7 +243,11 @@ def test_one_persons_tabs_are_capped_and_a_timed_out_tab_frees_its_place(client,
     tabs = [page_config(change_page(client, order))["tab"] for order in orders]
     assert client.post(SYNC, {"tab": tabs[0], "order": orders[0].pk}).status_code == 200
     assert client.post(SYNC, {"tab": tabs[1], "order": orders[1].pk}).status_code == 200
-    refused = client.post(SYNC, {"tab": tabs[2], "order": orders[2].pk})
+    # The tab's page still follows its order and the bell; its heartbeat is not recorded.
+    answer = client.post(SYNC, {"tab": tabs[2], "order": orders[2].pk, "bell": "1"}).json()
+    assert answer["presence_refused"]["error"] == "too_many" and "presence" not in answer
+    assert answer["unread"] == 0
+    refused = client.post(reverse("live:heartbeat"), {"tab": tabs[2], "order": orders[2].pk})
     assert refused.status_code == 429
     assert refused.json()["message"] == (
         f"Order {orders[2].pk}: you have the console open in 2 tabs, the most presence counts for one "
