@@ -582,6 +582,62 @@ def live_queries(report: Report, usernames: list[str]) -> None:
     report.notes.append("HTTP, open tabs: statements per request (in process, status): " + ", ".join(counted))
 
 
+def live_tab_cost(report: Report, usernames: list[str], rounds: int) -> None:
+    """What one open order page's 65 s of live requests cost the server, in process (django.test.Client,
+    this process's connection), as the four timers made them before live:sync (4 polls, 4 heartbeats, 5 bell
+    counts, 3 queue counts: the old live.js, bell.js and console.js) and as live:sync makes them (5 requests,
+    the queue counts on 3): requests, statements, and the median of `rounds` interleaved rounds' time."""
+    from django.test import Client
+    from django.test.utils import CaptureQueriesContext
+
+    from live.presence import tab_issue
+
+    order_id, version = Order.objects.filter(status_id="pending").values_list("pk", "version").first()
+    user = get_user_model().objects.get(username=usernames[0])
+    client = Client()
+    client.force_login(user)
+    tab = tab_issue(user=user, order_id=order_id)
+    beat = {"tab": tab, "order": order_id, "state": "viewing"}
+    page = {"order": order_id, "version": version}
+    first = client.post("/admin/live/sync", {**beat, **page, "token": ""})
+    token = (json.loads(first.content).get("page") or {}).get("token", "")
+
+    def before() -> int:
+        for n in range(5):
+            if n:
+                client.get("/admin/live/poll", {**page, "token": token})
+            if n < 4:
+                client.post("/admin/live/heartbeat", beat)
+            client.get("/admin/live/notifications/unread")
+            if n in (0, 2, 4):
+                client.get(LIST + "queues/")
+        return 16
+
+    def after() -> int:
+        for n in range(5):
+            tick = {**beat, **page, "token": token, "bell": "1"}
+            client.post("/admin/live/sync", {**tick, "queues": "1"} if n in (0, 2, 4) else tick)
+        return 5
+
+    timed: dict[str, list[float]] = {"before": [], "after": []}
+    statements: dict[str, int] = {}
+    requests: dict[str, int] = {}
+    for _round in range(rounds):
+        for name, run in (("before", before), ("after", after)):
+            with CaptureQueriesContext(connection) as captured:
+                started = time.perf_counter()
+                requests[name] = run()
+                timed[name].append(time.perf_counter() - started)
+            statements[name] = len(captured.captured_queries)
+    old, new = statistics.median(timed["before"]), statistics.median(timed["after"])
+    report.notes.append(
+        f"HTTP, one open order page's 65 s of live requests (in process, median of {rounds} interleaved"
+        f" rounds, load {load_average()}): four timers {requests['before']} requests,"
+        f" {statements['before']} statements, {ms(old)}; live:sync {requests['after']} requests,"
+        f" {statements['after']} statements, {ms(new)} ({new / old:.2f}x)"
+    )
+
+
 def http_load_scaled(load: LoadSizes, seconds: float | None) -> LoadSizes:
     """The run shortened to `seconds` in all (a reduced run): the windows keep their proportions."""
     if not seconds:
@@ -631,6 +687,7 @@ def measure_http(
             )
     if len(names) > 1:
         live_queries(report, usernames)
+        live_tab_cost(report, usernames, rounds=3 if smoke else 15)
     from live.models import Presence
 
     Presence.objects.all().delete()  # the tabs' presence rows (the benchmark owns its database)
