@@ -11,8 +11,10 @@ order, takes it, comments, changes its status, releases it, and claims the next 
 thinking between clicks as a person does. Every response is timed by kind of request; a status other than
 the expected one, or a failed connection, is an error.
 
-With the live console installed (live/views.py), a second window adds open tabs: each polls and sends
-heartbeats at the console's own intervals, so that the figure says what they add (`tabs_run`).
+Further windows add open order-page tabs (100, then 300): each makes what console/static/console/live.js
+makes, one live:sync per interval (the heartbeat, the page's changes and the bell every time, the queue counts
+every other time), so that the figure says what open tabs add. `--http-seconds` shortens the whole run (a
+reduced run on a busy machine; its figures are not the full run's).
 """
 
 import http.client
@@ -51,7 +53,7 @@ from operators.verification import (
     held_marker_differences,
     hold_count_differences,
 )
-from orderops.conf import OPERATORS_GROUP, orderops_setting
+from orderops.conf import OPERATORS_GROUP
 from orders.models import Order
 
 HOST = "127.0.0.1"
@@ -69,17 +71,17 @@ class LoadSizes:
     seconds: float
     think: tuple[float, float]  # seconds between two clicks, uniform
     workers: int
-    tabs: int
-    tab_seconds: float
-    live_intervals: tuple[float, float] | None = None  # (poll, heartbeat) seconds; None: the settings'
+    tabs: tuple[int, ...]  # open tabs of each window after the operators' own, in turn
+    tab_seconds: float  # the length of each of those windows
+    live_interval: float | None = None  # seconds between a tab's requests; None: the console's (live:sync)
 
 
 # Think time: an operator reads the order, calls or writes to the customer between clicks; 3-10 s between two
 # clicks is brisk work. (At 1-4 s, 50 operators alone keep both cores busy: see bench/RESULTS.md.)
-FULL = LoadSizes(operators=50, seconds=120, think=(3.0, 10.0), workers=4, tabs=100, tab_seconds=60)
+FULL = LoadSizes(operators=50, seconds=180, think=(3.0, 10.0), workers=4, tabs=(100, 300), tab_seconds=60)
 LOGINS_AT_ONCE = 2  # the password hasher takes about a second of CPU per login: two at a time, one per core
 SMOKE = LoadSizes(
-    operators=3, seconds=4, think=(0.02, 0.1), workers=2, tabs=2, tab_seconds=2, live_intervals=(0.3, 0.4)
+    operators=3, seconds=6, think=(0.02, 0.1), workers=2, tabs=(2, 4), tab_seconds=2, live_interval=0.3
 )
 
 
@@ -339,54 +341,65 @@ def people_prepare(dataset: Dataset, count: int) -> list[str]:
     return usernames
 
 
-def tab_watch(
-    browser: Browser,
-    rng: random.Random,
-    order: tuple[int, int],
-    until: float,
-    intervals: tuple[float, float] | None,
-) -> None:
-    """One open tab of an order page until `until`: the live console's poll every LIVE_POLL_INTERVAL
-    seconds (its token carried from one poll to the next, as live.js does) and a heartbeat every
-    LIVE_HEARTBEAT_INTERVAL seconds, each starting at a random moment of its first interval."""
-    order_id, version = order
-    tab = f"bench-{rng.getrandbits(48):012x}"
-    poll_every, beat_every = intervals or (
-        orderops_setting("LIVE_POLL_INTERVAL"),
-        orderops_setting("LIVE_HEARTBEAT_INTERVAL"),
-    )
-    now = time.monotonic()
-    next_poll, next_beat = now + rng.uniform(0, poll_every), now + rng.uniform(0, beat_every)
-    token = ""
-    while True:
-        wake = min(next_poll, next_beat)
-        if wake >= until:
-            return
+@dataclass(frozen=True)
+class Tab:
+    """One open order page: its order, the version and token it was rendered with, its signed tab id."""
+
+    order_id: int
+    version: int
+    token: str
+    tab: str
+
+
+def tab_watch(browser: Browser, rng: random.Random, tab: Tab, until: float, interval: float) -> None:
+    """One open tab of an order page until `until`, as live.js runs it: one live:sync every `interval`
+    seconds (the heartbeat, the page's changes since its token, the bell; the queue counts every other
+    time), the token carried from one answer to the next, starting at a random moment of its first
+    interval."""
+    token = tab.token
+    wake = time.monotonic() + rng.uniform(0, interval)
+    ticks = 0
+    while wake < until:
         time.sleep(max(0.0, wake - time.monotonic()))
-        if next_poll <= next_beat:
-            query = urlencode({"order": order_id, "version": version, "token": token})
-            status, _location, body = browser.request(
-                "live poll", "GET", f"/admin/live/poll?{query}", expect=(200, 304)
-            )
-            if status == 200:
-                token = json.loads(body).get("token", token)
-            next_poll += poll_every
-        else:
-            browser.request(
-                "live heartbeat",
-                "POST",
-                "/admin/live/heartbeat",
-                {"tab": tab, "order": order_id, "state": "viewing"},
-            )
-            next_beat += beat_every
+        form = {
+            "tab": tab.tab,
+            "order": tab.order_id,
+            "state": "viewing",
+            "version": tab.version,
+            "token": token,
+            "bell": "1",
+        }
+        if ticks % 2 == 0:
+            form["queues"] = "1"
+        status, _location, body = browser.request("live sync", "POST", "/admin/live/sync", form)
+        if status == 200:
+            page = json.loads(body).get("page")
+            token = page["token"] if page else token
+        ticks += 1
+        wake += interval
 
 
-def live_installed() -> bool:
-    try:
-        from live import views  # noqa: F401
-    except ImportError:
-        return False
-    return True
+def tabs_open(sessions: list[tuple[str, dict[str, str]]], count: int) -> list[Tab]:
+    """`count` open order pages of free pending orders, on the operators' sessions in turn: each with the
+    token its page renders and a tab id signed for its person and order, as the page would carry."""
+    from console.live_updates import token_of_page
+    from console.timeline import order_timeline
+    from live.presence import tab_issue
+
+    names = [name for name, _cookies in sessions]
+    user_ids = dict(get_user_model().objects.filter(username__in=names).values_list("username", "pk"))
+    orders = list(
+        Order.objects.filter(held=False, status_id="pending")
+        .order_by("-created_at")
+        .values_list("pk", "version")[:count]
+    )
+    tabs = []
+    for n in range(count):
+        order_id, version = orders[n % len(orders)]
+        user = get_user_model()(pk=user_ids[sessions[n % len(sessions)][0]])
+        token = token_of_page(version, order_timeline(order_id))
+        tabs.append(Tab(order_id, version, token, tab_issue(user=user, order_id=order_id)))
+    return tabs
 
 
 @dataclass
@@ -395,14 +408,15 @@ class Window:
     end: float
 
 
-def people_run(port: int, usernames: list[str], load: LoadSizes, recorder: Recorder, tabs: bool) -> dict:
-    """Log everyone in (before the timed window), then let the operators work for load.seconds; with
-    `tabs`, load.tabs open tabs (on the sessions of the operators, in turn) poll and beat during the last
-    load.tab_seconds. Threads: one per operator and one per tab. Returns the windows: "operators" (the
-    operators alone) and "tabs" (operators and tabs), in time.monotonic() seconds."""
+def people_run(port: int, usernames: list[str], load: LoadSizes, recorder: Recorder) -> dict[str, Window]:
+    """Log everyone in (before the timed window), then let the operators work for load.seconds; during the
+    last len(load.tabs) * load.tab_seconds of it, load.tabs[0] open tabs, then load.tabs[1], ... (on the
+    sessions of the operators, in turn) sync. Threads: one per operator and one per tab. Returns the windows:
+    "operators" (the operators alone) and one per tab count, in time.monotonic() seconds."""
     ready = threading.Barrier(len(usernames) + 1)
+    go = threading.Event()  # the timed window's end is known
     until: dict[str, float] = {}
-    sessions: list[dict[str, str]] = []
+    sessions: list[tuple[str, dict[str, str]]] = []
     logins = threading.Semaphore(LOGINS_AT_ONCE)
 
     def person(n: int, username: str) -> None:
@@ -413,10 +427,11 @@ def people_run(port: int, usernames: list[str], load: LoadSizes, recorder: Recor
             logged_in = browser.log_in(username)
             recorder.logins.append(time.perf_counter() - started)
         if logged_in:
-            sessions.append(dict(browser.cookies))
+            sessions.append((username, dict(browser.cookies)))
         else:
             recorder.error(f"login of {username} failed")
         ready.wait()
+        go.wait()
         if logged_in:
             time.sleep(rng.uniform(0, load.think[1]))  # not all at once
             operator_work(browser, rng, load.think, until["operators"])
@@ -427,37 +442,40 @@ def people_run(port: int, usernames: list[str], load: LoadSizes, recorder: Recor
     for thread in threads:
         thread.start()
     ready.wait()
+    # Before the operators start: the tabs' pages as rendered, before anyone changed them.
+    tab_runs = {count: tabs_open(sessions, count) for count in load.tabs} if sessions else {}
+    interval = load.live_interval or _sync_interval()
+    connection.close()
     started = time.monotonic()
-    tab_seconds = load.tab_seconds if tabs else 0
     until["operators"] = started + load.seconds
-    windows = {"operators": Window(started, until["operators"] - tab_seconds)}
+    tabs_from = until["operators"] - len(tab_runs) * load.tab_seconds
+    windows = {"operators": Window(started, tabs_from)}
     recorder.recording = True
-    if tabs and sessions:
-        orders = list(
-            Order.objects.filter(held=False, status_id="pending")
-            .order_by("-created_at")
-            .values_list("pk", "version")[: load.tabs]
-        )
-        connection.close()
-        time.sleep(max(0.0, windows["operators"].end - time.monotonic()))
-        windows["tabs"] = Window(time.monotonic(), until["operators"])
-        tab_threads = []
-        for n in range(load.tabs):
+    go.set()
+    for n, (count, tabs) in enumerate(tab_runs.items()):
+        window = Window(tabs_from + n * load.tab_seconds, tabs_from + (n + 1) * load.tab_seconds)
+        time.sleep(max(0.0, window.start - time.monotonic()))
+        windows[f"{count} tabs"] = window
+        for number, tab in enumerate(tabs):
             browser = Browser(port, recorder)
-            browser.cookies = dict(sessions[n % len(sessions)])
-            rng = random.Random(10_000 + n)
+            browser.cookies = dict(sessions[number % len(sessions)][1])
             thread = threading.Thread(
                 target=tab_watch,
-                args=(browser, rng, orders[n % len(orders)], until["operators"], load.live_intervals),
+                args=(browser, random.Random(10_000 * (n + 1) + number), tab, window.end, interval),
                 daemon=True,
             )
             thread.start()
-            tab_threads.append(thread)
-        threads += tab_threads
+            threads.append(thread)
     for thread in threads:
         thread.join(max(0.0, until["operators"] - time.monotonic()) + 120)
     recorder.recording = False
     return windows
+
+
+def _sync_interval() -> float:
+    from console.live_views import sync_interval
+
+    return sync_interval()
 
 
 def quantile(values: list[float], q: int) -> float:
@@ -534,13 +552,18 @@ def load_average() -> str:
 
 
 def live_queries(report: Report, usernames: list[str]) -> None:
-    """Statements per poll and heartbeat, counted in process (django.test.Client) as the other figures do."""
+    """Statements per live:sync, counted in process (django.test.Client) as the other figures do."""
     from django.test import Client
     from django.test.utils import CaptureQueriesContext
 
+    from live.presence import tab_issue
+
     order_id, version = Order.objects.filter(status_id="pending").values_list("pk", "version").first()
+    user = get_user_model().objects.get(username=usernames[0])
     client = Client()
-    client.force_login(get_user_model().objects.get(username=usernames[0]))
+    client.force_login(user)
+    tab = tab_issue(user=user, order_id=order_id)
+    tick = {"tab": tab, "order": order_id, "version": version, "bell": "1"}
     counted = []
 
     def count(what: str, call: Callable) -> object:
@@ -549,36 +572,102 @@ def live_queries(report: Report, usernames: list[str]) -> None:
         counted.append(f"{what} {len(captured.captured_queries)} ({response.status_code})")
         return response
 
-    first = count(
-        "first poll", lambda: client.get("/admin/live/poll", {"order": order_id, "version": version})
-    )
-    token = json.loads(first.content)["token"] if first.status_code == 200 else ""
+    first = count("first sync (page moved)", lambda: client.post("/admin/live/sync", {**tick, "token": ""}))
+    token = (json.loads(first.content).get("page") or {}).get("token", "")
+    count("sync, nothing moved", lambda: client.post("/admin/live/sync", {**tick, "token": token}))
     count(
-        "unchanged poll",
-        lambda: client.get("/admin/live/poll", {"order": order_id, "version": version, "token": token}),
-    )
-    count(
-        "heartbeat",
-        lambda: client.post("/admin/live/heartbeat", {"tab": "bench-queries", "order": order_id}),
+        "sync, nothing moved, with the queue counts",
+        lambda: client.post("/admin/live/sync", {**tick, "token": token, "queues": "1"}),
     )
     report.notes.append("HTTP, open tabs: statements per request (in process, status): " + ", ".join(counted))
 
 
-def measure_http(report: Report, sizes: Sizes, dataset: Dataset, smoke: bool) -> None:
-    load = SMOKE if smoke else FULL
+def live_tab_cost(report: Report, usernames: list[str], rounds: int) -> None:
+    """What one open order page's 65 s of live requests cost the server, in process (django.test.Client,
+    this process's connection), as the four timers made them before live:sync (4 polls, 4 heartbeats, 5 bell
+    counts, 3 queue counts: the old live.js, bell.js and console.js) and as live:sync makes them (5 requests,
+    the queue counts on 3): requests, statements, and the median of `rounds` interleaved rounds' time."""
+    from django.test import Client
+    from django.test.utils import CaptureQueriesContext
+
+    from live.presence import tab_issue
+
+    order_id, version = Order.objects.filter(status_id="pending").values_list("pk", "version").first()
+    user = get_user_model().objects.get(username=usernames[0])
+    client = Client()
+    client.force_login(user)
+    tab = tab_issue(user=user, order_id=order_id)
+    beat = {"tab": tab, "order": order_id, "state": "viewing"}
+    page = {"order": order_id, "version": version}
+    first = client.post("/admin/live/sync", {**beat, **page, "token": ""})
+    token = (json.loads(first.content).get("page") or {}).get("token", "")
+
+    def before() -> int:
+        for n in range(5):
+            if n:
+                client.get("/admin/live/poll", {**page, "token": token})
+            if n < 4:
+                client.post("/admin/live/heartbeat", beat)
+            client.get("/admin/live/notifications/unread")
+            if n in (0, 2, 4):
+                client.get(LIST + "queues/")
+        return 16
+
+    def after() -> int:
+        for n in range(5):
+            tick = {**beat, **page, "token": token, "bell": "1"}
+            client.post("/admin/live/sync", {**tick, "queues": "1"} if n in (0, 2, 4) else tick)
+        return 5
+
+    timed: dict[str, list[float]] = {"before": [], "after": []}
+    statements: dict[str, int] = {}
+    requests: dict[str, int] = {}
+    for _round in range(rounds):
+        for name, run in (("before", before), ("after", after)):
+            with CaptureQueriesContext(connection) as captured:
+                started = time.perf_counter()
+                requests[name] = run()
+                timed[name].append(time.perf_counter() - started)
+            statements[name] = len(captured.captured_queries)
+    old, new = statistics.median(timed["before"]), statistics.median(timed["after"])
+    report.notes.append(
+        f"HTTP, one open order page's 65 s of live requests (in process, median of {rounds} interleaved"
+        f" rounds, load {load_average()}): four timers {requests['before']} requests,"
+        f" {statements['before']} statements, {ms(old)}; live:sync {requests['after']} requests,"
+        f" {statements['after']} statements, {ms(new)} ({new / old:.2f}x)"
+    )
+
+
+def http_load_scaled(load: LoadSizes, seconds: float | None) -> LoadSizes:
+    """The run shortened to `seconds` in all (a reduced run): the windows keep their proportions."""
+    if not seconds:
+        return load
+    factor = seconds / load.seconds
+    return LoadSizes(
+        operators=load.operators,
+        seconds=seconds,
+        think=load.think,
+        workers=load.workers,
+        tabs=load.tabs,
+        tab_seconds=load.tab_seconds * factor,
+        live_interval=load.live_interval,
+    )
+
+
+def measure_http(
+    report: Report, sizes: Sizes, dataset: Dataset, smoke: bool, seconds: float | None = None
+) -> None:
+    load = SMOKE if smoke else http_load_scaled(FULL, seconds)
     # The figures before this one leave log rows of holds they cleaned up (until the next reset): put
     # everything back first, so that the log of every order agrees with its hold before the load.
     data.state_reset()
     usernames = people_prepare(dataset, load.operators)
     log_before = AssignmentLog.objects.order_by("-pk").values_list("pk", flat=True).first() or 0
-    tabs = live_installed()
-    if not tabs:
-        report.notes.append("HTTP: the live console (live/views.py) is not installed: no open tabs simulated")
     connection.close()  # the threads below do not use Django's connection; gunicorn opens its own
     server = Gunicorn(load.workers)
     recorder = Recorder()
     try:
-        windows = people_run(server.port, usernames, load, recorder, tabs)
+        windows = people_run(server.port, usernames, load, recorder)
     finally:
         server.stop()
     report.check(
@@ -587,19 +676,21 @@ def measure_http(report: Report, sizes: Sizes, dataset: Dataset, smoke: bool) ->
         + (f", first: {recorder.errors[0]}" if recorder.errors else ""),
     )
     people = f"{load.operators} operators (think {load.think[0]:g}-{load.think[1]:g} s)"
-    results_add(report, recorder, windows["operators"], people, smoke, last="tabs" not in windows)
-    if "tabs" in windows:
-        rates = results_add(
-            report, recorder, windows["tabs"], f"{people} + {load.tabs} open tabs", smoke, last=True
-        )
-        extra = rates.get("live poll", 0) + rates.get("live heartbeat", 0)
-        report.notes.append(
-            f"HTTP, open tabs: {load.tabs} tabs add {extra:.1f} requests/s (poll and heartbeat)"
-        )
+    names = list(windows)
+    for name, window in windows.items():
+        label = people if name == "operators" else f"{people} + {name.replace('tabs', 'open tabs')}"
+        rates = results_add(report, recorder, window, label, smoke, last=name == names[-1])
+        if name != "operators":
+            report.notes.append(
+                f"HTTP, {name}: they add {rates.get('live sync', 0):.1f} requests/s (one live:sync per tab"
+                f" per interval: heartbeat, changes, bell, queue counts)"
+            )
+    if len(names) > 1:
         live_queries(report, usernames)
-        from live.models import Presence
+        live_tab_cost(report, usernames, rounds=3 if smoke else 15)
+    from live.models import Presence
 
-        Presence.objects.all().delete()  # the tabs' presence rows (the benchmark owns its database)
+    Presence.objects.all().delete()  # the tabs' presence rows (the benchmark owns its database)
     report.notes.append(
         f"HTTP: gunicorn {load.workers} workers (sync), {HOST}, bench.settings (DEBUG off); {len(usernames)}"
         f" logins before the timed window, {LOGINS_AT_ONCE} at a time, median"

@@ -48,6 +48,12 @@ def arguments(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument("--page-repeat", type=int, help="requests per page view after a warm-up (default 15)")
     parser.add_argument("--bulk-repeat", type=int, help="timed rounds of each bulk operation (default 10)")
     parser.add_argument("--only", help=f"comma-separated figures to run, of: {', '.join(FIGURES)}")
+    parser.add_argument(
+        "--http-seconds",
+        type=float,
+        help="figure 9's whole length in seconds (default 180: 60 operators alone, 60 with 100 open tabs,\n"
+        "60 with 300); shorter is a reduced run, for a busy machine",
+    )
     parser.add_argument("--smoke", action="store_true", help="tiny sizes, any database, checks only (CI)")
     parser.add_argument("--reload", action="store_true", help="load the data set again even if it matches")
     parser.add_argument(
@@ -303,7 +309,7 @@ def main(argv: list[str] | None = None) -> int:
         "claims": lambda: engine.measure_claims(report, sizes, dataset, args.smoke),
         "status": lambda: operations.measure_status_change(report, sizes, dataset, args.smoke),
         "release": lambda: operations.measure_release_orders(report, sizes, dataset, args.smoke),
-        "http": lambda: http_load.measure_http(report, sizes, dataset, args.smoke),
+        "http": lambda: http_load.measure_http(report, sizes, dataset, args.smoke, args.http_seconds),
     }
     load_by_figure = []
     for name in args.figures:

@@ -34,7 +34,6 @@ from console.queues import queue_title
 from console.update import draft_keep, draft_take, order_page_submit
 from operators import rules
 from orderops.admin_search import BoundedSearchAdmin
-from orderops.conf import orderops_setting
 from orderops.search import search_term_bound
 from orders.models import Order, OrderLine, OrderStatus
 from orders.results import OrderLocked, RequestRefused, is_order_id
@@ -480,7 +479,6 @@ class OrderAdmin(BoundedSearchAdmin):
                         super().has_change_permission(request, order),
                     )
                 )
-                context["reason_max_length"] = orderops_setting("REASON_MAX_LENGTH")
                 # "Order #100427", and the customer below it: a browser tab reads "Anna Müller | Order
                 # #100427 | orderops" rather than the admin's "#100427 | Change order".
                 context["title"] = _("Order #%(number)s") % {"number": order.number}

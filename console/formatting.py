@@ -8,6 +8,7 @@ from django.utils import formats, timezone
 from django.utils.translation import get_language
 from django.utils.translation import gettext as _
 
+from orderops.formatting import exact_time as exact_time  # the console writes exact times as the emails do
 from orderops.types import Actor
 from orders.results import user_display_name
 
@@ -32,17 +33,6 @@ def time_ago(moment) -> str:
 
 # To the minute, as each language writes it (24-hour in both). strftime patterns: the list writes two per
 # row, and `date_format` interprets a format string per call.
-EXACT_TIME = {"bg": "%d.%m.%Y %H:%M", "en": "%Y-%m-%d %H:%M"}
-
-
-def exact_time(moment) -> str:
-    """To the minute in the viewer's time zone, with the zone's abbreviation: "06.12.2026 14:05 EET" in
-    Bulgarian, "2026-12-06 12:05 UTC" in English (unambiguous: no month names, no a.m./p.m.)."""
-    local = timezone.localtime(moment)
-    pattern = EXACT_TIME.get((get_language() or "en").split("-")[0], EXACT_TIME["en"])
-    return f"{local.strftime(pattern)} {local.tzname()}"
-
-
 # Symbols people write for the currencies stores use; any other currency keeps its ISO code.
 CURRENCY_SYMBOLS = {"EUR": "€", "USD": "$", "GBP": "£", "BGN": "лв."}
 # Where the symbol goes, by language: "132,40 €" in Bulgarian, "€132.40" in English.

@@ -12,6 +12,7 @@ from console.timeline import order_timeline
 from console.update import draft_take
 from operators import rules
 from operators.models import Assignment
+from orderops.conf import orderops_setting
 from orderops.types import Actor
 from orders.models import Order, OrderStatus
 from orders.results import Code
@@ -59,7 +60,9 @@ def settable_statuses(page: OrderPage) -> list[OrderStatus]:
     return [status for status in OrderStatus.objects.all() if status.code != page.order.status_id]
 
 
-def order_page_context(request, order: Order, page: OrderPage, may_change_orders: bool) -> dict:
+def banner_context(request, order: Order, page: OrderPage, may_change_orders: bool) -> dict:
+    """What the hold banner shows (the hold, its people, the viewer's buttons, the read-only reason): a read
+    with no side effect, for the order page and for an open page's poll alike."""
     user, hold, powers = request.user, page.hold, page.powers
     flow = flow_read(request)
     hold_is_mine = hold is not None and hold.operator_id == user.pk
@@ -77,7 +80,11 @@ def order_page_context(request, order: Order, page: OrderPage, may_change_orders
         "can_take_over": powers.take_over is None,
         "can_transfer": powers.transfer is None,
         "read_only_reason": read_only_reason(page, may_change_orders=may_change_orders),
-        "timeline": order_timeline(order.pk),
+        "reason_max_length": orderops_setting("REASON_MAX_LENGTH"),
+        "flow": flow,
+        "flow_query": flow.query(),
+        # Working through "Get next order" and done with this one: the next order is the first button.
+        "offer_next": flow.via_next and not hold_is_mine and rules.list_powers(user)["assign_to_me"],
     }
     if powers.transfer is None:
         context["transfer_choices"] = [
@@ -85,7 +92,16 @@ def order_page_context(request, order: Order, page: OrderPage, may_change_orders
             for operator in OperatorChoiceForm().operators
             if hold is None or operator.pk != hold.operator_id
         ]
-    # What the Update box held when its submit (or the order form's Save) was refused stays in the box.
+    if hold is not None and hold.assigned_by_id != hold.operator_id:
+        context["hold_assigner_name"] = display_name(hold.assigned_by, viewer_id=user.pk)
+    return context
+
+
+def order_page_context(request, order: Order, page: OrderPage, may_change_orders: bool) -> dict:
+    """The whole order page: the banner, the timeline and the Update box, with what the box held when its
+    submit was refused (taken from the session once: only the page itself shows it, never a poll)."""
+    context = banner_context(request, order, page, may_change_orders)
+    context["timeline"] = order_timeline(order.pk)
     draft = draft_take(request, order.pk)
     statuses = settable_statuses(page)
     context.update(
@@ -103,16 +119,10 @@ def order_page_context(request, order: Order, page: OrderPage, may_change_orders
                 }
                 for status in statuses
             ],
-            "update_release_offered": hold_is_mine,
+            "update_release_offered": context["hold_is_mine"],
             "update_release_chosen": draft.release_after,
-            "flow": flow,
-            "flow_query": flow.query(),
-            # Working through "Get next order" and done with this one: the next order is the first button.
-            "offer_next": flow.via_next and not hold_is_mine and rules.list_powers(user)["assign_to_me"],
         }
     )
-    if hold is not None and hold.assigned_by_id != hold.operator_id:
-        context["hold_assigner_name"] = display_name(hold.assigned_by, viewer_id=user.pk)
     return context
 
 

@@ -1,8 +1,9 @@
 """The saved queues of the console's navigation (My orders, Unassigned open, Held by others, On hold, All),
 their counts, and where a person lands after logging in.
 
-The counts are fetched by the page after it has loaded (console.js, every 30 seconds while the tab is
-visible), so that the order list keeps its own query budget; each count is the same filter the list applies.
+The counts are fetched by the page after it has loaded (live:sync from console/static/console/live.js,
+every ORDEROPS["QUEUE_COUNTS_INTERVAL"] seconds while the tab is visible), so that the order list keeps its
+own query budget; each count is the same filter the list applies.
 """
 
 from dataclasses import dataclass

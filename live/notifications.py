@@ -49,6 +49,11 @@ MENTIONS_MAX = 20
 EXCERPT_LENGTH = 300
 
 
+def unread_count(user) -> int:
+    """The bell's number: one count over the unread rows' partial index (notification_unread_idx)."""
+    return Notification.objects.filter(recipient=user, read_at__isnull=True).count()
+
+
 def _insert_returning_ids(sql: str, params: list) -> list[int]:
     with connection.cursor() as cursor:
         cursor.execute(sql, params)

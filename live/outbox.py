@@ -30,12 +30,12 @@ from django.urls import reverse
 from django.utils import timezone, translation
 from django.utils.translation import gettext as _
 
-from console.formatting import exact_time
 from live.models import OutboxMessage
 from live.wording import notification_detail_label, notification_sentence
 from operators.preferences import preference_of, zone
 from orderops.conf import orderops_setting
 from orderops.db import db_datetime
+from orderops.formatting import exact_time
 
 Status = OutboxMessage.Status
 # A message's subject names the product, so that people can filter on it.

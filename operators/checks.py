@@ -72,6 +72,8 @@ VALIDATORS = {
     "LIVE_HEARTBEAT_INTERVAL": (_positive_seconds, "a positive number of seconds"),
     "LIVE_PRESENCE_TIMEOUT": (_positive_seconds, "a positive number of seconds"),
     "LIVE_POLL_INTERVAL": (_positive_seconds, "a positive number of seconds"),
+    "LIVE_TABS_PER_PERSON": (_positive_int, "a whole number of at least 1"),
+    "QUEUE_COUNTS_INTERVAL": (_positive_seconds, "a positive number of seconds"),
     "NOTIFICATION_BELL_INTERVAL": (_positive_seconds, "a positive number of seconds"),
     # Which kinds exist is the live app's to say: live/checks.py checks the names.
     "NOTIFICATION_EMAIL_KINDS": (_string_list, "a list of notification kinds (it may be empty)"),

@@ -31,6 +31,12 @@ DEFAULTS: dict[str, Any] = {
     "LIVE_HEARTBEAT_INTERVAL": 20,
     "LIVE_PRESENCE_TIMEOUT": 60,
     "LIVE_POLL_INTERVAL": 15,
+    # The most tabs one person's presence may count at once (heartbeats of a further tab are refused until one
+    # closes or times out): a bound on what one account can show, however it sends heartbeats.
+    "LIVE_TABS_PER_PERSON": 20,
+    # Seconds between the console navigation's refreshes of its queue counts while the tab is visible (the
+    # list's rows changing holder or status refresh them at once).
+    "QUEUE_COUNTS_INTERVAL": 30,
     # Notifications (live/): seconds between the console bell's refreshes of its unread count while the tab
     # is visible.
     "NOTIFICATION_BELL_INTERVAL": 15,

@@ -21,7 +21,7 @@ urlpatterns = [
     path("admin/", admin.site.admin_view(landing), name="console_landing"),
     path("admin/preferences/", admin.site.admin_view(preferences_save), name="console_preferences"),
     path("jsi18n/", JavaScriptCatalog.as_view(), name="javascript_catalog"),
-    path("admin/live/", include("live.urls")),
+    path("admin/live/", include("console.live_urls")),
     path("admin/", admin.site.urls),
     path("healthz", healthz, name="healthz"),
     path("api/v1/", include("api.urls")),

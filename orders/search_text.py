@@ -26,16 +26,16 @@ SEARCH_SOURCE_FIELDS = ("customer_name", "customer_email", "customer_phone", "sh
 # Bulgarian Cyrillic to Latin (Streamlined System, the 2009 Transliteration Act), lower case; the few letters
 # of Russian and Ukrainian names a Bulgarian store meets are written the same way.
 CYRILLIC_TO_LATIN = {
-    "а": "a", "б": "b", "в": "v", "г": "g", "д": "d", "е": "e", "ж": "zh", "з": "z", "и": "i", "й": "y",  # noqa: RUF001
-    "к": "k", "л": "l", "м": "m", "н": "n", "о": "o", "п": "p", "р": "r", "с": "s", "т": "t", "у": "u",  # noqa: RUF001
-    "ф": "f", "х": "h", "ц": "ts", "ч": "ch", "ш": "sh", "щ": "sht", "ъ": "a", "ь": "y", "ю": "yu", "я": "ya",  # noqa: RUF001
-    "ё": "yo", "э": "e", "ы": "y", "і": "i", "ї": "yi", "є": "ye", "ґ": "g",  # noqa: RUF001
+    "а": "a", "б": "b", "в": "v", "г": "g", "д": "d", "е": "e", "ж": "zh", "з": "z", "и": "i", "й": "y",
+    "к": "k", "л": "l", "м": "m", "н": "n", "о": "o", "п": "p", "р": "r", "с": "s", "т": "t", "у": "u",
+    "ф": "f", "х": "h", "ц": "ts", "ч": "ch", "ш": "sh", "щ": "sht", "ъ": "a", "ь": "y", "ю": "yu", "я": "ya",
+    "ё": "yo", "э": "e", "ы": "y", "і": "i", "ї": "yi", "є": "ye", "ґ": "g",
 }  # fmt: skip
 CYRILLIC_TRANSLATION = str.maketrans(CYRILLIC_TO_LATIN)
 # "ия" at the end of a word is "ia" (Мария → Maria, Лилия → Lilia), not "iya".
 WORD_END_IA = re.compile(r"ия\b")
 # Latin letters that Unicode does not decompose into a letter and an accent.
-LATIN_UNDECOMPOSED = str.maketrans({"ł": "l", "ø": "o", "đ": "d", "ħ": "h", "ı": "i", "æ": "ae", "œ": "oe"})  # noqa: RUF001
+LATIN_UNDECOMPOSED = str.maketrans({"ł": "l", "ø": "o", "đ": "d", "ħ": "h", "ı": "i", "æ": "ae", "œ": "oe"})
 # Characters of a phone as people write and dictate it.
 PHONE_CHARACTERS = re.compile(r"[\d\s+()./-]+")
 NOT_A_DIGIT = re.compile(r"\D")

@@ -204,7 +204,7 @@ def test_a_hidden_tab_stops_polling_and_polls_at_once_when_it_is_seen_again(cons
     OrderFactory()
     page = console(operator)
     polls: list[str] = []
-    page.on("request", lambda request: "/admin/live/poll" in request.url and polls.append(request.url))
+    page.on("request", lambda request: "/admin/live/sync" in request.url and polls.append(request.url))
     page.goto(ORDER_LIST)
     expect(page.locator("#result_list td.field-assigned_to").first).to_be_visible()
     page.wait_for_timeout(500)

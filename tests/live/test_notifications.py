@@ -285,7 +285,7 @@ def test_the_console_header_has_the_bell_linking_to_the_notifications(client, op
     page = client.get(reverse("admin:orders_order_changelist")).content.decode()
     assert 'id="notification-bell"' in page
     assert f'href="{NOTIFICATIONS}"' in page and f'data-unread-url="{UNREAD}"' in page
-    assert "live/bell.js" in page
+    assert "console/live.js" in page and f'data-url="{reverse("live:sync")}"' in page
 
 
 def test_the_notifications_page_lists_mine_newest_first_with_links_to_the_orders(

@@ -219,7 +219,7 @@ def test_the_live_part_adds_no_query_to_the_list_page(
     # As tests/console/test_admin.py pins the list (8 on SQLite; PostgreSQL asks the planner for the count).
     with django_assert_max_num_queries(9) as captured:
         html = client.get(reverse("admin:orders_order_changelist")).content.decode()
-    assert page_config(html)["mode"] == "list" and "live/live.js" in html
+    assert page_config(html)["mode"] == "list" and "console/live.js" in html
     assert not [query for query in captured.captured_queries if "live_" in query["sql"]]
 
 

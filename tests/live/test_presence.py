@@ -17,6 +17,7 @@ from live.presence import (
     orders_in_view,
     presence_gone,
     presence_heartbeat,
+    tab_issue,
 )
 from orderops.conf import DEFAULTS, orderops_setting
 from tests.factories import OperatorFactory, OrderFactory
@@ -29,8 +30,33 @@ def order(db):
     return OrderFactory()
 
 
+# The tab ids the console issued to each test client's pages, by (client, name, order): the same name is the
+# same tab (presence is only from tab ids the server signed: live.presence.tab_issue).
+ISSUED: dict[tuple[int, str, int], str] = {}
+
+
+@pytest.fixture(autouse=True)
+def issued_tabs_forgotten():
+    yield
+    ISSUED.clear()
+
+
+def signed_tab(client, order_id: int, name: str = "tab-1") -> str:
+    from django.contrib.auth import get_user_model
+
+    key = (id(client), name, order_id)
+    if key not in ISSUED:
+        user_id = client.session.get("_auth_user_id")
+        if user_id is None:
+            return name
+        ISSUED[key] = tab_issue(user=get_user_model().objects.get(pk=user_id), order_id=order_id)
+    return ISSUED[key]
+
+
 def beat(client, order, tab="tab-1", state="viewing"):
-    return client.post(HEARTBEAT, {"tab": tab, "order": order.pk, "state": state})
+    return client.post(
+        HEARTBEAT, {"tab": signed_tab(client, order.pk, tab), "order": order.pk, "state": state}
+    )
 
 
 def test_the_live_intervals_default_to_20_60_and_15_seconds(settings):
@@ -161,6 +187,7 @@ def test_the_heartbeat_costs_a_fixed_number_of_queries(
 ):
     presence_heartbeat(user=other_operator, tab="x", order_id=order.pk, editing=False)
     client.force_login(operator)
+    signed_tab(client, order.pk)
     with django_assert_num_queries(HEARTBEAT_QUERIES[connection.vendor]):
         assert beat(client, order).status_code == 200
 
@@ -195,6 +222,7 @@ def test_the_heartbeat_costs_the_same_with_many_tabs_open(client, operator, orde
     for number in range(30):
         presence_heartbeat(user=OperatorFactory(), tab=f"t{number}", order_id=order.pk, editing=False)
     client.force_login(operator)
+    signed_tab(client, order.pk)
     with django_assert_num_queries(HEARTBEAT_QUERIES[connection.vendor]):
         assert len(beat(client, order).json()["presence"]["others"]) == 30
 
@@ -210,13 +238,15 @@ def test_gone_by_the_endpoint_deletes_the_tab(client, other_operator, operator, 
     ("fields", "status", "says"),
     [
         ({"tab": "t", "order": "", "state": "viewing"}, 400, "names no order"),
-        ({"tab": "t", "order": "999999"}, 404, "Order 999999 does not exist"),
+        ({"tab": "issued", "order": "999999"}, 404, "Order 999999 does not exist"),
         ({"tab": "t", "state": "dancing"}, 400, "must be viewing, editing or gone"),
         ({"tab": "bad tab!", "state": "viewing"}, 400, "the tab id must be"),
     ],
 )
 def test_the_heartbeat_refuses_bad_input_and_says_why(client, operator, order, fields, status, says):
     client.force_login(operator)
+    if fields.get("tab") == "issued":
+        fields = {**fields, "tab": signed_tab(client, int(fields["order"]))}
     response = client.post(HEARTBEAT, {"order": order.pk, **fields})
     assert response.status_code == status
     assert says in response.json()["message"]
@@ -318,6 +348,7 @@ def test_presence_is_shared_by_two_gunicorn_servers(tmp_path, operator, other_op
     """A heartbeat sent to one server is in the heartbeat answer and the list poll of the other: presence
     lives in PostgreSQL, the servers keep none."""
     import json
+    import re
 
     from tests.factories import TEST_PASSWORD
     from tests.http_server import Browser, gunicorn
@@ -329,15 +360,18 @@ def test_presence_is_shared_by_two_gunicorn_servers(tmp_path, operator, other_op
     ):
         assert server_a.base_url != server_b.base_url
         ivan, anna = Browser(server_a.base_url), Browser(server_b.base_url)
+        tabs = {}
         for browser, user in ((ivan, other_operator), (anna, operator)):
             browser.login(user.get_username(), TEST_PASSWORD)
-            browser.get(reverse("admin:orders_order_change", args=[order.pk]))  # a page with a CSRF token
-        sent = ivan.post(HEARTBEAT, [("tab", "ivan-tab"), ("order", str(order.pk)), ("state", "editing")])
+            # A page with a CSRF token, and the tab id its server signed.
+            page = browser.get(reverse("admin:orders_order_change", args=[order.pk]))
+            tabs[browser] = re.search(r'data-tab="([^"]+)"', page.body).group(1)
+        sent = ivan.post(HEARTBEAT, [("tab", tabs[ivan]), ("order", str(order.pk)), ("state", "editing")])
         assert sent.status == 200, sent.body[:300]
-        answer = anna.post(HEARTBEAT, [("tab", "anna-tab"), ("order", str(order.pk)), ("state", "viewing")])
+        answer = anna.post(HEARTBEAT, [("tab", tabs[anna]), ("order", str(order.pk)), ("state", "viewing")])
         assert json.loads(answer.body)["presence"]["text"] == "Ivan is editing"
         polled = anna.get(f"{reverse('live:poll')}?orders={order.pk}.")
         assert json.loads(polled.body)["rows"][0]["viewers"] == ["Ivan"]
         # And back: Anna, on server B, is in Ivan's answer from server A.
-        again = ivan.post(HEARTBEAT, [("tab", "ivan-tab"), ("order", str(order.pk)), ("state", "editing")])
+        again = ivan.post(HEARTBEAT, [("tab", tabs[ivan]), ("order", str(order.pk)), ("state", "editing")])
         assert json.loads(again.body)["presence"]["text"] == "Anna is viewing"

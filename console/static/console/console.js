@@ -36,35 +36,6 @@ window.addEventListener("pageshow", function (event) {
   });
 });
 
-// The navigation's queue counts: fetched after the page has loaded, again every 30 s while the tab is seen,
-// and whenever the list's live poll sees a row change.
-(function () {
-  const REFRESH_MS = 30000;
-  function fill(box) {
-    fetch(box.dataset.queueCounts, {headers: {Accept: "application/json"}, credentials: "same-origin"})
-      .then(function (response) { return response.ok ? response.json() : null; })
-      .then(function (data) {
-        if (!data) { return; }
-        Object.entries(data.queues).forEach(function ([key, value]) {
-          const cell = box.querySelector('[data-queue-count="' + key + '"]');
-          if (cell) {
-            const shown = value.count.toLocaleString();
-            cell.textContent = value.estimated ? "~" + shown : shown;
-          }
-        });
-      })
-      .catch(function () { /* counts are a convenience: the links work without them */ });
-  }
-  document.addEventListener("DOMContentLoaded", function () {
-    const box = document.querySelector("[data-queue-counts]");
-    if (!box) { return; }
-    fill(box);
-    setInterval(function () { if (document.visibilityState === "visible") { fill(box); } }, REFRESH_MS);
-    // The live console saw rows change holder or status (live.js): the counts follow at once.
-    document.addEventListener("orderops:orders-changed", function () { fill(box); });
-  });
-})();
-
 // The order page: the order's fields (the order form) and the Update box (a comment, a status, release
 // after update) are sent as one submit, and nothing typed is lost: with the fields edited too, the Update
 // box goes through the order form's Save, which saves them all (console/update.py); Save takes the box

@@ -1,53 +1,80 @@
-/* The live console in the browser: presence heartbeats on the order page, and polling for changes on the
-   order page and the order list (live/views.py documents both endpoints). Polls and heartbeats run only
-   while the tab is visible (Page Visibility API), and once at once when it becomes visible again. No build
-   step: plain ES2017 for the browsers the admin supports. */
+/* The live console in the browser: one request per open tab per interval (live:sync, documented in
+   console/live_views.py) carries what is due of the order page's presence heartbeat and its changes, the
+   list's rows, the bell's count and the navigation's queue counts. It runs only while the tab is visible
+   (Page Visibility API), and at once when it becomes visible again. No build step: plain ES2017 for the
+   browsers the admin supports. */
 (function () {
   "use strict";
 
+  const syncConfig = document.getElementById("live-sync");
+  if (!syncConfig || !window.fetch) return;
+  const syncUrl = syncConfig.dataset.url;
+  const tickMs = Math.max(Number(syncConfig.dataset.interval) || 15, 0.2) * 1000;
   const config = document.getElementById("live-config");
-  if (!config) return;
-  const data = config.dataset;
-  const pollMs = Math.max(Number(data.pollInterval) || 15, 1) * 1000;
-  const heartbeatMs = Math.max(Number(data.heartbeatInterval) || 20, 1) * 1000;
+  const data = config ? config.dataset : {};
   const HIGHLIGHT_MS = 2500;
+  const seconds = function (value, fallback) { return Math.max(Number(value) || fallback, 0.2) * 1000; };
 
-  function tabId() {
-    // One id per browser tab: sessionStorage is per tab (and survives reloads of that tab).
-    const key = "orderops-live-tab";
-    let id = null;
-    try {
-      id = sessionStorage.getItem(key);
-      if (!id) {
-        id = (crypto.randomUUID ? crypto.randomUUID() : String(Math.random()).slice(2) + Date.now()).replace(/[^A-Za-z0-9_-]/g, "");
-        sessionStorage.setItem(key, id);
-      }
-    } catch (error) {
-      id = id || "t" + String(Math.random()).slice(2);
+  // The parts a tick may carry: each is sent when waiting for the next tick would make it late (so with the
+  // default intervals, 15 s ticks carry the heartbeat (20 s), the changes and the bell (15 s) every time and
+  // the queue counts (30 s) every other time).
+  const parts = [];
+  function part(name, intervalMs, add, take, post) {
+    const entry = { name: name, intervalMs: intervalMs, add: add, take: take, post: Boolean(post), last: -Infinity };
+    parts.push(entry);
+    return entry;
+  }
+  function due(entry, now) { return now - entry.last + tickMs / 2 >= entry.intervalMs; }
+
+  let inFlight = false;
+  let waiting = [];
+  async function send(chosen, mustGo) {
+    if (!chosen.length) return;
+    if (inFlight) {
+      // A tick's answer under way is as fresh, and the next tick asks again; what must go (the heartbeat
+      // that says the person started typing) goes right after it.
+      if (mustGo) waiting = waiting.concat(chosen);
+      return;
     }
-    return id;
+    inFlight = true;
+    const now = Date.now();
+    const params = new URLSearchParams();
+    chosen.forEach(function (entry) { entry.last = now; entry.add(params); });
+    const post = chosen.some(function (entry) { return entry.post; });
+    let answer = null;
+    try {
+      const response = post
+        ? await fetch(syncUrl, {
+          method: "POST", body: params, credentials: "same-origin", cache: "no-store",
+          headers: { "X-CSRFToken": data.csrf || "", Accept: "application/json" },
+        })
+        : await fetch(syncUrl + "?" + params, { credentials: "same-origin", cache: "no-store", headers: { Accept: "application/json" } });
+      if (response.ok) answer = await response.json();
+    } catch (error) {
+      // Offline or the server restarting: keep what is shown, try again at the next tick.
+    } finally {
+      inFlight = false;
+    }
+    if (answer) parts.forEach(function (entry) { entry.take(answer); });
+    if (waiting.length) {
+      const next = Array.from(new Set(waiting));
+      waiting = [];
+      send(next, true);
+    }
+  }
+  function tick(all) {
+    const now = Date.now();
+    send(parts.filter(function (entry) { return all || due(entry, now); }));
   }
 
-  function every(ms, action) {
-    // Run `action` every `ms` while the tab is visible; at once when it becomes visible again.
-    let timer = null;
-    function start() {
-      stop();
-      timer = window.setInterval(action, ms);
-    }
-    function stop() {
-      if (timer !== null) window.clearInterval(timer);
-      timer = null;
-    }
-    document.addEventListener("visibilitychange", function () {
-      if (document.visibilityState === "visible") {
-        action();
-        start();
-      } else {
-        stop();
-      }
-    });
-    if (document.visibilityState === "visible") start();
+  let timer = null;
+  function start() {
+    stop();
+    timer = window.setInterval(function () { tick(false); }, tickMs);
+  }
+  function stop() {
+    if (timer !== null) window.clearInterval(timer);
+    timer = null;
   }
 
   function highlight(element) {
@@ -57,18 +84,10 @@
     window.setTimeout(function () { element.classList.remove("live-changed"); }, HIGHLIGHT_MS);
   }
 
-  async function getJson(url) {
-    const response = await fetch(url, { credentials: "same-origin", cache: "no-store", headers: { Accept: "application/json" } });
-    if (response.status === 304 || response.status === 204) return null;
-    if (!response.ok) throw new Error("live: " + response.status);
-    const text = await response.text();
-    return text ? JSON.parse(text) : null;
-  }
-
   // --- the order page -----------------------------------------------------------------------------------
 
   function orderPage() {
-    const tab = tabId();
+    const tab = data.tab;
     const texts = document.getElementById("live-texts");
     let token = data.token;
     const loadedVersion = data.version;
@@ -83,6 +102,8 @@
       body.append("state", state);
       return body;
     }
+    const pollMs = seconds(data.pollInterval, 15);
+    const heartbeatMs = seconds(data.heartbeatInterval, 20);
 
     function showPresence(presence) {
       const element = document.getElementById("live-presence");
@@ -95,15 +116,15 @@
       element.classList.toggle("live-presence-alone", alone);
     }
 
-    async function heartbeat() {
-      try {
-        const response = await fetch(data.heartbeatUrl, {
-          method: "POST", body: heartbeatBody(editing ? "editing" : "viewing"),
-          credentials: "same-origin", headers: { "X-CSRFToken": data.csrf, Accept: "application/json" },
-        });
-        if (response.ok) showPresence((await response.json()).presence);
-      } catch (error) { /* the next heartbeat tries again; the time-out keeps presence right */ }
-    }
+    const heartbeatPart = part("heartbeat", heartbeatMs, function (params) {
+      params.set("csrfmiddlewaretoken", data.csrf);
+      params.set("tab", tab);
+      params.set("order", data.order);
+      params.set("state", editing ? "editing" : "viewing");
+    }, function (answer) {
+      if (answer.presence) showPresence(answer.presence);
+    }, true);
+    function heartbeat() { send([heartbeatPart], true); }
 
     function startEditing(event) {
       if (editing || readOnly) return;
@@ -168,13 +189,15 @@
       });
     }
 
-    async function poll() {
-      const url = data.pollUrl + "?" + new URLSearchParams({ order: data.order, version: loadedVersion, token: token });
-      let update;
-      try {
-        update = await getJson(url);
-      } catch (error) { return; }
-      if (!update) return;
+    part("page", pollMs, function (params) {
+      params.set("order", data.order);
+      params.set("version", loadedVersion);
+      params.set("token", token);
+    }, function (answer) {
+      if (answer.page) showChanges(answer.page);
+    });
+
+    function showChanges(update) {
       token = update.token;
       const banner = document.getElementById("hold-banner");
       if (banner && update.banner) {
@@ -186,8 +209,7 @@
         timeline.outerHTML = update.timeline;
       }
       if (update.notice) {
-        notice(update.notice, "lost", update.editable ? "" : texts.dataset.readOnly);
-        document.dispatchEvent(new CustomEvent("orderops:notified")); // the bell counts it at once
+        notice(update.notice, "lost", update.editable ? "" : texts.dataset.readOnly); // the bell counts it in the same answer
       } else if (update.changed) {
         notice(update.changed, "changed");
       }
@@ -201,15 +223,9 @@
       }
     }
 
-    every(heartbeatMs, heartbeat);
-    every(pollMs, poll);
-    heartbeat();
-    window.addEventListener("pageshow", function (event) {
-      if (event.persisted) { heartbeat(); poll(); } // back from the browser's cache, after a "gone"
-    });
     window.addEventListener("pagehide", function () {
       // Best effort: the time-out is what makes presence right when this never arrives.
-      if (navigator.sendBeacon) navigator.sendBeacon(data.heartbeatUrl, heartbeatBody("gone"));
+      if (navigator.sendBeacon) navigator.sendBeacon(syncUrl, heartbeatBody("gone"));
     });
   }
 
@@ -246,17 +262,17 @@
       icon.setAttribute("aria-label", row.viewers_text);
     }
 
-    async function poll() {
-      const shown = rows();
-      if (!shown.size) return;
+    let shown = new Map();
+    part("rows", seconds(data.pollInterval, 15), function (params) {
+      shown = rows();
       const orders = Array.from(shown.keys(), function (id) { return id + "." + (tokens.get(id) || ""); });
-      let update;
-      try {
-        update = await getJson(data.pollUrl + "?" + new URLSearchParams({ orders: orders.join(",") }));
-      } catch (error) { return; }
-      if (!update) return;
-      let moved = false;
-      update.rows.forEach(function (row) {
+      params.set("orders", orders.join(","));
+    }, function (answer) {
+      if (answer.rows) showRows(answer.rows);
+    });
+
+    function showRows(moved) {
+      moved.forEach(function (row) {
         const id = String(row.id);
         const tr = shown.get(id);
         if (!tr) return;
@@ -267,18 +283,78 @@
         if (status) status.innerHTML = row.status;
         if (holder) showViewers(holder, row);
         const after = holder ? holder.textContent + (status ? status.textContent : "") : "";
-        if (!first && before !== after) { highlight(tr); moved = true; }
+        // A row that changed holder or status brings the navigation's queue counts in the same answer.
+        if (!first && before !== after) highlight(tr);
         tokens.set(id, row.token);
       });
-      // A row changed holder or status: the navigation's queue counts ask again (console.js).
-      if (moved) document.dispatchEvent(new CustomEvent("orderops:orders-changed"));
       first = false;
     }
+  }
 
-    every(pollMs, poll);
-    poll(); // the first poll fills the eye icons and the rows' tokens
+  // --- the header's bell --------------------------------------------------------------------------------
+
+  function bell() {
+    const element = document.getElementById("notification-bell");
+    if (!element) return;
+    const badge = element.querySelector(".notification-count");
+    function show(count) {
+      badge.textContent = count > 99 ? "99+" : String(count);
+      badge.hidden = count === 0;
+      element.classList.toggle("has-unread", count > 0);
+      const label = count > 0 ? element.dataset.labelSome.replace("%(count)s", String(count)) : element.dataset.labelNone;
+      element.setAttribute("aria-label", label);
+      element.title = label;
+      element.dataset.unread = String(count);
+    }
+    // The count only ever comes from the server; an answer that brings it unasked (a take-over's notice on
+    // the open page) is shown as well.
+    part("bell", seconds(syncConfig.dataset.bellInterval, 15), function (params) {
+      params.set("bell", "1");
+    }, function (answer) {
+      if (typeof answer.unread === "number") show(answer.unread);
+    });
+  }
+
+  // --- the navigation's queue counts --------------------------------------------------------------------
+
+  function queues() {
+    const box = document.querySelector("[data-queue-counts]");
+    if (!box) return;
+    part("queues", seconds(syncConfig.dataset.queuesInterval, 30), function (params) {
+      params.set("queues", "1");
+    }, function (answer) {
+      if (!answer.queues) return;
+      Object.entries(answer.queues).forEach(function ([key, value]) {
+        const cell = box.querySelector('[data-queue-count="' + key + '"]');
+        if (cell) {
+          const shown = value.count.toLocaleString();
+          cell.textContent = value.estimated ? "~" + shown : shown;
+        }
+      });
+    });
   }
 
   if (data.mode === "order") orderPage();
   else if (data.mode === "list") orderList();
+  bell();
+  queues();
+
+  document.addEventListener("visibilitychange", function () {
+    if (document.visibilityState === "visible") {
+      tick(true);
+      start();
+    } else {
+      stop();
+    }
+  });
+  // Back from the browser's cache (after a "gone"): everything at once.
+  window.addEventListener("pageshow", function (event) {
+    if (event.persisted) tick(true);
+  });
+  // The first tick fills the bell, the counts, the list's eye icons and rows' tokens, and sends the first
+  // heartbeat.
+  if (document.visibilityState === "visible") {
+    tick(true);
+    start();
+  }
 })();

@@ -1,16 +1,18 @@
-"""The live console's routes, under /admin/live/ (before the admin's own catch-all): presence heartbeats, the
-poll endpoint, notifications."""
+"""The live console's routes, under /admin/live/ (before the admin's own catch-all): the one request an open
+page makes per interval (sync), the heartbeat and the poll it merged, notifications. The namespace stays
+`live` (the URL names and paths are a contract: tests, scripts and the page's script use them)."""
 
 from django.contrib import admin
 from django.urls import path
 
-from live import notification_views, views
+from console import live_views, notification_views
 
 app_name = "live"
 
 urlpatterns: list = [
-    path("heartbeat", views.heartbeat, name="heartbeat"),
-    path("poll", views.poll, name="poll"),
+    path("sync", live_views.sync, name="sync"),
+    path("heartbeat", live_views.heartbeat, name="heartbeat"),
+    path("poll", live_views.poll, name="poll"),
     # Notifications: the console's list, the bell's count, the read buttons, each person's email settings.
     path(
         "notifications/",

@@ -1,11 +1,11 @@
-"""Template tags that put the live console into the console's pages: the order page's presence and the
-settings live.js polls with, and the order list's."""
+"""Template tags that put the live console into the console's pages: the order page's presence, its signed tab
+id and the settings live.js syncs with, and the order list's."""
 
 from django import template
 from django.utils.safestring import mark_safe
 
-from live.changes import order_token_of_page
-from live.presence import order_presence
+from console.live_updates import token_of_page
+from live.presence import order_presence, tab_issue
 from orderops.conf import orderops_setting
 
 register = template.Library()
@@ -27,16 +27,18 @@ def _intervals() -> dict:
     }
 
 
-@register.inclusion_tag("live/order_page.html", takes_context=True)
+@register.inclusion_tag("console/live/order_page.html", takes_context=True)
 def live_order_page(context) -> dict:
-    """Who else has the order open (one query), and the page's token for the poll (from the timeline the
-    page rendered: no query)."""
+    """Who else has the order open (one query), the page's token for the poll (from the timeline the page
+    rendered: no query), and this page's tab id, signed for the viewer and the order (presence comes only
+    from pages the server rendered)."""
     order = context["original"]
     request = context["request"]
     return {
         "order": order,
         "presence": order_presence(order_id=order.pk, viewer=request.user),
-        "token": order_token_of_page(order.version, context.get("timeline") or []),
+        "token": token_of_page(order.version, context.get("timeline") or []),
+        "tab": tab_issue(user=request.user, order_id=order.pk),
         # Read-only when loaded: the poll then says when the viewer may edit after all (a reload shows it).
         "editable": not context.get("read_only_reason"),
         "csrf_token": context.get("csrf_token"),
@@ -44,6 +46,6 @@ def live_order_page(context) -> dict:
     }
 
 
-@register.inclusion_tag("live/order_list.html")
+@register.inclusion_tag("console/live/order_list.html")
 def live_order_list() -> dict:
     return _intervals()

@@ -25,6 +25,7 @@ from django.utils.translation import ngettext
 
 from console.formatting import exact_time, time_ago
 from live.models import Notification, NotificationPreference
+from live.notifications import unread_count
 from live.wording import notification_detail_label, notification_sentence_html
 from orderops.conf import orderops_setting
 from orderops.types import Actor
@@ -40,11 +41,6 @@ ALWAYS_IN_CONSOLE = Kind.TAKEN_OVER
 def _person(request: HttpRequest) -> Actor:
     """The logged-in staff member (every view here runs behind the admin site's login)."""
     return cast(Actor, request.user)
-
-
-def unread_count(user: Actor) -> int:
-    """The bell's number: one count over the unread rows' partial index."""
-    return Notification.objects.filter(recipient=user, read_at__isnull=True).count()
 
 
 def _context(request: HttpRequest, title: str) -> dict:
@@ -81,7 +77,7 @@ def notifications_page(request: HttpRequest) -> HttpResponse:
     unread = unread_count(_person(request))
     return TemplateResponse(
         request,
-        "live/notifications/list.html",
+        "console/notifications/list.html",
         {
             **_context(request, _("Notifications")),
             "page_obj": page,
@@ -93,7 +89,8 @@ def notifications_page(request: HttpRequest) -> HttpResponse:
 
 
 def notifications_unread(request: HttpRequest) -> JsonResponse:
-    """The bell's count, for live/static/live/bell.js (never cached: admin_view says so)."""
+    """The bell's count alone (console/static/console/live.js asks live:sync; never cached: admin_view says
+    so)."""
     return JsonResponse({"unread": unread_count(_person(request))})
 
 
@@ -109,7 +106,7 @@ def post_only(button: Callable[[], str]) -> Callable:
                 return HttpResponseNotAllowed(["POST"])
             response = TemplateResponse(
                 request,
-                "live/notifications/post_only.html",
+                "console/notifications/post_only.html",
                 {
                     **_context(request, str(button())),
                     "button_label": button(),
@@ -190,7 +187,7 @@ def notification_settings(request: HttpRequest) -> HttpResponse:
     ]
     return TemplateResponse(
         request,
-        "live/notifications/settings.html",
+        "console/notifications/settings.html",
         {
             **_context(request, _("Notification settings")),
             "kinds": kinds,
