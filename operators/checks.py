@@ -76,6 +76,14 @@ VALIDATORS = {
     "OUTBOX_RETRY_DELAY_MAX": (_positive_seconds, "a positive number of seconds"),
     "OUTBOX_LEASE": (_positive_seconds, "a positive number of seconds"),
     "OUTBOX_IDLE_SLEEP": (_positive_seconds, "a positive number of seconds"),
+    "LOGIN_MAX_FAILURES": (_positive_int, "a whole number of at least 1"),
+    "LOGIN_FAILURE_WINDOW": (_positive_seconds, "a positive number of seconds"),
+    "CLIENT_ADDRESS_HEADER": (
+        lambda value: isinstance(value, str) and (value == "" or value.startswith("HTTP_")),
+        '"" or a request header as Django names it, e.g. "HTTP_X_REAL_IP"',
+    ),
+    "SESSION_IDLE_TIMEOUT": (_positive_seconds, "a positive number of seconds"),
+    "SESSION_MAX_AGE": (_positive_seconds, "a positive number of seconds"),
 }
 
 

@@ -69,6 +69,24 @@ def actor_refusal(user: Actor) -> Refusal | None:
     return None
 
 
+def console_refusal(user: Actor) -> Refusal | None:
+    """Why `user` could not log in to the console and work there (None: they could): they must be active,
+    staff (the admin's condition for a login) and in a role, which here means they may view orders (every
+    role carries orders.view_order) or ingest them (the store's integration user). An API key acts only while
+    its user passes this."""
+    if not user.is_active:
+        return Refusal(Code.INACTIVE, _("the account %(user)s is inactive") % {"user": user.get_username()})
+    if not user.is_staff:
+        return Refusal(
+            Code.NOT_ALLOWED,
+            _("%(user)s is not a staff account and may not log in to the console")
+            % {"user": user.get_username()},
+        )
+    if not (user.has_perm(VIEW_ORDER) or user.has_perm(ADD_ORDER)):
+        return Refusal(Code.NOT_ALLOWED, _("%(user)s has no role") % {"user": user.get_username()})
+    return None
+
+
 def may_hold(user: Actor) -> bool:
     """Whether `user` may be given holds: operators.hold_orders, which the Operators and Supervisors roles
     carry (operators.selectors.holders_eligible lists the same people)."""

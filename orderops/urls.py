@@ -5,12 +5,14 @@ from django.contrib import admin
 from django.urls import include, path
 from django.views.generic import RedirectView
 
+from console.login import ConsoleLoginForm
 from console.views import landing
 from orderops.health import healthz
 
 admin.site.site_header = "orderops"
 admin.site.site_title = "orderops"
 admin.site.index_title = "Order console"
+admin.site.login_form = ConsoleLoginForm
 
 urlpatterns = [
     path("", RedirectView.as_view(pattern_name="admin:orders_order_changelist", permanent=False)),
