@@ -17,6 +17,7 @@ from api.models import ThrottleCount
 
 PERIODS = {"s": 1, "sec": 1, "m": 60, "min": 60, "h": 3600, "hour": 3600, "d": 86400, "day": 86400}
 
+
 def rate_parse(rate: str) -> tuple[int, int]:
     """ "600/min" as (600 requests, 60 seconds)."""
     count, _slash, period = rate.partition("/")

@@ -133,7 +133,7 @@ def _cannot_be_held(order: OrderState) -> Refusal:
     )
 
 
-def _no_assigning_others(user: Actor) -> Refusal:
+def no_assigning_others_refusal(user: Actor) -> Refusal:
     return Refusal(
         Code.NOT_ALLOWED,
         _("%(user)s may not assign orders to other operators") % {"user": user_display_name(user)},
@@ -146,7 +146,7 @@ def assigning_refusal(actor: Actor, holder: Actor, *, to_another: bool) -> Refus
     orders."""
     refusal = actor_refusal(actor)
     if refusal is None and to_another and not may_assign_others(actor):
-        refusal = _no_assigning_others(actor)
+        refusal = no_assigning_others_refusal(actor)
     return refusal or holder_refusal(holder)
 
 
@@ -254,7 +254,7 @@ def transfer_refusal(user: Actor, order: OrderState) -> Refusal | None:
     if refusal is not None:
         return refusal
     if not may_assign_others(user):
-        return _no_assigning_others(user)
+        return no_assigning_others_refusal(user)
     if order.final:
         return _cannot_be_held(order)
     if order.hold is not None and not may_release(
