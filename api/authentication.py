@@ -6,6 +6,9 @@ from rest_framework.request import Request
 
 from api.codes import ApiCode
 from api.keys import api_key_find
+from operators import rules
+from operators.login_throttle import API, client_address, login_failure_record, login_lockout
+from orders.results import Code
 
 
 class ApiKeyAuthentication(authentication.BaseAuthentication):
@@ -25,14 +28,32 @@ class ApiKeyAuthentication(authentication.BaseAuthentication):
             presented = ""
         api_key = api_key_find(presented)
         if api_key is None:
+            # Counted as a failed login from this address (operators/login_throttle.py); past the limit the
+            # address is answered 429 until its failures leave the window. A valid key is never held up.
+            address = client_address(request.META)
+            lockout = login_lockout(username="", address=address)
+            if lockout is not None:
+                throttled = exceptions.Throttled(
+                    wait=lockout.retry_after,
+                    detail=_(
+                        "Too many failed authentications from your address: keys from it are refused "
+                        "until %(time)s UTC."
+                    )
+                    % {"time": lockout.retry_at.strftime("%Y-%m-%d %H:%M:%S")},
+                )
+                raise throttled
+            login_failure_record(username="", address=address, surface=API)
             raise exceptions.AuthenticationFailed(
                 _("This API key is unknown, revoked or expired."), code=ApiCode.UNAUTHENTICATED
             )
-        if not api_key.user.is_active:
-            raise exceptions.AuthenticationFailed(
-                _("The account %(user)s is inactive.") % {"user": api_key.user.get_username()},
-                code="inactive",
-            )
+        # A key acts only while its user could log in to the console (the rule book decides).
+        refusal = rules.console_refusal(api_key.user)
+        if refusal is not None:
+            if refusal.code == Code.INACTIVE:
+                message = _("The account %(user)s is inactive.") % {"user": api_key.user.get_username()}
+            else:
+                message = _("This API key is suspended: %(reason)s.") % {"reason": refusal.message}
+            raise exceptions.AuthenticationFailed(message, code=str(refusal.code))
         return api_key.user, api_key
 
     def authenticate_header(self, request: Request) -> str:

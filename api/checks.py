@@ -38,6 +38,7 @@ def _key_length(value) -> bool:
 
 VALIDATORS = {
     "THROTTLE_RATE": (_rate, 'a rate such as "600/min" (per sec, min, hour or day: s, m, h, d)'),
+    "THROTTLE_STORE": (lambda value: value in ("database", "cache"), '"database" or "cache"'),
     "BATCH_MAX_ORDERS": (_positive_int, "a whole number of at least 1"),
     "PAGE_SIZE": (_positive_int, "a whole number of at least 1"),
     "MAX_PAGE_SIZE": (_positive_int, "a whole number of at least 1"),

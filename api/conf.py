@@ -7,9 +7,12 @@ from typing import Any
 from django.conf import settings
 
 DEFAULTS: dict[str, Any] = {
-    # Requests per API key (or per signed-in user), "N/sec", "N/min", "N/hour" or "N/day". Counted in the
-    # default cache: shared by every process when REDIS_URL is set, per process otherwise.
+    # Requests per API key (or per signed-in user), "N/sec", "N/min", "N/hour" or "N/day".
     "THROTTLE_RATE": "600/min",
+    # Where the throttle counts: "database" (a table every worker and host shares; the default) or "cache"
+    # (the default cache: only right when it is shared, i.e. Redis; settings.py picks it when REDIS_URL is
+    # set). A per-process cache would give each worker its own count.
+    "THROTTLE_STORE": "database",
     # The most orders one POST /api/v1/holds/batch may name; more is refused whole with 413.
     "BATCH_MAX_ORDERS": 100,
     # Orders per page of GET /api/v1/orders/ by default, and the most a client may ask for (page_size=).

@@ -4,7 +4,6 @@ service's outcome; a refusal is a problem with the code, the holder and since wh
 
 from typing import cast
 
-from django.contrib.auth import get_user_model
 from django.utils.translation import gettext as _
 from drf_spectacular.utils import OpenApiResponse, extend_schema
 from rest_framework import serializers
@@ -16,7 +15,9 @@ from api.conf import api_setting
 from api.orders import HoldSerializer, OrderDetailSerializer, order_read, order_response
 from api.problems import CODE_STATUS, ApiProblem, refusal_problem
 from live.presence import orders_in_view
+from operators import rules
 from operators.models import Assignment
+from operators.selectors import holders_eligible
 from operators.services import (
     order_claim_next,
     orders_assign,
@@ -60,11 +61,27 @@ def hold_answer(number: str, order_id: int, outcome: OrderOutcome, *, accepted: 
     )
 
 
-def operator_named(username: str) -> Actor:
-    user = get_user_model().objects.filter(username=username).first()
+def operator_named(actor: Actor, username: str) -> Actor:
+    """The operator a request names to hold orders. Whether a name exists is nobody's business who may not
+    give holds to others: they are refused as for any other operator, before the name is looked up. Who may
+    (a supervisor) gets one answer for every name that cannot hold orders, unknown, inactive or in no role
+    alike."""
+    if username == actor.get_username():
+        return actor
+    refusal = rules.actor_refusal(actor)
+    if refusal is None and not rules.may_assign_others(actor):
+        refusal = rules.no_assigning_others_refusal(actor)
+    if refusal is not None:
+        raise ApiProblem(
+            CODE_STATUS[refusal.code], refusal.code, f"{refusal.message}. " + _("Nothing was changed.")
+        )
+    user = holders_eligible().filter(username=username).first()
     if user is None:
         raise ApiProblem(
-            422, Code.INVALID_INPUT, _("There is no user %(user)r. Nothing was changed.") % {"user": username}
+            422,
+            Code.INVALID_INPUT,
+            _("%(user)r is not an active Operator or Supervisor who may hold orders. Nothing was changed.")
+            % {"user": username},
         )
     return user
 
@@ -90,7 +107,7 @@ class OrderHoldView(ApiView):
         body = HoldTakeSerializer(data=request.data)
         body.is_valid(raise_exception=True)
         username = body.validated_data.get("operator")
-        operator = operator_named(username) if username else None
+        operator = operator_named(cast(Actor, request.user), username) if username else None
         try:
             result = orders_assign(actor=request.user, order_ids=[order_id], operator=operator)
         except RequestRefused as refused:
@@ -180,7 +197,9 @@ class HoldsBatchView(ApiView):
         data = body.validated_data
         numbers = list(dict.fromkeys(data["orders"]))
         ids = dict(Order.objects.filter(number__in=numbers).values_list("number", "pk"))
-        operator = operator_named(data["operator"]) if data.get("operator") else None
+        operator = (
+            operator_named(cast(Actor, request.user), data["operator"]) if data.get("operator") else None
+        )
         try:
             result = _batch_run(
                 cast(Actor, request.user),

@@ -54,3 +54,19 @@ class IdempotencyRecord(models.Model):
 
     def __str__(self) -> str:
         return f"{self.owner_id}:{self.key}"
+
+
+class ThrottleCount(models.Model):
+    """How many requests one API key (or signed-in user) made in one window of the rate: one row per key and
+    window, counted up by one conditional statement (api/throttling.py) so that every worker and host shares
+    the count without Redis. Rows are deleted once their window is over."""
+
+    key = models.CharField(max_length=200, primary_key=True)
+    count = models.PositiveIntegerField()
+    expires_at = models.DateTimeField(db_index=True)
+
+    class Meta:
+        db_table = "api_throttle_count"
+
+    def __str__(self) -> str:
+        return f"{self.key}: {self.count}"

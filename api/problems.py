@@ -114,7 +114,8 @@ def _problem_of(exc: exceptions.APIException) -> tuple[str, str, dict[str, Any]]
         return Code.INVALID_INPUT, str(exc.detail), {}
     if isinstance(exc, exceptions.NotAuthenticated | exceptions.AuthenticationFailed):
         codes = exc.get_codes()
-        code = codes if isinstance(codes, str) and codes == "inactive" else ApiCode.UNAUTHENTICATED
+        suspended = (Code.INACTIVE, Code.NOT_ALLOWED)  # a known key whose user may not log in to the console
+        code = codes if isinstance(codes, str) and codes in suspended else ApiCode.UNAUTHENTICATED
         return code, str(exc.detail), {}
     if isinstance(exc, exceptions.PermissionDenied):
         return Code.NOT_ALLOWED, str(exc.detail), {}

@@ -1,13 +1,19 @@
-"""Throttling per API key (per user for the session): a fixed window counted in the default cache, which is
-Redis when REDIS_URL is set (shared by every process) and local memory otherwise (per process). Every
-response says where the client stands: RateLimit-Limit, RateLimit-Remaining, RateLimit-Reset."""
+"""Throttling per API key (per user for the session): a fixed window counted where every worker sees the same
+count. By default that is the database (api.ThrottleCount, one upsert per request), so a default install needs
+no Redis; ORDEROPS_API["THROTTLE_STORE"] = "cache" counts in the default cache instead, which is right only
+when that cache is shared (Redis: settings.py chooses it when REDIS_URL is set). Every response says where the
+client stands: RateLimit-Limit, RateLimit-Remaining, RateLimit-Reset."""
 
 import time
+from datetime import UTC, datetime
 
 from django.core.cache import cache
+from django.db import connection
+from django.utils import timezone
 from rest_framework.throttling import BaseThrottle
 
 from api.conf import api_setting
+from api.models import ThrottleCount
 
 PERIODS = {"s": 1, "sec": 1, "m": 60, "min": 60, "h": 3600, "hour": 3600, "d": 86400, "day": 86400}
 
@@ -16,6 +22,36 @@ def rate_parse(rate: str) -> tuple[int, int]:
     """ "600/min" as (600 requests, 60 seconds)."""
     count, _slash, period = rate.partition("/")
     return int(count), PERIODS[period.strip()]
+
+
+def count_in_database(key: str, expires_at: float) -> int:
+    """Count one request under `key` and return the count so far: one INSERT … ON CONFLICT DO UPDATE …
+    RETURNING (PostgreSQL, and SQLite from 3.35), so two workers counting at once both count."""
+    table = connection.ops.quote_name(ThrottleCount._meta.db_table)
+    key_column, count_column, expires_column = (
+        connection.ops.quote_name(name) for name in ("key", "count", "expires_at")
+    )
+    expires = datetime.fromtimestamp(expires_at, tz=UTC)
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"INSERT INTO {table} ({key_column}, {count_column}, {expires_column}) VALUES (%s, 1, %s) "
+            f"ON CONFLICT ({key_column}) DO UPDATE SET {count_column} = {table}.{count_column} + 1 "
+            f"RETURNING {count_column}",
+            [key, connection.ops.adapt_datetimefield_value(expires)],
+        )
+        (count,) = cursor.fetchone()
+    if count == 1:  # a key's first request of a window deletes the windows that are over, all keys'
+        ThrottleCount.objects.filter(expires_at__lt=timezone.now()).delete()
+    return int(count)
+
+
+def count_in_cache(key: str, timeout: int) -> int:
+    cache.add(key, 0, timeout=timeout)
+    try:
+        return cache.incr(key)
+    except ValueError:  # the entry expired between add and incr
+        cache.add(key, 1, timeout=timeout)
+        return 1
 
 
 class ApiKeyRateThrottle(BaseThrottle):
@@ -28,13 +64,11 @@ class ApiKeyRateThrottle(BaseThrottle):
         limit, period = rate_parse(api_setting("THROTTLE_RATE"))
         now = time.time()
         window = int(now // period)
-        cache_key = f"orderops:api:throttle:{ident}:{period}:{window}"
-        cache.add(cache_key, 0, timeout=period + 1)
-        try:
-            count = cache.incr(cache_key)
-        except ValueError:  # the entry expired between add and incr
-            cache.add(cache_key, 1, timeout=period + 1)
-            count = 1
+        key = f"orderops:api:throttle:{ident}:{period}:{window}"
+        if api_setting("THROTTLE_STORE") == "cache":
+            count = count_in_cache(key, period + 1)
+        else:
+            count = count_in_database(key, (window + 1) * period)
         self.reset = max(int((window + 1) * period - now), 1)
         request.ratelimit = (limit, max(limit - count, 0), self.reset)
         return count <= limit

@@ -86,6 +86,14 @@ VALIDATORS = {
     "PHONE_REGION": (_phone_region, 'a region code that phonenumbers knows ("BG", "DE"), or ""'),
     "SEARCH_MAX_WORDS": (_positive_int, "a whole number of at least 1"),
     "SEARCH_MAX_LENGTH": (_positive_int, "a whole number of at least 1"),
+    "LOGIN_MAX_FAILURES": (_positive_int, "a whole number of at least 1"),
+    "LOGIN_FAILURE_WINDOW": (_positive_seconds, "a positive number of seconds"),
+    "CLIENT_ADDRESS_HEADER": (
+        lambda value: isinstance(value, str) and (value == "" or value.startswith("HTTP_")),
+        '"" or a request header as Django names it, e.g. "HTTP_X_REAL_IP"',
+    ),
+    "SESSION_IDLE_TIMEOUT": (_positive_seconds, "a positive number of seconds"),
+    "SESSION_MAX_AGE": (_positive_seconds, "a positive number of seconds"),
 }
 
 

@@ -214,3 +214,27 @@ class OperatorPreference(models.Model):
 
     def __str__(self) -> str:
         return f"{self.user_id}: {self.language or '-'} {self.time_zone or '-'}"
+
+
+class LoginFailure(models.Model):
+    """One failed login to the console or failed authentication to the API, kept for the login throttle's
+    window (operators/login_throttle.py): the rows of the last ORDEROPS["LOGIN_FAILURE_WINDOW"] seconds,
+    counted per username and per address, decide whether the next attempt is even tried. In the database so
+    that every worker and host counts the same failures without Redis."""
+
+    username = models.CharField(_("username"), max_length=150, blank=True)  # "" for an unknown API key
+    address = models.CharField(_("address"), max_length=45)
+    surface = models.CharField(_("surface"), max_length=10)  # "console" or "api"
+    at = models.DateTimeField(_("at"), default=timezone.now)
+
+    class Meta:
+        indexes = [
+            models.Index(fields=["username", "at"], name="login_failure_username_idx"),
+            models.Index(fields=["address", "at"], name="login_failure_address_idx"),
+            models.Index(fields=["at"], name="login_failure_at_idx"),
+        ]
+        verbose_name = _("failed login")
+        verbose_name_plural = _("failed logins")
+
+    def __str__(self) -> str:
+        return f"{self.surface} {self.username or '-'}@{self.address} {self.at:%Y-%m-%d %H:%M:%S}"

@@ -72,6 +72,24 @@ def actor_refusal(user: Actor) -> Refusal | None:
     return None
 
 
+def console_refusal(user: Actor) -> Refusal | None:
+    """Why `user` could not log in to the console and work there (None: they could): they must be active,
+    staff (the admin's condition for a login) and in a role, which here means they may view orders (every
+    role carries orders.view_order) or ingest them (the store's integration user). An API key acts only while
+    its user passes this."""
+    if not user.is_active:
+        return Refusal(Code.INACTIVE, _("the account %(user)s is inactive") % {"user": user.get_username()})
+    if not user.is_staff:
+        return Refusal(
+            Code.NOT_ALLOWED,
+            _("%(user)s is not a staff account and may not log in to the console")
+            % {"user": user.get_username()},
+        )
+    if not (user.has_perm(VIEW_ORDER) or user.has_perm(ADD_ORDER)):
+        return Refusal(Code.NOT_ALLOWED, _("%(user)s has no role") % {"user": user.get_username()})
+    return None
+
+
 def may_hold(user: Actor) -> bool:
     """Whether `user` may be given holds: operators.hold_orders, which the Operators and Supervisors roles
     carry (operators.selectors.holders_eligible lists the same people)."""
@@ -126,7 +144,7 @@ def _cannot_be_held(order: OrderState) -> Refusal:
     )
 
 
-def _no_assigning_others(user: Actor) -> Refusal:
+def no_assigning_others_refusal(user: Actor) -> Refusal:
     return Refusal(
         Code.NOT_ALLOWED,
         _("%(user)s may not assign orders to other operators") % {"user": user_display_name(user)},
@@ -139,7 +157,7 @@ def assigning_refusal(actor: Actor, holder: Actor, *, to_another: bool) -> Refus
     orders."""
     refusal = actor_refusal(actor)
     if refusal is None and to_another and not may_assign_others(actor):
-        refusal = _no_assigning_others(actor)
+        refusal = no_assigning_others_refusal(actor)
     return refusal or holder_refusal(holder)
 
 
@@ -247,7 +265,7 @@ def transfer_refusal(user: Actor, order: OrderState) -> Refusal | None:
     if refusal is not None:
         return refusal
     if not may_assign_others(user):
-        return _no_assigning_others(user)
+        return no_assigning_others_refusal(user)
     if order.final:
         return _cannot_be_held(order)
     if order.hold is not None and not may_release(

@@ -197,3 +197,17 @@ def orders_let_go_recently_sql(user: Actor, *, now: datetime) -> tuple[str, list
     )
     cutoff = db_datetime(now - LET_GO_PASSED_OVER_FOR)
     return sql, [user.pk, user.pk, str(AssignmentLog.Action.RELEASED), cutoff, LET_GO_PASSED_OVER_MAX]
+
+
+def users_with_console_access():
+    """The users operators.rules.console_refusal lets in: active, staff, and a superuser or given
+    orders.view_order or orders.add_order (by a role or directly). The API keys' list flags the keys whose
+    user is not among them."""
+    codenames = ["view_order", "add_order"]
+    by_role = Q(
+        groups__permissions__codename__in=codenames, groups__permissions__content_type__app_label="orders"
+    )
+    granted = Q(user_permissions__codename__in=codenames, user_permissions__content_type__app_label="orders")
+    return get_user_model().objects.filter(
+        by_role | granted | Q(is_superuser=True), is_active=True, is_staff=True
+    )

@@ -63,6 +63,21 @@ DEFAULTS: dict[str, Any] = {
     # what was typed, and the page says when it cut.
     "SEARCH_MAX_WORDS": 8,
     "SEARCH_MAX_LENGTH": 100,
+    # Login throttling (operators/login_throttle.py): past this many failed logins for one username, or from
+    # one address, within the window (seconds), every login attempt for it is refused unheard, the right
+    # password included, until the oldest failure leaves the window. Failed API authentication counts per
+    # address the same way.
+    "LOGIN_MAX_FAILURES": 10,
+    "LOGIN_FAILURE_WINDOW": 15 * 60,
+    # Where the client's address is read: "" for the connection's own (REMOTE_ADDR), or the request header a
+    # trusted proxy in front of every app server sets, as Django names it (e.g. "HTTP_X_REAL_IP"; for
+    # "HTTP_X_FORWARDED_FOR" the last address, the one the proxy added, counts). Behind a proxy, leaving it
+    # "" puts every client at the proxy's address: one limit for everybody.
+    "CLIENT_ADDRESS_HEADER": "",
+    # A console session ends after this many seconds without a request, and this many seconds after the
+    # login whatever happens.
+    "SESSION_IDLE_TIMEOUT": 60 * 60,
+    "SESSION_MAX_AGE": 12 * 60 * 60,
 }
 
 # Names of the two roles; setup_roles creates them and the rules look them up.

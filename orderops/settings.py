@@ -219,8 +219,9 @@ DEFAULT_FROM_EMAIL = os.environ.get("DEFAULT_FROM_EMAIL", "orderops@localhost")
 
 # --- the REST API (api/, README "REST API") -----------------------------------------------------------------
 
-# Throttle counters, idempotency aside (that is a table), live in the default cache: shared by every process
-# and host when REDIS_URL is set, otherwise in each process's own memory (a limit per process, then).
+# The default cache: Redis when REDIS_URL is set (shared by every process and host), otherwise each process's
+# own memory. The API throttle counts in the database unless Redis is there (ORDEROPS_API["THROTTLE_STORE"]),
+# so that a default install's limit holds across its workers; failed logins are always rows in the database.
 REDIS_URL = os.environ.get("REDIS_URL", "")
 CACHES = {
     "default": {"BACKEND": "django.core.cache.backends.redis.RedisCache", "LOCATION": REDIS_URL}
@@ -245,6 +246,7 @@ REST_FRAMEWORK = {
 # The API's own settings; every key and its default is documented in api/conf.py.
 ORDEROPS_API: dict = {
     "THROTTLE_RATE": os.environ.get("API_THROTTLE_RATE", "600/min"),
+    "THROTTLE_STORE": os.environ.get("API_THROTTLE_STORE") or ("cache" if REDIS_URL else "database"),
 }
 
 SPECTACULAR_SETTINGS = {

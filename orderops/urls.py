@@ -7,6 +7,7 @@ from django.utils.translation import gettext_lazy
 from django.views.generic import RedirectView
 from django.views.i18n import JavaScriptCatalog
 
+from console.login import ConsoleLoginForm
 from console.preferences import preferences_save
 from console.views import landing
 from orderops.health import healthz
@@ -14,6 +15,7 @@ from orderops.health import healthz
 admin.site.site_header = "orderops"
 admin.site.site_title = "orderops"
 admin.site.index_title = gettext_lazy("Order console")
+admin.site.login_form = ConsoleLoginForm
 
 urlpatterns = [
     path("", RedirectView.as_view(pattern_name="admin:orders_order_changelist", permanent=False)),

@@ -9,9 +9,9 @@ table (`UPDATE_DOCS=1 pytest tests/api/test_api_permission_matrix.py` rewrites i
 
 The world is the console matrix's (tests/production/test_permission_matrix.py): order #900001 held by Hanna
 (an operator, who took it herself), order #900002 free, both pending; a comment on #900001. The kinds of
-user are the console's too. An API key acts as its user, with the same roles: `is_staff` (which the console,
-the Django admin, needs to let anyone in) means nothing to the API, so the non-staff operator works as any
-operator does.
+user are the console's too. An API key acts as its user, with the same roles, and only while that user could
+log in to the console (operators.rules.console_refusal: active, staff, in a role): the non-staff operator's
+key and the role-less staff member's key are refused as suspended (401 not_allowed).
 
 - anonymous: no key.
 - non-staff: an active user in the Operators group, without is_staff.
@@ -63,27 +63,27 @@ REASON = "Hanna is ill"
 #   4xx code         refused with this status and problem code; nothing changed
 MATRIX_TABLE = """
 request                               | anonymous           | non-staff       | staff, no role  | staff, change perm | holder          | other operator  | supervisor      | superuser | inactive
-orders list GET                       | 401 unauthenticated | 200             | 403 not_allowed | 200                | 200             | 200             | 200             | 200       | 401 inactive
-order GET (held by Hanna)             | 401 unauthenticated | 200             | 403 not_allowed | 200                | 200             | 200             | 200             | 200       | 401 inactive
-order PATCH (held by Hanna)           | 401 unauthenticated | 409 held_by     | 403 not_allowed | 409 held_by        | 200             | 409 held_by     | 200             | 200       | 401 inactive
-order PATCH (free order)              | 401 unauthenticated | 409 not_held    | 403 not_allowed | 409 not_held       | 409 not_held    | 409 not_held    | 200             | 200       | 401 inactive
-hold PUT (free order)                 | 401 unauthenticated | 200             | 403 not_allowed | 403 not_allowed    | 200             | 200             | 200             | 200       | 401 inactive
-hold PUT (free order, for Otto)       | 401 unauthenticated | 403 not_allowed | 403 not_allowed | 403 not_allowed    | 403 not_allowed | 200             | 200             | 200       | 401 inactive
-hold DELETE (held by Hanna)           | 401 unauthenticated | 403 not_allowed | 403 not_allowed | 403 not_allowed    | 200             | 403 not_allowed | 200             | 200       | 401 inactive
-take-over POST (a reason)             | 401 unauthenticated | 403 not_allowed | 403 not_allowed | 403 not_allowed    | 403 not_allowed | 403 not_allowed | 200             | 200       | 401 inactive
-batch POST (assign the free order)    | 401 unauthenticated | 200: done       | 403 not_allowed | 403 not_allowed    | 200: done       | 200: done       | 200: done       | 200: done | 401 inactive
-batch POST (transfer #900001 to Otto) | 401 unauthenticated | 403 not_allowed | 403 not_allowed | 403 not_allowed    | 403 not_allowed | 403 not_allowed | 200: done       | 200: done | 401 inactive
-claim-next POST                       | 401 unauthenticated | 200             | 403 not_allowed | 403 not_allowed    | 200             | 200             | 200             | 200       | 401 inactive
-status POST (#900001 to processing)   | 401 unauthenticated | 409 held_by     | 403 not_allowed | 409 held_by        | 200             | 409 held_by     | 200             | 200       | 401 inactive
-comments GET                          | 401 unauthenticated | 200             | 403 not_allowed | 200                | 200             | 200             | 200             | 200       | 401 inactive
-comments POST                         | 401 unauthenticated | 201             | 403 not_allowed | 201                | 201             | 201             | 201             | 201       | 401 inactive
-timeline GET                          | 401 unauthenticated | 200             | 403 not_allowed | 200                | 200             | 200             | 200             | 200       | 401 inactive
-ingest POST (a new order)             | 401 unauthenticated | 403 not_allowed | 403 not_allowed | 403 not_allowed    | 403 not_allowed | 403 not_allowed | 403 not_allowed | 201       | 401 inactive
-ingest PUT (a new order)              | 401 unauthenticated | 403 not_allowed | 403 not_allowed | 403 not_allowed    | 403 not_allowed | 403 not_allowed | 403 not_allowed | 201       | 401 inactive
-statuses GET                          | 401 unauthenticated | 200             | 403 not_allowed | 200                | 200             | 200             | 200             | 200       | 401 inactive
-workload GET                          | 401 unauthenticated | 200             | 403 not_allowed | 200                | 200             | 200             | 200             | 200       | 401 inactive
-schema GET                            | 200                 | 200             | 200             | 200                | 200             | 200             | 200             | 200       | 401 inactive
-docs GET                              | 200                 | 200             | 200             | 200                | 200             | 200             | 200             | 200       | 401 inactive
+orders list GET                       | 401 unauthenticated | 401 not_allowed | 401 not_allowed | 200                | 200             | 200             | 200             | 200       | 401 inactive
+order GET (held by Hanna)             | 401 unauthenticated | 401 not_allowed | 401 not_allowed | 200                | 200             | 200             | 200             | 200       | 401 inactive
+order PATCH (held by Hanna)           | 401 unauthenticated | 401 not_allowed | 401 not_allowed | 409 held_by        | 200             | 409 held_by     | 200             | 200       | 401 inactive
+order PATCH (free order)              | 401 unauthenticated | 401 not_allowed | 401 not_allowed | 409 not_held       | 409 not_held    | 409 not_held    | 200             | 200       | 401 inactive
+hold PUT (free order)                 | 401 unauthenticated | 401 not_allowed | 401 not_allowed | 403 not_allowed    | 200             | 200             | 200             | 200       | 401 inactive
+hold PUT (free order, for Otto)       | 401 unauthenticated | 401 not_allowed | 401 not_allowed | 403 not_allowed    | 403 not_allowed | 200             | 200             | 200       | 401 inactive
+hold DELETE (held by Hanna)           | 401 unauthenticated | 401 not_allowed | 401 not_allowed | 403 not_allowed    | 200             | 403 not_allowed | 200             | 200       | 401 inactive
+take-over POST (a reason)             | 401 unauthenticated | 401 not_allowed | 401 not_allowed | 403 not_allowed    | 403 not_allowed | 403 not_allowed | 200             | 200       | 401 inactive
+batch POST (assign the free order)    | 401 unauthenticated | 401 not_allowed | 401 not_allowed | 403 not_allowed    | 200: done       | 200: done       | 200: done       | 200: done | 401 inactive
+batch POST (transfer #900001 to Otto) | 401 unauthenticated | 401 not_allowed | 401 not_allowed | 403 not_allowed    | 403 not_allowed | 403 not_allowed | 200: done       | 200: done | 401 inactive
+claim-next POST                       | 401 unauthenticated | 401 not_allowed | 401 not_allowed | 403 not_allowed    | 200             | 200             | 200             | 200       | 401 inactive
+status POST (#900001 to processing)   | 401 unauthenticated | 401 not_allowed | 401 not_allowed | 409 held_by        | 200             | 409 held_by     | 200             | 200       | 401 inactive
+comments GET                          | 401 unauthenticated | 401 not_allowed | 401 not_allowed | 200                | 200             | 200             | 200             | 200       | 401 inactive
+comments POST                         | 401 unauthenticated | 401 not_allowed | 401 not_allowed | 201                | 201             | 201             | 201             | 201       | 401 inactive
+timeline GET                          | 401 unauthenticated | 401 not_allowed | 401 not_allowed | 200                | 200             | 200             | 200             | 200       | 401 inactive
+ingest POST (a new order)             | 401 unauthenticated | 401 not_allowed | 401 not_allowed | 403 not_allowed    | 403 not_allowed | 403 not_allowed | 403 not_allowed | 201       | 401 inactive
+ingest PUT (a new order)              | 401 unauthenticated | 401 not_allowed | 401 not_allowed | 403 not_allowed    | 403 not_allowed | 403 not_allowed | 403 not_allowed | 201       | 401 inactive
+statuses GET                          | 401 unauthenticated | 401 not_allowed | 401 not_allowed | 200                | 200             | 200             | 200             | 200       | 401 inactive
+workload GET                          | 401 unauthenticated | 401 not_allowed | 401 not_allowed | 200                | 200             | 200             | 200             | 200       | 401 inactive
+schema GET                            | 200                 | 401 not_allowed | 401 not_allowed | 200                | 200             | 200             | 200             | 200       | 401 inactive
+docs GET                              | 200                 | 401 not_allowed | 401 not_allowed | 200                | 200             | 200             | 200             | 200       | 401 inactive
 """
 
 
@@ -385,9 +385,11 @@ def permissions_markdown() -> str:
         "",
         f"{len(MATRIX)} requests x {len(ROLES)} kinds of user = {len(MATRIX) * len(ROLES)} cells.",
         "",
-        "An API key acts as its user, with the same roles and the same holds. `is_staff`, which the console",
-        "(the Django admin) needs to let anyone in, means nothing to the API: a non-staff operator works as",
-        "any operator. The console's matrix is [permissions.md](permissions.md).",
+        "An API key acts as its user, with the same roles and the same holds, and only while that user could",
+        "log in to the console: active, staff and in a role (`operators.rules.console_refusal`). A non-staff",
+        "operator's key and a role-less staff member's key are refused as suspended (401 `not_allowed`), and",
+        "the API keys' list in the admin shows such keys. The console's matrix is",
+        "[permissions.md](permissions.md).",
         "",
         "The world of every cell: order #900001 held by Hanna (an operator, who took it herself), order",
         "#900002 free, both pending; a comment on #900001.",

@@ -93,8 +93,49 @@ def test_last_used_is_recorded(operator):
 
 def test_a_staff_user_without_a_role_may_not_use_the_api(staff_without_role):
     response = bearer(api_key_create(user=staff_without_role, name="x").secret).get("/api/v1/orders/")
-    assert response.status_code == 403
+    assert response.status_code == 401
     assert response.json()["code"] == "not_allowed"
+    assert "nobody has no role" in response.json()["detail"]
+
+
+def test_a_key_stops_acting_when_its_user_loses_staff_status(operator):
+    """Issue 26, finding 4: with is_staff off the console refuses the user, and so does the API, for reads and
+    writes alike; nothing changes."""
+    order = OrderFactory()
+    client = bearer(api_key_create(user=operator, name="shop sync").secret)
+    assert client.get("/api/v1/orders/").status_code == 200
+    operator.is_staff = False
+    operator.save(update_fields=["is_staff"])
+    read = client.get("/api/v1/orders/")
+    write = client.put(f"/api/v1/orders/{order.number}/hold", {}, format="json")
+    assert (read.status_code, read.json()["code"]) == (401, "not_allowed")
+    assert "anna" in read.json()["detail"] and "staff" in read.json()["detail"]
+    assert write.status_code == 401
+    assert not Assignment.objects.exists()
+    operator.is_staff = True
+    operator.save(update_fields=["is_staff"])
+    assert client.get("/api/v1/orders/").status_code == 200  # suspended, not revoked
+
+
+def test_a_key_stops_acting_when_its_user_leaves_every_role(operator):
+    client = bearer(api_key_create(user=operator, name="shop sync").secret)
+    operator.groups.clear()
+    response = client.get("/api/v1/statuses/")
+    assert (response.status_code, response.json()["code"]) == (401, "not_allowed")
+
+
+def test_the_key_list_shows_keys_whose_user_may_no_longer_log_in(client, operator, other_operator, superuser):
+    acting = api_key_create(user=operator, name="acting").api_key
+    suspended = api_key_create(user=other_operator, name="suspended").api_key
+    other_operator.is_staff = False
+    other_operator.save(update_fields=["is_staff"])
+    client.force_login(superuser)
+    listed = client.get("/admin/api/apikey/", {"user_may_log_in": "no"}).content.decode()
+    assert suspended.prefix in listed and acting.prefix not in listed
+    listed = client.get("/admin/api/apikey/", {"user_may_log_in": "yes"}).content.decode()
+    assert acting.prefix in listed and suspended.prefix not in listed
+    page = client.get("/admin/api/apikey/").content.decode()
+    assert "User may log in" in page or "user may log in" in page.lower()
 
 
 def test_the_session_authenticates_and_a_post_needs_csrf(operator):

@@ -133,7 +133,7 @@ def test_ingest_needs_orders_add_order(operator):
 def store(roles):
     from tests.factories import UserFactory
 
-    user = UserFactory(username="store")
+    user = UserFactory(username="store", is_staff=True)
     user.user_permissions.add(
         *Permission.objects.filter(codename__in=["add_order", "view_order"], content_type__app_label="orders")
     )

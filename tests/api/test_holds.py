@@ -192,6 +192,6 @@ def test_claim_next_nothing_is_replayed_for_its_idempotency_key(operator):
 
 def test_claim_next_refuses_someone_who_may_not_hold(staff_without_role, superuser):
     OrderFactory()
-    # staff_without_role cannot even view orders; a superuser may hold.
-    assert client_for(staff_without_role).post("/api/v1/holds/claim-next").status_code == 403
+    # staff_without_role is in no role: their key does not even act (401); a superuser may hold.
+    assert client_for(staff_without_role).post("/api/v1/holds/claim-next").status_code == 401
     assert client_for(superuser).post("/api/v1/holds/claim-next").status_code == 200
