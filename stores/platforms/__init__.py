@@ -1,0 +1,1 @@
+"""One module per platform: each turns the platform's own order JSON into one IncomingOrder."""
