@@ -307,7 +307,11 @@ class FakeStore:
             orders = [
                 order
                 for order in orders
-                if (updated_at_of(platform, order) >= since if inclusive else updated_at_of(platform, order) > since)
+                if (
+                    updated_at_of(platform, order) >= since
+                    if inclusive
+                    else updated_at_of(platform, order) > since
+                )
             ]
         # Ties in updated_at in the order the store keeps them: by id.
         return sorted(orders, key=lambda order: (updated_at_of(platform, order), int(id_of(platform, order))))
@@ -325,7 +329,11 @@ class FakeStore:
     def woocommerce(self, query: dict[str, list[str]], headers: dict[str, str]) -> tuple[int, dict, Any]:
         expected = "Basic " + base64.b64encode(f"{WOO_KEY}:{WOO_SECRET}".encode()).decode()
         if headers.get("authorization") != expected:
-            return 401, {}, {"code": "woocommerce_rest_cannot_view", "message": "Sorry, you cannot list resources."}
+            return (
+                401,
+                {},
+                {"code": "woocommerce_rest_cannot_view", "message": "Sorry, you cannot list resources."},
+            )
         after = query.get("modified_after", [None])[0]
         since = datetime.fromisoformat(after.replace("Z", "+00:00")) if after else None
         if since is not None and since.tzinfo is None:
@@ -344,7 +352,9 @@ class FakeStore:
             return 401, {}, {"message": 'The consumer isn\'t authorized to access "%resources".'}
         prefix = "searchCriteria[filter_groups][0][filters][0]"
         since = None
-        if query.get(f"{prefix}[field]") == ["updated_at"] and query.get(f"{prefix}[condition_type]") == ["gteq"]:
+        if query.get(f"{prefix}[field]") == ["updated_at"] and query.get(f"{prefix}[condition_type]") == [
+            "gteq"
+        ]:
             since = datetime.fromisoformat(query[f"{prefix}[value]"][0]).replace(tzinfo=UTC)
         size = int(query.get("searchCriteria[pageSize]", ["20"])[0])
         page = int(query.get("searchCriteria[currentPage]", ["1"])[0])
@@ -364,7 +374,11 @@ class FakeStore:
 
     def shopify(self, body: bytes, headers: dict[str, str], *, throttled: bool) -> tuple[int, dict, Any]:
         if headers.get("x-shopify-access-token") != SHOPIFY_TOKEN:
-            return 401, {}, {"errors": "[API] Invalid API key or access token (unrecognized login or wrong password)"}
+            return (
+                401,
+                {},
+                {"errors": "[API] Invalid API key or access token (unrecognized login or wrong password)"},
+            )
         request = json.loads(body or b"{}")
         variables = request.get("variables") or {}
         first = int(variables.get("first", 50))
@@ -383,15 +397,15 @@ class FakeStore:
                 {},
                 {
                     "errors": [{"message": "Throttled", "extensions": {"code": "THROTTLED"}}],
-                    "extensions": {
-                        "cost": {**cost, "actualQueryCost": None, "throttleStatus": throttle}
-                    },
+                    "extensions": {"cost": {**cost, "actualQueryCost": None, "throttleStatus": throttle}},
                 },
             )
         since = None
         text = variables.get("query") or ""
         if text.startswith("updated_at:>="):
-            since = datetime.fromisoformat(text.removeprefix("updated_at:>=").strip("'\"").replace("Z", "+00:00"))
+            since = datetime.fromisoformat(
+                text.removeprefix("updated_at:>=").strip("'\"").replace("Z", "+00:00")
+            )
         orders = self._sorted("shopify", since, inclusive=True)
         start = 0
         if variables.get("after"):
@@ -406,7 +420,10 @@ class FakeStore:
             200,
             {},
             {
-                "data": {"orders": {"nodes": chunk, "pageInfo": page_info}},
+                "data": {
+                    "ordersCount": {"count": len(orders)},
+                    "orders": {"nodes": chunk, "pageInfo": page_info},
+                },
                 "extensions": {"cost": {**cost, "throttleStatus": throttle}},
             },
         )
