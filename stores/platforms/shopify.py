@@ -7,12 +7,13 @@ Shopify has no single order status. The store status is derived, first match win
     financial_status voided                 -> "voided"     (the authorisation was voided, nothing charged)
     closed_at set                           -> "closed"     (archived: nothing is left to do)
     fulfillment_status fulfilled            -> "fulfilled"
-    fulfillment_status partial              -> "partially_fulfilled"
     financial_status paid, partially_refunded -> "paid"
     anything else                           -> "pending"    (pending, authorized, partially_paid, expired)
 
-The store's status map turns these into orderops statuses. Payment status is financial_status as Shopify
-words it; fulfilment status is fulfillment_status, "unfulfilled" where Shopify sends null.
+A partly fulfilled order keeps its financial status ("paid"): fulfillment_status says "partial". The
+store's status map (stores.models.DEFAULT_STATUS_MAPS) turns these into orderops statuses. Payment status
+is financial_status as Shopify words it; fulfilment status is fulfillment_status, "unfulfilled" where
+Shopify sends null.
 """
 
 from collections.abc import Mapping
@@ -30,7 +31,6 @@ STORE_STATUSES = (
     "voided",
     "closed",
     "fulfilled",
-    "partially_fulfilled",
     "paid",
     "pending",
 )
@@ -46,8 +46,6 @@ def store_status(*, cancelled: bool, closed: bool, financial_status: str, fulfil
         return "closed"
     if fulfillment_status == "fulfilled":
         return "fulfilled"
-    if fulfillment_status == "partial":
-        return "partially_fulfilled"
     if financial_status in ("paid", "partially_refunded"):
         return "paid"
     return "pending"
