@@ -23,157 +23,16 @@ import time
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
-from decimal import Decimal
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
-FIXTURES = Path(__file__).resolve().parent.parent.parent / "stores" / "fixtures"
+from stores.simulation import BUILDERS, id_of, iso_z, updated_at_of
 
 WOO_KEY, WOO_SECRET = "ck_fake", "cs_fake"
 MAGENTO_TOKEN = "magento-fake-token"
 SHOPIFY_TOKEN = "shpat_fake"
 SHOPIFY_QUERY_COST = 12  # what one page of orders costs in the fake bucket (Shopify computes it per query)
-
-
-def fixture(name: str) -> Any:
-    return json.loads((FIXTURES / name).read_text())
-
-
-def iso_z(moment: datetime) -> str:
-    return moment.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
-
-
-# --- orders, generated from the real payloads -------------------------------------------------------------
-
-
-def woocommerce_order(n: int, updated_at: datetime, *, status: str = "processing") -> dict:
-    """woocommerce-order.json as order `n`: its own id and number, modified at `updated_at` (zone-less
-    site-local `date_modified` three hours behind, as the fixture's site, and `date_modified_gmt`)."""
-    order = fixture("woocommerce-order.json")
-    order["id"] = n
-    order["number"] = str(n)
-    order["status"] = status
-    local = updated_at.astimezone(UTC) - timedelta(hours=3)
-    order["date_modified_gmt"] = updated_at.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S")
-    order["date_modified"] = local.strftime("%Y-%m-%dT%H:%M:%S")
-    return order
-
-
-def magento_order(n: int, updated_at: datetime, *, status: str = "pending") -> dict:
-    """magento-order.json as entity `n`, increment_id zero-padded as Magento does, updated at `updated_at`
-    (zone-less UTC, space-separated)."""
-    order = fixture("magento-order.json")
-    order["entity_id"] = n
-    order["increment_id"] = f"{n:09d}"
-    order["status"] = status
-    order["updated_at"] = updated_at.astimezone(UTC).strftime("%Y-%m-%d %H:%M:%S")
-    return order
-
-
-def money(amount: Any, currency: str) -> dict:
-    value = Decimal(str(amount or "0"))
-    return {"shopMoney": {"amount": str(value), "currencyCode": currency}}
-
-
-def shopify_graphql_node(rest: dict) -> dict:
-    """The GraphQL Admin API's `Order` node for a REST Admin order (shopify-order.json's fields, renamed and
-    shaped as the GraphQL schema has them: money in `*Set { shopMoney }`, enums in upper case)."""
-    currency = rest["currency"]
-    financial = (rest.get("financial_status") or "pending").upper()
-    fulfillment = {None: "UNFULFILLED", "partial": "PARTIALLY_FULFILLED"}.get(
-        rest.get("fulfillment_status"), (rest.get("fulfillment_status") or "").upper()
-    )
-    address = rest.get("shipping_address") or {}
-    customer = rest.get("customer") or {}
-    return {
-        "id": f"gid://shopify/Order/{rest['id']}",
-        "legacyResourceId": str(rest["id"]),
-        "name": rest["name"],
-        "createdAt": iso_z(datetime.fromisoformat(rest["created_at"])),
-        "updatedAt": iso_z(datetime.fromisoformat(rest["updated_at"])),
-        "cancelledAt": rest.get("cancelled_at"),
-        "closedAt": rest.get("closed_at"),
-        "displayFinancialStatus": financial,
-        "displayFulfillmentStatus": fulfillment,
-        "currencyCode": currency,
-        "email": rest.get("email"),
-        "phone": rest.get("phone"),
-        "note": rest.get("note"),
-        "totalPriceSet": money(rest.get("total_price"), currency),
-        "subtotalPriceSet": money(rest.get("subtotal_price"), currency),
-        "totalShippingPriceSet": money(
-            sum(Decimal(line["price"]) for line in rest.get("shipping_lines", [])), currency
-        ),
-        "totalTaxSet": money(rest.get("total_tax"), currency),
-        "totalDiscountsSet": money(rest.get("total_discounts"), currency),
-        "customer": {
-            "displayName": f"{customer.get('first_name', '')} {customer.get('last_name', '')}".strip(),
-            "email": customer.get("email"),
-            "phone": customer.get("phone"),
-        }
-        if customer
-        else None,
-        "shippingAddress": {
-            "name": address.get("name"),
-            "address1": address.get("address1"),
-            "address2": address.get("address2"),
-            "city": address.get("city"),
-            "zip": address.get("zip"),
-            "countryCodeV2": address.get("country_code"),
-            "phone": address.get("phone"),
-        }
-        if address
-        else None,
-        "shippingLine": {"title": rest["shipping_lines"][0]["title"]} if rest.get("shipping_lines") else None,
-        "lineItems": {
-            "nodes": [
-                {
-                    "sku": line.get("sku"),
-                    "name": line.get("name"),
-                    "quantity": line["quantity"],
-                    "originalUnitPriceSet": money(line["price"], currency),
-                    "discountedTotalSet": money(Decimal(line["price"]) * line["quantity"], currency),
-                }
-                for line in rest.get("line_items", [])
-            ],
-            "pageInfo": {"hasNextPage": False, "endCursor": None},
-        },
-    }
-
-
-def shopify_order(n: int, updated_at: datetime, *, financial_status: str = "paid") -> dict:
-    """shopify-order.json as order `n` (#n), updated at `updated_at`, as a GraphQL `Order` node."""
-    rest = fixture("shopify-order.json")["order"]
-    rest["id"] = n
-    rest["name"] = f"#{n}"
-    rest["order_number"] = n
-    rest["financial_status"] = financial_status
-    rest["updated_at"] = updated_at.astimezone(UTC).isoformat()
-    return shopify_graphql_node(rest)
-
-
-def updated_at_of(platform: str, order: dict) -> datetime:
-    if platform == "woocommerce":
-        return datetime.fromisoformat(order["date_modified_gmt"]).replace(tzinfo=UTC)
-    if platform == "magento":
-        return datetime.fromisoformat(order["updated_at"]).replace(tzinfo=UTC)
-    return datetime.fromisoformat(order["updatedAt"].replace("Z", "+00:00"))
-
-
-def id_of(platform: str, order: dict) -> str:
-    if platform == "woocommerce":
-        return str(order["id"])
-    if platform == "magento":
-        return str(order["entity_id"])
-    return order["legacyResourceId"]
-
-
-BUILDERS = {"woocommerce": woocommerce_order, "magento": magento_order, "shopify": shopify_order}
-
-
-# --- the server's state -----------------------------------------------------------------------------------
 
 
 @dataclass
