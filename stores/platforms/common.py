@@ -33,7 +33,7 @@ class Reader:
         self.order = order
 
     def error(self, field: str, message: str) -> PayloadError:
-        order = f"order {self.order}" if self.order else "an order"
+        order = f"order {self.order}" if self.order else "order"
         return PayloadError(f"{self.platform} {order}: {field} {message}")
 
     # --- finding values -----------------------------------------------------------------------------------
