@@ -198,7 +198,9 @@ def _order_sync(
     except PayloadError as error:
         outcome, reason = FAILED, str(error)
     except Exception as error:  # a bug or a refusal of the apply: kept, the poll goes on (module docstring)
-        logger.exception("store_sync %s: order %s could not be applied", store.slug, number or external_id)
+        # The first with its traceback; the rest (often the same cause) in one line each.
+        log = logger.exception if not result.failures else logger.error
+        log("store_sync %s: order %s could not be applied: %s", store.slug, number or external_id, error)
         outcome, reason = FAILED, f"{type(error).__name__}: {error}"
     if outcome == FAILED:
         result.failures.append(OrderFailure(external_id, number, changed_at, reason))

@@ -44,6 +44,7 @@ class Fault:
     retry_after: str | None = "1"
     delay: float = 0.0  # seconds before answering (a slow store: the client's time-out)
     times: int = 1
+    after: int = 0  # let this many matching requests through first
     shopify_throttled: bool = False  # 200 with a THROTTLED error, as Shopify's GraphQL answers
 
 
@@ -179,6 +180,9 @@ class FakeStore:
         with self.lock:
             for fault in self.faults:
                 if path.startswith(fault.path) and fault.times > 0:
+                    if fault.after > 0:
+                        fault.after -= 1
+                        continue
                     fault.times -= 1
                     return fault
         return None
