@@ -49,6 +49,11 @@ def _log_sentence(entry: AssignmentLog) -> str:
     if entry.action == Action.REASSIGNED:
         return _("%(actor)s moved the order from %(previous)s to %(operator)s") % names
     if entry.action == Action.AUTO_RELEASED:
+        if entry.store is not None:
+            return _("%(operator)s's hold was auto-released by %(store)s") % {
+                **names,
+                "store": entry.store.name,
+            }
         return _("%(operator)s's hold ended automatically") % names
     if entry.action == Action.EXPIRED:
         return _("%(operator)s's hold expired") % names
@@ -79,7 +84,8 @@ def _change_sentences(rows: list[OrderChange]) -> list[tuple[datetime, int, Time
             f"{_shown(row.field, row.new_value, status_labels)}"
             for row in version_rows
         )
-        text = _("%(who)s changed %(changes)s") % {"who": display_name(first.actor), "changes": changes}
+        who = first.store.name if first.store is not None else display_name(first.actor)
+        text = _("%(who)s changed %(changes)s") % {"who": who, "changes": changes}
         entries.append((first.at, first.pk, TimelineEntry(first.at, "changed", text, first.actor)))
     return entries
 
@@ -89,10 +95,12 @@ def order_timeline(order_id: int) -> list[TimelineEntry]:
     when a status changed), whatever the length."""
     comments = OrderComment.objects.filter(order_id=order_id).select_related("author")
     log_rows = AssignmentLog.objects.filter(order_id=order_id).select_related(
-        "operator", "previous_operator", "actor"
+        "operator", "previous_operator", "actor", "store"
     )
     change_rows = list(
-        OrderChange.objects.filter(order_id=order_id).select_related("actor").order_by("version", "id")
+        OrderChange.objects.filter(order_id=order_id)
+        .select_related("actor", "store")
+        .order_by("version", "id")
     )
     entries = [
         (

@@ -7,6 +7,7 @@ from django.views.generic import RedirectView
 
 from console.views import landing
 from orderops.health import healthz
+from stores.webhooks import store_webhook
 
 admin.site.site_header = "orderops"
 admin.site.site_title = "orderops"
@@ -20,4 +21,6 @@ urlpatterns = [
     path("admin/", admin.site.urls),
     path("healthz", healthz, name="healthz"),
     path("api/v1/", include("api.urls")),
+    # Connected stores' webhooks: one address per store, signed by the store (stores/webhooks.py).
+    path("hooks/<slug:slug>/", store_webhook, name="store_webhook"),
 ]

@@ -122,9 +122,7 @@ class Store(models.Model):
         _("status map"),
         default=dict,
         blank=True,
-        help_text=_(
-            "The store's status → the orderops status code; the key “deleted” names deleted orders."
-        ),
+        help_text=_("The store's status → the orderops status code; the key “deleted” names deleted orders."),
     )
     active = models.BooleanField(_("active"), default=True)
     # The store's updated_at up to which a poll has applied every order (sync_orders starts from here).
@@ -190,6 +188,8 @@ class Delivery(models.Model):
         UNCHANGED = "unchanged", _("unchanged")
         STALE = "stale", _("stale")
         FAILED = "failed", _("failed")
+        # Kept, not applied: the topic carries no order (a product's, a customer's).
+        IGNORED = "ignored", _("ignored")
 
     store = models.ForeignKey(
         Store,

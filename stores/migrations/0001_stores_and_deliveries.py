@@ -49,7 +49,7 @@ class Migration(migrations.Migration):
                 ('key', models.CharField(max_length=200, verbose_name='key')),
                 ('topic', models.CharField(blank=True, max_length=64, verbose_name='topic')),
                 ('received_at', models.DateTimeField(default=django.utils.timezone.now, verbose_name='received')),
-                ('state', models.CharField(choices=[('applied', 'applied'), ('unchanged', 'unchanged'), ('stale', 'stale'), ('failed', 'failed')], max_length=16, verbose_name='state')),
+                ('state', models.CharField(choices=[('applied', 'applied'), ('unchanged', 'unchanged'), ('stale', 'stale'), ('failed', 'failed'), ('ignored', 'ignored')], max_length=16, verbose_name='state')),
                 ('error', models.TextField(blank=True, verbose_name='error')),
                 ('body', models.TextField(verbose_name='body')),
                 ('headers', models.JSONField(blank=True, default=dict, verbose_name='headers')),
