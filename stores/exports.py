@@ -25,6 +25,7 @@ from typing import Any
 
 from orders.importing.formats import ForeignApplied, ForeignRecord
 from orders.importing.reading import ImportFileError
+from orders.results import RequestRefused
 from stores.incoming import IncomingLine, IncomingOrder, PayloadError
 from stores.platforms import magento, shopify, woocommerce
 from stores.platforms.common import Reader, first, street

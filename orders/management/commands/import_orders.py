@@ -107,7 +107,7 @@ class Command(BatchCommand):
         path = Path(options["path"])
         try:
             if options["format"] not in (None, *OWN_FORMATS):
-                self.handle_store_file(path, batch_size, **options)
+                self.handle_store_file(path, batch_size, options)
                 return
             if options["store"]:
                 raise ImportFileError(
@@ -233,7 +233,7 @@ class Command(BatchCommand):
 
     # --- a store's export file -----------------------------------------------------------------------------
 
-    def handle_store_file(self, path: Path, batch_size: int, **options: Any) -> None:
+    def handle_store_file(self, path: Path, batch_size: int, options: dict[str, Any]) -> None:
         """A format of ORDEROPS["IMPORT_FORMATS"]: its app reads the file into records and applies them to the
         store named by --store. All or nothing unless --skip-invalid; a dry run applies and rolls back, so it
         says exactly what the import would do (without --store it checks the file alone)."""
