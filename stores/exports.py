@@ -457,7 +457,9 @@ class StoreTarget:
         for record in records:
             try:
                 result = store_order_apply(store=self.store, incoming=record.order, via="file")
-            except PayloadError as error:
+            except (PayloadError, RequestRefused) as error:
+                # The store's copy cannot be applied (a status its map lacks, a value an order cannot hold):
+                # the order is refused, with the reason; the caller decides whether the file stops.
                 refused.append(ForeignRecord(record.record, record.line, record.number, problem=str(error)))
             else:
                 outcomes[str(result.outcome)] += 1
