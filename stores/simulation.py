@@ -8,6 +8,7 @@ child items and zero-padded increment_id, Shopify's string money) stay.
 """
 
 import json
+from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 from functools import cache
@@ -214,4 +215,9 @@ def id_of(platform: str, order: dict) -> str:
     return order["legacyResourceId"]
 
 
-BUILDERS = {"woocommerce": woocommerce_order, "magento": magento_order, "shopify": shopify_order}
+# platform -> build(n, updated_at, **options): one order as that platform's poll reads it.
+BUILDERS: dict[str, Callable[..., dict]] = {
+    "woocommerce": woocommerce_order,
+    "magento": magento_order,
+    "shopify": shopify_order,
+}

@@ -1,6 +1,7 @@
 """seed_demo_stores: the demo's three connected stores, one per platform, each with a few orders that came
 from it (a step of `make demo`, after seed_demo; safe to run again)."""
 
+from collections.abc import Callable, Mapping
 from datetime import timedelta
 from typing import Any
 
@@ -8,6 +9,7 @@ from django.core.management.base import BaseCommand
 from django.db import transaction
 from django.utils import timezone
 
+from stores.incoming import IncomingOrder
 from stores.models import Platform, Store
 from stores.platforms import magento, shopify, woocommerce
 from stores.services import store_order_apply
@@ -43,7 +45,7 @@ DEMO_STORES: list[tuple[str, str, str, str, dict[str, str]]] = [
     ),
 ]
 ORDERS_PER_STORE = 3
-BUILDERS = {
+BUILDERS: dict[str, tuple[Callable[..., dict], Callable[[Mapping[str, Any]], IncomingOrder], int]] = {
     Platform.SHOPIFY: (shopify_rest_order, shopify.order_from_payload, 1001),
     Platform.WOOCOMMERCE: (woocommerce_order, woocommerce.order_from_payload, 6001),
     Platform.MAGENTO: (magento_order, magento.order_from_payload, 2001),
