@@ -434,7 +434,7 @@ def order_comment_add(*, actor: Actor, order_id: int, body: str) -> OrderComment
 # --- the store's copy ---------------------------------------------------------------------------------------
 
 # What a connected store sends and the order keeps as the store's truth (stores.services.store_order_apply).
-STORE_FIELDS = (*(name for name in history.FIELDS if name != "status"), "store_updated_at")
+STORE_FIELDS = (*(name for name in history.FIELDS if name != "status"), "external_id", "store_updated_at")
 STORE_LINE_FIELDS = ("sku", "name", "qty", "unit_price", "line_total")
 
 
@@ -473,7 +473,8 @@ def _store_lines(order: Order, store: StoreWriter, lines: Sequence[Mapping[str, 
     for values in lines:
         line = OrderLine(order=order, **{name: values[name] for name in STORE_LINE_FIELDS if name in values})
         try:
-            line.full_clean(exclude=["order"])
+            # Stores sell lines without a SKU (WooCommerce's simple products often have none).
+            line.full_clean(exclude=["order", "sku"] if line.sku == "" else ["order"])
         except ValidationError as error:
             raise RequestRefused(
                 _("%(store)s order #%(number)s was not saved: line %(sku)s: %(error)s")

@@ -305,14 +305,18 @@ def delivery_replay(*, delivery_id: int) -> DeliveryReceipt:
                 received_at=delivery.received_at,
                 via=Via.REPLAY,
             )
-            Delivery.objects.filter(pk=delivery.pk).update(
-                state=state,
-                error="",
-                order_id=result.order_id if result else None,
-                order_number=result.number if result else "",
-                applied_at=timezone.now(),
-                attempts=delivery.attempts + 1,
-            )
+            if delivery.state == State.FAILED or state == State.APPLIED:
+                Delivery.objects.filter(pk=delivery.pk).update(
+                    state=state,
+                    error="",
+                    order_id=result.order_id if result else None,
+                    order_number=result.number if result else "",
+                    applied_at=timezone.now(),
+                    attempts=delivery.attempts + 1,
+                )
+            else:
+                # A delivery applied before that changes nothing now keeps what it did then.
+                Delivery.objects.filter(pk=delivery.pk).update(attempts=delivery.attempts + 1)
     except Exception as error:  # the delivery stays failed, with the new reason
         reason = f"{type(error).__name__}: {error}" if not isinstance(error, PayloadError) else str(error)
         with transaction.atomic():

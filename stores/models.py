@@ -5,8 +5,11 @@ from urllib.parse import urlsplit
 
 from django.core.exceptions import ValidationError
 from django.db import models
+from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
+
+from stores.conf import stores_setting
 
 
 class Platform(models.TextChoices):
@@ -164,6 +167,15 @@ class Store(models.Model):
         """The orderops status code the store's map names for `store_status`, or None."""
         value = (self.status_map or {}).get(store_status)
         return value if isinstance(value, str) and value else None
+
+    @property
+    def webhook_path(self) -> str:
+        return reverse("store_webhook", kwargs={"slug": self.slug})
+
+    @property
+    def webhook_url(self) -> str:
+        """The address to register in the store's admin: ORDEROPS_STORES["WEBHOOK_BASE_URL"] and the path."""
+        return stores_setting("WEBHOOK_BASE_URL").rstrip("/") + self.webhook_path
 
     def order_admin_url(self, external_id: str) -> str:
         """The order's page in the store's own admin."""

@@ -13,7 +13,7 @@ from orders.locking import order_locked
 from orders.models import Order
 from orders.services import StoreWriter, order_store_write
 from stores.incoming import IncomingOrder, PayloadError
-from stores.models import DELETED, Store
+from stores.models import DEFAULT_STATUS_MAPS, DELETED, Store
 
 
 class Via(StrEnum):
@@ -189,3 +189,69 @@ def store_order_apply(*, store: Store, incoming: IncomingOrder, via: str) -> Sto
     )
     outcome = Outcome.UPDATED if written.fields else Outcome.UNCHANGED
     return StoreApplyResult(outcome, order.pk, written.order.number, written.fields)
+
+
+# --- connecting a store -------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class StoreConnectResult:
+    store: Store
+    created: bool
+    # The secrets this call set (by field name; never their values).
+    secrets_set: tuple[str, ...] = ()
+
+
+@transaction.atomic
+def store_connect(
+    *,
+    platform: str,
+    slug: str,
+    name: str,
+    base_url: str,
+    webhook_secret: str | None = None,
+    api_key: str | None = None,
+    api_secret: str | None = None,
+    access_token: str | None = None,
+) -> StoreConnectResult:
+    """Create the store, or update the one with this slug (it becomes active again). A secret left None
+    keeps its stored value. Invalid values (an http:// address that is not this machine, an unknown
+    platform, a bad slug) are refused with every reason, and nothing is saved (ValidationError)."""
+    store = Store.objects.select_for_update().filter(slug=slug).first()
+    created = store is None
+    if store is None:
+        store = Store(slug=slug)
+    elif store.platform != platform:
+        # Another platform's statuses mean nothing here: start from the new platform's map.
+        store.status_map = dict(DEFAULT_STATUS_MAPS.get(platform, {}))
+    store.platform = platform
+    store.name = name
+    store.base_url = base_url
+    store.active = True
+    secrets = {
+        "webhook_secret": webhook_secret,
+        "api_key": api_key,
+        "api_secret": api_secret,
+        "access_token": access_token,
+    }
+    for field, value in secrets.items():
+        if value is not None:
+            setattr(store, field, value)
+    if created:
+        store.status_map = dict(DEFAULT_STATUS_MAPS.get(platform, {}))
+    store.full_clean()
+    store.save()
+    return StoreConnectResult(
+        store, created, tuple(field for field, value in secrets.items() if value is not None)
+    )
+
+
+@transaction.atomic
+def store_disconnect(*, slug: str) -> Store:
+    """Set the store inactive: its webhook address answers 404 and polling skips it; its orders and
+    deliveries stay. Raises Store.DoesNotExist for an unknown slug."""
+    store = Store.objects.select_for_update().get(slug=slug)
+    if store.active:
+        store.active = False
+        store.save(update_fields=["active"])
+    return store
