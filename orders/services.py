@@ -490,20 +490,21 @@ def _store_lines(order: Order, store: StoreWriter, lines: Sequence[Mapping[str, 
     return built
 
 
-@transaction.atomic
+@transaction.atomic(savepoint=False)
 def order_store_write(
     *,
     store: StoreWriter,
-    order_id: int | None,
+    order: Order | None,
     values: Mapping[str, Any],
     status_code: str,
     lines: Sequence[Mapping[str, Any]],
 ) -> StoreWrite:
-    """Write a connected store's copy of one order, as the store: create it (`order_id` None) or update it.
+    """Write a connected store's copy of one order, as the store: create it (`order` None) or update `order`,
+    which the caller has locked (orders.locking.order_locked) in this transaction.
 
     The store's copy is the truth for what it sends, so the edit guard is not asked: a held order is changed
-    too, its hold stays, and its holder is notified (OrderChanged, inside the transaction). An update locks
-    the row (the caller may have locked it already), increments the version (a form loaded before is then
+    too, its hold stays, and its holder is notified (OrderChanged, inside the transaction). An update
+    increments the version (a form loaded before is then
     refused as stale), records each changed field with the store as the actor, replaces the lines when they
     differ, and sends `order_status_changed` with the store, so that a final status ends the hold
     (auto_released, by the store). `values` are Order fields by name (STORE_FIELDS); lines are mappings of
@@ -524,7 +525,7 @@ def order_store_write(
             code=Code.INVALID_INPUT,
         )
     now = timezone.now()
-    if order_id is None:
+    if order is None:
         order = Order(store_id=store.store_id, status=status, **values)
         try:
             order.clean_fields(exclude=["status", "store", "updated_by"])
@@ -542,14 +543,10 @@ def order_store_write(
             source="store",
             store_name=store.name,
         )
-        event_send_in_transaction(event)
+        # Not in the transaction: a new order has no holder to notify.
         event_send_on_commit(event)
         return StoreWrite(order, True, ())
 
-    locked = order_locked(order_id)
-    if locked is None:
-        raise RequestRefused(_("Order id %(id)s does not exist.") % {"id": order_id}, code=Code.NOT_FOUND)
-    order = locked
     before = Order(**{f.attname: getattr(order, f.attname) for f in Order._meta.concrete_fields})
     old_status = order.status_id
     for name, value in values.items():

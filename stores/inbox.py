@@ -23,7 +23,7 @@ from orderops.db import db_datetime
 from stores.incoming import IncomingOrder, PayloadError
 from stores.models import Delivery, Platform, Store
 from stores.platforms import order_mapping
-from stores.services import Outcome, StoreApplyResult, Via, store_order_apply
+from stores.services import Outcome, StoreApplyResult, Via, store_order_apply_in_transaction
 
 logger = logging.getLogger("orderops.stores")
 
@@ -212,7 +212,7 @@ def _apply_body(
     if not is_order_topic(store.platform, topic):
         return State.IGNORED, None
     incoming = incoming_from_body(store=store, topic=topic, body=body, received_at=received_at)
-    result = store_order_apply(store=store, incoming=incoming, via=via)
+    result = store_order_apply_in_transaction(store=store, incoming=incoming, via=via)
     return STATE_OF[result.outcome], result
 
 

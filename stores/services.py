@@ -9,7 +9,6 @@ from django.db import IntegrityError, transaction
 from django.utils.translation import gettext as _
 
 from orderops.service_log import service_logged
-from orders.locking import order_locked
 from orders.models import Order
 from orders.services import StoreWriter, order_store_write
 from stores.incoming import IncomingOrder, PayloadError
@@ -115,14 +114,20 @@ def _deleted_values(incoming: IncomingOrder) -> dict:
 
 
 def _store_order_locked(store: Store, external_id: str) -> Order | None:
-    order_id = Order.objects.filter(store=store, external_id=external_id).values_list("pk", flat=True).first()
-    return order_locked(order_id) if order_id is not None else None
+    """The store's order with this id, locked for this transaction (one statement, as order_locked)."""
+    return (
+        Order.objects.filter(store=store, external_id=external_id)
+        .select_for_update(no_key=True, of=("self",))
+        .order_by()
+        .first()
+    )
 
 
 @service_logged("store_order_apply")
 @transaction.atomic
 def store_order_apply(*, store: Store, incoming: IncomingOrder, via: str) -> StoreApplyResult:
-    """Create or update the store's order from the store's copy, as the store, in one transaction.
+    """Create or update the store's order from the store's copy, as the store, in one transaction (a
+    savepoint inside the caller's: a refused order leaves the caller's transaction usable).
 
     Forward only: a copy older than the one applied last (`store_updated_at`) is `stale` and changes
     nothing; one as old is `unchanged` unless it differs. The status goes through the store's status map (an
@@ -134,6 +139,12 @@ def store_order_apply(*, store: Store, incoming: IncomingOrder, via: str) -> Sto
     two creations of one new order at once: the second meets the unique (store, external id), and updates
     the order the first created.
     """
+    return store_order_apply_in_transaction(store=store, incoming=incoming, via=via)
+
+
+def store_order_apply_in_transaction(*, store: Store, incoming: IncomingOrder, via: str) -> StoreApplyResult:
+    """store_order_apply for a caller that holds the transaction and rolls it back whole when this raises
+    (the webhook inbox): no savepoint of its own."""
     Via(via)  # one of the four ways in; a typo is a bug, not a payload error
     if not incoming.external_id:
         raise PayloadError(_("%(store)s sent an order without its id.") % {"store": store.name})
@@ -150,7 +161,7 @@ def store_order_apply(*, store: Store, incoming: IncomingOrder, via: str) -> Sto
             with transaction.atomic():
                 written = order_store_write(
                     store=writer,
-                    order_id=None,
+                    order=None,
                     values=_values(incoming),
                     status_code=status_code,
                     lines=_lines(incoming),
@@ -185,7 +196,7 @@ def store_order_apply(*, store: Store, incoming: IncomingOrder, via: str) -> Sto
         else _lines(incoming)
     )
     written = order_store_write(
-        store=writer, order_id=order.pk, values=values, status_code=status_code, lines=lines
+        store=writer, order=order, values=values, status_code=status_code, lines=lines
     )
     outcome = Outcome.UPDATED if written.fields else Outcome.UNCHANGED
     return StoreApplyResult(outcome, order.pk, written.order.number, written.fields)

@@ -20,3 +20,22 @@ def signature_valid(secret: str, body: bytes, header_value: str | None) -> bool:
         return False
     expected = signature_for(secret, body).encode("ascii")
     return hmac.compare_digest(expected, header_value.strip().encode("ascii", "replace"))
+
+
+# wp_specialchars_decode(..., ENT_QUOTES): what WooCommerce does to a webhook's secret before it signs.
+_WP_SPECIALCHARS = (
+    ("&lt;", "<"),
+    ("&gt;", ">"),
+    ("&quot;", '"'),
+    ("&#039;", "'"),
+    ("&#39;", "'"),
+    ("&amp;", "&"),
+)
+
+
+def woocommerce_key(secret: str) -> str:
+    """The key WooCommerce signs with: the secret as saved, with WordPress's special characters decoded (a
+    secret typed as "a&b" is stored as "a&amp;b" and signed as "a&b")."""
+    for entity, char in _WP_SPECIALCHARS:
+        secret = secret.replace(entity, char)
+    return secret

@@ -19,7 +19,7 @@ from django.views.decorators.csrf import csrf_exempt
 from stores.conf import stores_setting
 from stores.inbox import delivery_key, delivery_receive
 from stores.models import Platform, Store
-from stores.signatures import signature_valid
+from stores.signatures import signature_valid, woocommerce_key
 
 logger = logging.getLogger("orderops.stores")
 
@@ -93,7 +93,10 @@ def store_webhook(request: HttpRequest, slug: str) -> HttpResponse:
     if platform == Platform.WOOCOMMERCE and signature is None and WOOCOMMERCE_PING.fullmatch(body.strip()):
         logger.info("store webhook ping: %s", store.slug, extra={"store": store.slug})
         return JsonResponse({"status": 200, "detail": "pong"})
-    if not signature_valid(store.webhook_secret, body, signature):
+    secret = (
+        woocommerce_key(store.webhook_secret) if platform == Platform.WOOCOMMERCE else store.webhook_secret
+    )
+    if not signature_valid(secret, body, signature):
         return _signature_refused(store, topic, request)
 
     headers = {
