@@ -31,7 +31,8 @@ class ClientAtBarrier:
 
     def pages(self, since):
         for page in self.client.pages(since):
-            self.barrier.wait(timeout=30)
+            if page.payloads:  # a page that only repeats an order already given applies nothing
+                self.barrier.wait(timeout=30)
             yield page
 
     def updated_at(self, payload):
