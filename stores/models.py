@@ -3,6 +3,7 @@
 import ipaddress
 from urllib.parse import urlsplit
 
+from django.core.cache import cache
 from django.core.exceptions import ValidationError
 from django.db import models
 from django.urls import reverse
@@ -157,7 +158,11 @@ class Store(models.Model):
     def save(self, **kwargs) -> None:
         if self._state.adding and not self.status_map:
             self.status_map = dict(DEFAULT_STATUS_MAPS.get(self.platform, {}))
+        adding = self._state.adding
         super().save(**kwargs)
+        if adding:
+            # The console shows each order's store once there are several (stores.selectors).
+            cache.delete("orderops:stores:several")
 
     @property
     def platform_label(self) -> str:
