@@ -11,6 +11,7 @@ from typing import Any
 from django.utils import timezone
 from django.utils.dateparse import parse_datetime
 
+from orders.importing import MONEY_LIMIT, QTY_LIMIT
 from stores.incoming import PayloadError
 
 CENT = Decimal("0.01")
@@ -111,6 +112,8 @@ class Reader:
             raise self.error(label, f"{value!r} is not an amount") from None
         if not amount.is_finite():
             raise self.error(label, f"{value!r} is not an amount")
+        if abs(amount) >= MONEY_LIMIT:
+            raise self.error(label, f"{value} is too large an amount (at most 9999999999.99)")
         amount = -amount if negate else amount
         return amount.quantize(CENT, rounding=ROUND_HALF_UP)
 
@@ -127,6 +130,8 @@ class Reader:
             raise self.error(path, f"{value} is not a whole quantity")
         if number < 1:
             raise self.error(path, f"{value} is not a quantity of at least 1")
+        if number > QTY_LIMIT:
+            raise self.error(path, f"{value} is too large a quantity (at most {QTY_LIMIT})")
         return int(number)
 
     def time(

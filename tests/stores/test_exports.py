@@ -1,6 +1,7 @@
 """Reading the stores' export files: Shopify's orders-export CSV (continuation rows), and JSON files holding
 one order or several (a WooCommerce list, a Magento search page, Shopify's {"order"} / {"orders"})."""
 
+import csv
 import io
 import json
 from datetime import UTC, datetime
@@ -8,6 +9,8 @@ from decimal import Decimal
 from pathlib import Path
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from orders.importing import ImportFileError
 from stores.exports import (
@@ -16,9 +19,12 @@ from stores.exports import (
     SHOPIFY_JSON,
     WOOCOMMERCE_JSON,
     json_orders,
+    json_records,
     shopify_csv_records,
 )
 from stores.incoming import IncomingLine
+from stores.platforms import woocommerce
+from stores.platforms.magento import order_from_payload as magento_mapping
 
 FIXTURES = Path(__file__).resolve().parent.parent.parent / "stores" / "fixtures"
 CSV_EXPORT = FIXTURES / "shopify-orders-export.csv"
@@ -246,3 +252,48 @@ def test_export_file_that_is_not_utf8_is_refused(tmp_path):
     path.write_bytes(b'[{"id": 1, "name": "\xff"}]')
     with pytest.raises(ImportFileError, match="is not UTF-8 text"):
         read(WOOCOMMERCE_JSON, path)
+
+
+def test_each_order_of_a_json_export_is_the_webhook_mapping_of_it():
+    payloads = json.loads((FIXTURES / "woocommerce-orders.json").read_text())
+    records = read(WOOCOMMERCE_JSON, FIXTURES / "woocommerce-orders.json")
+    assert [record.order for record in records] == [woocommerce.order_from_payload(p) for p in payloads]
+
+
+# --- never a crash ----------------------------------------------------------------------------------------
+
+CSV_ROWS = CSV_EXPORT.read_text(encoding="utf-8").splitlines()[:6]  # the header and order #1001's 4 rows
+
+
+@settings(max_examples=200, deadline=None)
+@given(row=st.integers(1, 4), column=st.integers(0, 78), cell=st.text(max_size=12))
+def test_shopify_csv_any_cell_replaced_by_any_text_is_an_order_or_a_problem(row, column, cell):
+    rows = [next(csv.reader([line])) for line in CSV_ROWS]
+    rows[row][column] = cell
+    buffer = io.StringIO()
+    csv.writer(buffer, lineterminator="\n").writerows(rows)
+    buffer.seek(0)
+    for record in shopify_csv_records(buffer):
+        assert (record.order is None) == bool(record.problem)
+
+
+@settings(max_examples=200, deadline=None)
+@given(
+    document=st.recursive(
+        st.none() | st.booleans() | st.integers() | st.text(max_size=6),
+        lambda children: (
+            st.lists(children, max_size=3)
+            | st.dictionaries(
+                st.sampled_from(["id", "order", "orders", "items", "total_count", "x"]), children
+            )
+        ),
+        max_leaves=8,
+    )
+)
+def test_json_export_of_any_shape_reads_as_records_or_is_refused_as_a_file(document):
+    try:
+        records = list(json_records(json.dumps(document), magento_mapping))
+    except ImportFileError:
+        return
+    for record in records:
+        assert (record.order is None) == bool(record.problem)

@@ -8,6 +8,8 @@ from decimal import Decimal
 from pathlib import Path
 
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 from stores.incoming import IncomingLine, PayloadError
 from stores.models import DEFAULT_STATUS_MAPS
@@ -230,3 +232,49 @@ def test_shopify_order_that_is_not_an_object_is_a_payload_error():
 def test_shopify_number_falls_back_to_the_order_number(order_json):
     payload = {**order_json, "name": None}
     assert order_from_payload(payload).number == "#1001"
+
+
+# --- never a crash ----------------------------------------------------------------------------------------
+
+JSON_VALUES = st.recursive(
+    st.none() | st.booleans() | st.integers() | st.floats(allow_nan=True) | st.text(max_size=8),
+    lambda children: (
+        st.lists(children, max_size=3) | st.dictionaries(st.text(max_size=5), children, max_size=3)
+    ),
+    max_leaves=6,
+)
+
+
+def _paths(value, prefix=()):
+    """Every path into a JSON document: keys of objects and indexes of lists."""
+    if isinstance(value, dict):
+        for key, child in value.items():
+            yield (*prefix, key)
+            yield from _paths(child, (*prefix, key))
+    elif isinstance(value, list):
+        for index, child in enumerate(value):
+            yield (*prefix, index)
+            yield from _paths(child, (*prefix, index))
+
+
+def _replaced(document, path, value):
+    changed = copy.deepcopy(document)
+    target = changed
+    for step in path[:-1]:
+        target = target[step]
+    target[path[-1]] = value
+    return changed
+
+
+@settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(data=st.data())
+def test_shopify_any_field_replaced_by_any_json_maps_or_is_a_payload_error(order_json, data):
+    paths = sorted(_paths(order_json), key=repr)
+    path = data.draw(st.sampled_from(paths))
+    payload = _replaced(order_json, path, data.draw(JSON_VALUES))
+    try:
+        order = order_from_payload(payload)
+    except PayloadError as error:
+        assert str(error).startswith("Shopify ")
+    else:
+        assert order.lines is not None
