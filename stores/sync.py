@@ -2,10 +2,12 @@
 apply path (stores.services.store_order_apply, via "poll"). The reconciliation that catches missed webhooks,
 and the way in for Magento Open Source, which sends none.
 
-Resumable and idempotent: every order is applied in its own transaction, and after each page the cursor
-(`Store.sync_cursor`, the store's updated_at up to which everything is applied) moves to the newest change of
-that page, so a run that stops (a time-out, a kill) starts again where it stopped and applies nothing twice
-(an order applied again is `unchanged`). An order that cannot be applied (its payload, an unmapped status)
+Resumable and idempotent: each page is applied in one transaction, with the move of the cursor
+(`Store.sync_cursor`, the store's updated_at up to which everything is applied) to the newest change of that
+page, so a run that stops (a time-out, a kill) starts again where it stopped and applies nothing twice (an
+order applied again is `unchanged`). One commit a page rather than one an order: a backfill's cost is its
+applies, not its commits; a webhook for an order of the page waits for the page's commit (its row lock), a
+fraction of a second. An order that cannot be applied (its payload, an unmapped status)
 holds the cursor at its change: later orders are still applied, and every run tries it again until its cause
 is fixed. Nothing is lost by moving on.
 """
@@ -18,6 +20,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
+from django.db import transaction
 from django.utils import timezone
 
 from orders.models import Order
@@ -137,16 +140,20 @@ def store_sync(
             result.pages += 1
             if result.total is None:
                 result.total = page.total
-            for payload in page.payloads:
-                result.read += 1
-                changed_at = _changed_at(client, payload)
-                outcome = _order_sync(store, payload, changed_at, mapping, dry_run, result)
-                if outcome == FAILED and changed_at is not None:
-                    held_at = changed_at if held_at is None else min(held_at, changed_at)
-                if changed_at is not None:
-                    reached = changed_at if reached is None else max(reached, changed_at)
-            if not dry_run and may_move_cursor and reached is not None:
-                _cursor_save(store, result, held_at if held_at is not None else reached)
+            # One transaction a page, the cursor's move included: a page is applied with its cursor or
+            # not at all. Each order is a savepoint inside it (store_order_apply is atomic), so an order
+            # that fails undoes only itself.
+            with transaction.atomic():
+                for payload in page.payloads:
+                    result.read += 1
+                    changed_at = _changed_at(client, payload)
+                    outcome = _order_sync(store, payload, changed_at, mapping, dry_run, result)
+                    if outcome == FAILED and changed_at is not None:
+                        held_at = changed_at if held_at is None else min(held_at, changed_at)
+                    if changed_at is not None:
+                        reached = changed_at if reached is None else max(reached, changed_at)
+                if not dry_run and may_move_cursor and reached is not None:
+                    _cursor_save(store, result, held_at if held_at is not None else reached)
             if progress:
                 progress(result.read, result.total)
     except StoreClientError as error:
