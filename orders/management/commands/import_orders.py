@@ -69,7 +69,8 @@ class StoreFileRefused(Exception):
 class Command(BatchCommand):
     help = (
         "Import orders from a CSV or JSON Lines file (docs/import-format.md), creating new orders and"
-        " updating existing ones by number. All or nothing unless --skip-invalid."
+        " updating existing ones by number; or a store's own export file (--format shopify-csv and the"
+        " others, --store SLUG), applied to that store. All or nothing unless --skip-invalid."
     )
     dry_run_help = "Validate the file and say what would be created and updated; change nothing."
     # Orders per batch: per transaction with --skip-invalid, per statement group otherwise (the status
