@@ -151,16 +151,20 @@ class OrderStale(RequestRefused):
         changed_by: Actor | None,
         changed_at: datetime,
         changes: list[ChangeSince],
+        changed_by_store: str = "",
     ) -> None:
         labels = ", ".join(change.label for change in changes) or _("nothing you can see")
+        who = changed_by_store or user_display_name(changed_by)
         super().__init__(
             _(
                 "#%(number)s was changed by %(who)s after you opened it (%(fields)s). Your changes were not "
                 "saved: check them and save again."
             )
-            % {"number": number, "who": user_display_name(changed_by), "fields": labels},
+            % {"number": number, "who": who, "fields": labels},
             code=Code.STALE,
         )
+        # The connected store that wrote the latest version ("Shopify"), when no person did.
+        self.changed_by_store = changed_by_store
         self.number = number
         self.loaded_version = loaded_version
         self.current_version = current_version
@@ -194,6 +198,18 @@ def changes_since(order: Order, version: int) -> list[ChangeSince]:
                 ChangeSince(name, field_label(name), row.actor, row.at, first_old[name], row.new_value)
             )
     return result
+
+
+def _store_of_version(order: Order) -> str:
+    """The name of the connected store that wrote the order's current version, or ""."""
+    if order.store_id is None:
+        return ""
+    name = (
+        OrderChange.objects.filter(order=order, version=order.version, store__isnull=False)
+        .values_list("store__name", flat=True)
+        .first()
+    )
+    return name or ""
 
 
 def _as_text(name: str, value: Any) -> str:
@@ -329,6 +345,7 @@ def order_update(
             changed_by=order.updated_by,
             changed_at=order.updated_at,
             changes=changes_since(order, version),
+            changed_by_store=_store_of_version(order) if order.updated_by_id is None else "",
         )
     store_owned = sorted(
         name

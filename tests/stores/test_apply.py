@@ -141,7 +141,7 @@ def test_a_held_order_is_changed_by_the_store_the_hold_stays_and_the_holder_is_n
     notification = Notification.objects.get(recipient=operator, order_id=order_id)
     assert "Shopify" in notification.detail
     # The form the holder loaded before the store's change is refused as stale, and saves nothing.
-    with pytest.raises(OrderStale):
+    with pytest.raises(OrderStale, match="#1001 was changed by Shopify after you opened it"):
         order_update(
             actor=operator, order_id=order_id, version=loaded_version, changes={"customer_name": "Someone"}
         )
