@@ -203,3 +203,33 @@ def test_sync_orders_refuses_since_with_full(polled_store):
     polled_store("magento")
     with pytest.raises(CommandError, match="not allowed with argument"):
         call_command("sync_orders", "--since", "2h", "--full", stdout=StringIO(), stderr=StringIO())
+
+
+def test_a_polled_order_costs_the_same_statements_however_many_orders_a_page_holds(fake_store, polled_store):
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    statements = {}
+    for count in (5, 20):
+        store = polled_store("woocommerce", slug=f"fake-woocommerce-{count}")
+        fake_store.add_many("woocommerce", count, first=10_000 * count, start=START)
+        with CaptureQueriesContext(connection) as captured:
+            result = store_sync(store=store, since=START)
+        assert result.outcomes == {"created": count}
+        statements[count] = len(captured.captured_queries)
+        with fake_store.lock:
+            fake_store.orders["woocommerce"].clear()
+    per_order = (statements[20] - statements[5]) / 15
+    assert per_order == int(per_order) and per_order <= 10, statements
+    # Beyond the orders: the page's transaction, the cursor, the last sync time; nothing a page.
+    assert statements[5] - 5 * per_order <= 6, statements
+
+
+def test_sync_orders_draws_a_progress_bar_on_a_terminal(fake_store, polled_store, monkeypatch):
+    polled_store("magento")
+    fake_store.add_many("magento", 150, start=START)
+    monkeypatch.setattr("orderops.progress.is_terminal", lambda stream: True)
+    monkeypatch.setattr("orderops.progress.REDRAW_SECONDS", 0)
+    err = StringIO()
+    call_command("sync_orders", "--store", "fake-magento", stdout=StringIO(), stderr=err)
+    assert "fake-magento: syncing [" in err.getvalue() and "100.0%" in err.getvalue()
