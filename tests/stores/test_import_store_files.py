@@ -14,6 +14,8 @@ from django.core.management.base import CommandError
 from operators.checks import check_orderops_settings
 from orders.models import Order
 from stores.models import Store
+from tests.factories import StoreFactory
+from tests.operators.test_races import run_together
 
 pytestmark = pytest.mark.django_db
 
@@ -34,9 +36,7 @@ def refused(*args) -> tuple[str, str]:
 
 
 def store(platform: str, slug: str) -> Store:
-    return Store.objects.create(
-        slug=slug, platform=platform, name=f"{slug.title()}", base_url=f"https://{slug}.example.com"
-    )
+    return StoreFactory(slug=slug, platform=platform, name=slug.title())
 
 
 @pytest.fixture
@@ -246,3 +246,26 @@ def test_system_check_accepts_the_default_import_formats(settings):
 
     settings.ORDEROPS = {"IMPORT_FORMATS": DEFAULTS["IMPORT_FORMATS"]}
     assert check_orderops_settings() == []
+
+
+@pytest.mark.postgres
+@pytest.mark.django_db(transaction=True)
+def test_two_imports_of_one_export_at_once_create_each_order_once_and_keep_the_newest(tmp_path):
+    store("woocommerce", "woo")
+    orders = json.loads((FIXTURES / "woocommerce-orders.json").read_text())
+    newer = [{**order, "status": "cancelled", "date_modified_gmt": "2017-04-01T10:00:00"} for order in orders]
+    (tmp_path / "older.json").write_text(json.dumps(orders))
+    (tmp_path / "newer.json").write_text(json.dumps(newer))
+
+    def importer(name):
+        def work(barrier):
+            return run(tmp_path / name, "--format", "woocommerce-json", "--store", "woo")[0]
+
+        return work
+
+    for _round in range(3):
+        outputs = run_together([importer("older.json"), importer("newer.json")])
+        assert all("Imported" in output for output in outputs), outputs
+
+    held = Order.objects.filter(store__slug="woo")
+    assert sorted(held.values_list("external_id", "status_id")) == [("723", "canceled"), ("727", "canceled")]
