@@ -37,6 +37,7 @@ STATE_OF = {
 # The topics whose body is only the order's id: the order is kept, with the status the map names for
 # "deleted".
 DELETE_TOPICS = frozenset({"orders/delete", "order.deleted"})
+SHOPIFY_ORDER_EDITED = "orders/edited"
 # The longest error kept with a failed delivery.
 ERROR_MAX_LENGTH = 2000
 
@@ -88,7 +89,9 @@ def delivery_key(*, store: Store, topic: str, body: bytes, headers: dict[str, st
         if isinstance(payload, dict) and payload.get("id") not in (None, ""):
             order_id = str(payload["id"])
             if topic == "order.deleted":
-                return f"deleted:{order_id}"[:200]
+                # The body is only the id: the delivery id (the webhook and the second) tells a second
+                # deletion (after a restore) from a retry.
+                return f"deleted:{order_id}:{headers.get('delivery_id', '')}"[:200]
             modified = payload.get("date_modified_gmt") or payload.get("updated_at")
             if modified:
                 return f"order:{order_id}:{modified}"[:200]
@@ -205,11 +208,23 @@ def _failed_keep(
     return DeliveryReceipt(delivery_id, State.FAILED, error=reason)
 
 
+def _is_order_edit(body: str) -> bool:
+    try:
+        payload = json.loads(body)
+    except ValueError:
+        return False
+    return isinstance(payload, dict) and "order_edit" in payload
+
+
 def _apply_body(
     *, store: Store, topic: str, body: str, received_at: datetime, via: Via
 ) -> tuple[str, StoreApplyResult | None]:
     """Apply the body when its topic carries an order: the delivery's state and the apply's result."""
     if not is_order_topic(store.platform, topic):
+        return State.IGNORED, None
+    if topic == SHOPIFY_ORDER_EDITED and _is_order_edit(body):
+        # Shopify's orders/edited names the edit's changes, not the order; the orders/updated delivery that
+        # follows it carries the edited order.
         return State.IGNORED, None
     incoming = incoming_from_body(store=store, topic=topic, body=body, received_at=received_at)
     result = store_order_apply_in_transaction(store=store, incoming=incoming, via=via)

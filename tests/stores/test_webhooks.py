@@ -295,6 +295,13 @@ def test_a_topic_without_an_order_is_kept_and_ignored(client, shopify):
     assert not Order.objects.exists()
 
 
+def test_shopifys_orders_edited_names_only_the_edit_and_is_kept_ignored(client, shopify):
+    body = json.dumps({"order_edit": {"id": 78912328, "order_id": 450789469, "line_items": {}}}).encode()
+    response = post_shopify(client, body, topic="orders/edited")
+    assert response.json()["state"] == "ignored"
+    assert not Order.objects.exists()
+
+
 def test_shopify_orders_delete_keeps_the_order_canceled(client, shopify):
     post_shopify(client, shopify_body(), event_id="1")
     response = post_shopify(client, b'{"id": 450789469}', event_id="2", topic="orders/delete")
