@@ -58,7 +58,7 @@ def _callable_path(value) -> bool:
 
 def _import_formats(value) -> bool:
     """Format names (lower case, digits, dashes; not csv or jsonl, import_orders' own) -> dotted paths of
-    importable objects with open() and target()."""
+    importable objects with open(), target() and notes() (orders.importing.formats.FileFormat)."""
     if not isinstance(value, dict):
         return False
     for name, path in value.items():
@@ -73,10 +73,7 @@ def _import_formats(value) -> bool:
             implementation = import_string(path)
         except ImportError:
             return False
-        if not (
-            callable(getattr(implementation, "open", None))
-            and callable(getattr(implementation, "target", None))
-        ):
+        if not all(callable(getattr(implementation, method, None)) for method in ("open", "target", "notes")):
             return False
     return True
 

@@ -75,6 +75,24 @@ def json_orders(text: str) -> Iterator[tuple[int, str, Any]]:
         raise ImportFileError(f"The file is not valid JSON (line {error.lineno}: {error.msg}).") from None
 
 
+def search_page_note(text: str) -> str:
+    """A Magento search page holds one page of the orders its search found: say so when the file holds fewer
+    orders than total_count, so that nobody takes one page for the whole export."""
+    start = _skip_space(text, 0)
+    if start == len(text) or text[start] != "{":
+        return ""
+    members = dict(_object_members(json.JSONDecoder(), text, start))
+    if _wrapper_key(members) != "items":
+        return ""
+    held, total = len(members["items"][1]), members.get("total_count", (0, None))[1]
+    if isinstance(total, int) and not isinstance(total, bool) and total > held:
+        return (
+            f"The file is one page of a search: it holds {held:,} of the {total:,} orders the search found"
+            " (total_count). Export the other pages (searchCriteria[currentPage]) to import them too."
+        )
+    return ""
+
+
 def _wrapper_key(members: dict[str, tuple[int, Any]]) -> str | None:
     """The key that wraps the orders, or None when the object is an order itself (it has an id)."""
     if "id" in members or "entity_id" in members:
@@ -390,6 +408,15 @@ class StoreFileFormat:
 
     def target(self, store: str | None) -> "StoreTarget":
         return StoreTarget.for_store(store, platform=self.platform, file_format=self.name)
+
+    def notes(self, path: Path) -> list[str]:
+        if self.csv:
+            return []
+        try:
+            note = search_page_note(path.read_text(encoding="utf-8-sig"))
+        except (OSError, UnicodeDecodeError, ValueError):
+            return []  # open() reports what is wrong with the file
+        return [note] if note else []
 
 
 def _decoded(records: Iterator[ForeignRecord], path: Path) -> Iterator[ForeignRecord]:

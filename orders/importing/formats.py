@@ -60,7 +60,7 @@ class ForeignTarget(Protocol):
 class FileFormat(Protocol):
     """`description` is the help text; `open(path)` yields (records, bytes_read) like records_open;
     `target(store)` is where the orders go, or raises ImportFileError saying why not (no --store, an unknown
-    store, a store of another platform)."""
+    store, a store of another platform); `notes(path)` says what else a person should know about the file."""
 
     description: str
 
@@ -69,6 +69,11 @@ class FileFormat(Protocol):
     ) -> AbstractContextManager[tuple[Iterator[ForeignRecord], Callable[[], int]]]: ...
 
     def target(self, store: str | None) -> ForeignTarget: ...
+
+    def notes(self, path: Path) -> list[str]:
+        """What a person should know about the file beyond its records (a search page that holds only part
+        of the orders the search found); empty when nothing."""
+        ...
 
 
 @cache

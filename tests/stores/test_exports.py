@@ -231,6 +231,22 @@ def test_magento_search_page_and_legacy_woocommerce_wrappers_read_through_the_ma
     ]
 
 
+def test_a_magento_search_page_holding_part_of_the_search_says_so(tmp_path):
+    magento = json.loads((FIXTURES / "magento-order.json").read_text())
+    page = tmp_path / "page.json"
+    page.write_text(json.dumps({"items": [magento], "search_criteria": {}, "total_count": 250}))
+    assert MAGENTO_JSON.notes(page) == [
+        "The file is one page of a search: it holds 1 of the 250 orders the search found (total_count)."
+        " Export the other pages (searchCriteria[currentPage]) to import them too."
+    ]
+    page.write_text(json.dumps({"items": [magento], "total_count": 1}))
+    assert MAGENTO_JSON.notes(page) == []
+    assert MAGENTO_JSON.notes(FIXTURES / "magento-order.json") == []
+    assert SHOPIFY_CSV.notes(CSV_EXPORT) == []
+    page.write_text("{broken")
+    assert MAGENTO_JSON.notes(page) == []
+
+
 def test_json_export_with_one_bad_order_reports_it_by_place_and_reads_the_others(tmp_path):
     orders = json.loads((FIXTURES / "woocommerce-orders.json").read_text())
     orders[1]["total"] = "n/a"

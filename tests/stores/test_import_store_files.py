@@ -115,6 +115,17 @@ def test_dry_run_with_a_store_says_what_would_change_and_changes_nothing(magento
     assert not Order.objects.exists()
 
 
+def test_a_search_page_holding_part_of_the_search_is_imported_with_a_warning(magento, tmp_path):
+    order = json.loads((FIXTURES / "magento-order.json").read_text())
+    page = tmp_path / "page-1.json"
+    page.write_text(json.dumps({"items": [order], "search_criteria": {}, "total_count": 101}))
+
+    out, _ = run(page, "--format", "magento-json", "--store", "luma")
+
+    assert "it holds 1 of the 101 orders the search found (total_count)" in out
+    assert "created 1 order" in out
+
+
 def test_dry_run_without_a_store_checks_the_file_alone():
     out, _ = run(FIXTURES / "shopify-orders-export.csv", "--format", "shopify-csv", "--dry-run")
     assert "Dry run of shopify-orders-export.csv: 19 orders, all valid." in out

@@ -242,6 +242,8 @@ class Command(BatchCommand):
         target = None if options["dry_run"] and not options["store"] else file_format.target(options["store"])
         if not path.is_file():
             raise ImportFileError(f"There is no file {path}.")
+        for note in file_format.notes(path):
+            self.stdout.write(self.style.WARNING(note))
         if options["dry_run"]:
             self.store_file_dry_run(
                 path, file_format, target, batch_size, skip_invalid=options["skip_invalid"]
