@@ -161,20 +161,19 @@ class FakeStore:
             return [seen for seen in self.requests if seen.path.startswith(path)]
 
     def _sorted(self, platform: str, since: datetime | None, *, inclusive: bool) -> list[dict]:
+        # Each order's sort key is read once per request (a backfill asks for many pages of many orders).
         with self.lock:
-            orders = list(self.orders[platform].values())
+            keyed = [
+                ((updated_at_of(platform, order), int(key)), order)
+                for key, order in self.orders[platform].items()
+            ]
         if since is not None:
-            orders = [
-                order
-                for order in orders
-                if (
-                    updated_at_of(platform, order) >= since
-                    if inclusive
-                    else updated_at_of(platform, order) > since
-                )
+            keyed = [
+                (key, order) for key, order in keyed if (key[0] >= since if inclusive else key[0] > since)
             ]
         # Ties in updated_at in the order the store keeps them: by id.
-        return sorted(orders, key=lambda order: (updated_at_of(platform, order), int(id_of(platform, order))))
+        keyed.sort(key=lambda pair: pair[0])
+        return [order for _key, order in keyed]
 
     def _fault_for(self, path: str) -> Fault | None:
         with self.lock:
@@ -347,3 +346,23 @@ class FakeStore:
 
 def ids(platform: str, orders: Iterable[dict]) -> list[str]:
     return [id_of(platform, order) for order in orders]
+
+
+def main() -> None:
+    """`python -m tests.stores.fake_store PLATFORM COUNT`: serve COUNT generated orders of PLATFORM in a
+    process of its own (the benchmark: the store's work then shares no interpreter lock with the sync it
+    serves); prints its URL on the first line and serves until stdin closes."""
+    import sys
+
+    platform, count = sys.argv[1], int(sys.argv[2])
+    store = FakeStore()
+    store.add_many(platform, count, start=datetime(2026, 1, 1, tzinfo=UTC))
+    store.bucket = ShopifyBucket(maximum=1e12, available=1e12)  # the benchmark measures us, not the throttle
+    store.start()
+    print(store.url, flush=True)
+    sys.stdin.read()
+    store.stop()
+
+
+if __name__ == "__main__":
+    main()
