@@ -133,6 +133,8 @@ class ChangeSince:
     at: datetime
     loaded_value: str
     current_value: str
+    # The connected store that changed it last ("Shopify"), when no person did.
+    store_name: str = ""
 
 
 class OrderStale(RequestRefused):
@@ -183,7 +185,7 @@ def changes_since(order: Order, version: int) -> list[ChangeSince]:
     """The fields whose value now differs from what they were at `version`, from the history rows."""
     rows = list(
         OrderChange.objects.filter(order=order, version__gt=version)
-        .select_related("actor")
+        .select_related("actor", "store")
         .order_by("version", "id")
     )
     first_old: dict[str, str] = {}
@@ -194,8 +196,11 @@ def changes_since(order: Order, version: int) -> list[ChangeSince]:
     result = []
     for name, row in last.items():
         if first_old[name] != row.new_value:
+            store_name = row.store.name if row.store is not None else ""
             result.append(
-                ChangeSince(name, field_label(name), row.actor, row.at, first_old[name], row.new_value)
+                ChangeSince(
+                    name, field_label(name), row.actor, row.at, first_old[name], row.new_value, store_name
+                )
             )
     return result
 

@@ -13,7 +13,7 @@ from live.models import Notification
 from operators.models import Assignment, AssignmentLog
 from operators.services import orders_assign
 from orders.models import Order, OrderChange, OrderLine
-from orders.services import OrderStale, order_update
+from orders.services import OrderStale, changes_since, order_update
 from stores.incoming import PayloadError
 from stores.platforms import order_mapping
 from stores.services import Outcome, UnmappedStatus, store_order_apply
@@ -146,6 +146,11 @@ def test_a_held_order_is_changed_by_the_store_the_hold_stays_and_the_holder_is_n
             actor=operator, order_id=order_id, version=loaded_version, changes={"customer_name": "Someone"}
         )
     assert Order.objects.get(pk=order_id).customer_name == incoming.customer_name
+    # What the open page's poll says changed since it was loaded names the store.
+    changes = changes_since(Order.objects.get(pk=order_id), loaded_version)
+    assert [(change.field, change.store_name, change.actor) for change in changes] == [
+        ("customer_phone", "Shopify", None)
+    ]
 
 
 def test_a_final_status_from_the_store_ends_the_hold_by_the_store(shopify, incoming, operator):
