@@ -23,7 +23,13 @@ from orderops.db import db_datetime
 from stores.incoming import IncomingOrder, PayloadError
 from stores.models import Delivery, Platform, Store
 from stores.platforms import order_mapping
-from stores.services import Outcome, StoreApplyResult, Via, store_order_apply_in_transaction
+from stores.services import (
+    Outcome,
+    StoreApplyResult,
+    UnknownOrderDeleted,
+    Via,
+    store_order_apply_in_transaction,
+)
 
 logger = logging.getLogger("orderops.stores")
 
@@ -227,7 +233,10 @@ def _apply_body(
         # follows it carries the edited order.
         return State.IGNORED, None
     incoming = incoming_from_body(store=store, topic=topic, body=body, received_at=received_at)
-    result = store_order_apply_in_transaction(store=store, incoming=incoming, via=via)
+    try:
+        result = store_order_apply_in_transaction(store=store, incoming=incoming, via=via)
+    except UnknownOrderDeleted:
+        return State.IGNORED, None
     return STATE_OF[result.outcome], result
 
 

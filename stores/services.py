@@ -44,6 +44,11 @@ class UnmappedStatus(PayloadError):
     names it (then replay_deliveries applies it)."""
 
 
+class UnknownOrderDeleted(PayloadError):
+    """The store deleted an order that never came here: there is nothing to keep (the inbox keeps the
+    delivery as ignored)."""
+
+
 def store_writer(store: Store) -> StoreWriter:
     return StoreWriter(store_id=store.pk, name=store.name)
 
@@ -153,7 +158,7 @@ def store_order_apply_in_transaction(*, store: Store, incoming: IncomingOrder, v
     order = _store_order_locked(store, incoming.external_id)
     if order is None:
         if incoming.deleted:
-            raise PayloadError(
+            raise UnknownOrderDeleted(
                 _("%(store)s deleted order id %(id)s, which never came here: nothing to keep.")
                 % {"store": store.name, "id": incoming.external_id}
             )

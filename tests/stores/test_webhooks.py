@@ -311,6 +311,12 @@ def test_shopify_orders_delete_keeps_the_order_canceled(client, shopify):
     assert (order.status_id, order.number, order.lines.count()) == ("canceled", "1001", 3)
 
 
+def test_the_deletion_of_an_order_that_never_came_here_is_kept_ignored(client, shopify):
+    response = post_shopify(client, b'{"id": 123}', topic="orders/delete")
+    assert response.json()["state"] == "ignored"
+    assert not Order.objects.exists()
+
+
 def test_woocommerce_order_deleted_keeps_the_order_with_the_mapped_status(client, woo):
     Store.objects.filter(pk=woo.pk).update(status_map={**woo.status_map, "deleted": "closed"})
     post_woo(client, woo_body())
