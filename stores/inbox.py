@@ -284,7 +284,9 @@ def delivery_receive(
                 order_number=result.number if result else "",
                 applied_at=timezone.now(),
             )
-            transaction.on_commit(lambda: _store_touched(store.pk, received_at))
+            last = store.last_delivery_at
+            if last is None or last < received_at - timedelta(seconds=1):
+                transaction.on_commit(lambda: _store_touched(store.pk, received_at))
     except Exception as error:  # a signed delivery is never lost: kept as failed, answered 2xx
         return _failed_keep(
             store=store,
