@@ -3,9 +3,10 @@ JSON, each failure a PayloadError that names the order and the field."""
 
 import html
 import re
-from collections.abc import Mapping, Sequence
+from collections.abc import Mapping
 from datetime import UTC, datetime
 from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
+from functools import lru_cache
 from typing import Any
 
 from django.utils import timezone
@@ -17,6 +18,11 @@ from stores.incoming import PayloadError
 CENT = Decimal("0.01")
 ZERO = Decimal("0.00")
 COUNTRY_CODE = re.compile(r"[A-Za-z]{2}")
+
+
+@lru_cache(maxsize=4096)
+def _steps(path: str) -> tuple[str, ...]:
+    return tuple(path.split("."))
 
 
 class Reader:
@@ -40,13 +46,17 @@ class Reader:
     # --- finding values -----------------------------------------------------------------------------------
 
     def get(self, path: str, source: Any = None) -> Any:
-        """The value at a dotted path ("billing.email"), or None where any step is missing or null."""
+        """The value at a dotted path ("billing.email", "items.0.sku"), or None where any step is missing or
+        null."""
         value: Any = self.payload if source is None else source
-        for key in path.split("."):
-            if isinstance(value, Mapping):
+        for key in _steps(path):
+            # dict and list first: the JSON parser's own types, far cheaper to test than the ABCs.
+            if isinstance(value, dict):
                 value = value.get(key)
-            elif isinstance(value, Sequence) and not isinstance(value, str) and key.isdigit():
-                value = value[int(key)] if int(key) < len(value) else None
+            elif isinstance(value, list):
+                value = value[int(key)] if key.isdigit() and int(key) < len(value) else None
+            elif isinstance(value, Mapping):
+                value = value.get(key)
             else:
                 return None
             if value is None:
@@ -99,17 +109,28 @@ class Reader:
         return self.amount(self.get(path, source), path, required=required, negate=negate)
 
     def amount(self, value: Any, label: str, *, required: bool = False, negate: bool = False) -> Decimal:
-        if value is None or (isinstance(value, str) and not value.strip()):
+        kind = type(value)  # exact types: bool is not an int here, and the common cases are tested first
+        try:
+            if kind is str:
+                text = value.strip()
+                amount = Decimal(text) if text else None
+            elif kind is int:
+                amount = Decimal(value)
+            elif kind is float:
+                # repr() of a float is its shortest exact spelling: 0.1 -> "0.1", not 0.1000000000000000055...
+                amount = Decimal(repr(value))
+            elif isinstance(value, Decimal):
+                amount = value
+            elif value is None:
+                amount = None
+            else:
+                raise self.error(label, f'must be an amount like "12.50", not {kind.__name__}')
+        except InvalidOperation:
+            raise self.error(label, f"{value!r} is not an amount") from None
+        if amount is None:
             if required:
                 raise self.error(label, "is missing")
             return ZERO
-        if isinstance(value, bool) or not isinstance(value, str | int | float | Decimal):
-            raise self.error(label, f'must be an amount like "12.50", not {type(value).__name__}')
-        try:
-            # repr() of a float is its shortest exact spelling: 0.1 -> "0.1", not 0.1000000000000000055...
-            amount = Decimal(repr(value) if isinstance(value, float) else str(value).strip())
-        except InvalidOperation:
-            raise self.error(label, f"{value!r} is not an amount") from None
         if not amount.is_finite():
             raise self.error(label, f"{value!r} is not an amount")
         if abs(amount) >= MONEY_LIMIT:

@@ -117,6 +117,10 @@ def _payment_status(read: Reader, grand_total: Decimal) -> str:
 def _fulfillment_status(read: Reader, items: list[Mapping[str, Any]], top_level: list[int]) -> str:
     """Shipped quantities are kept on the item that was shipped: the parent, or a bundle's children when
     they ship separately; a parent counts as shipped as far as it or its children are."""
+    children: dict[Any, list[int]] = {}
+    for n, item in enumerate(items):
+        if item.get("parent_item_id") not in (None, "", 0):
+            children.setdefault(item["parent_item_id"], []).append(n)
     ordered = shipped = ZERO
     for n in top_level:
         item = items[n]
@@ -129,15 +133,11 @@ def _fulfillment_status(read: Reader, items: list[Mapping[str, Any]], top_level:
         if qty <= 0:
             continue
         done = read.money(f"items.{n}.qty_shipped")
-        children = [
-            c
-            for c, child in enumerate(items)
-            if child.get("parent_item_id") == item.get("item_id") and c != n
-        ]
-        if children and done == 0:
+        parts = children.get(item.get("item_id"), [])
+        if parts and done == 0:
             fractions = [
                 read.money(f"items.{c}.qty_shipped") / max(read.money(f"items.{c}.qty_ordered"), Decimal(1))
-                for c in children
+                for c in parts
             ]
             done = min(fractions) * qty
         ordered += qty
