@@ -126,6 +126,19 @@ def test_a_search_page_holding_part_of_the_search_is_imported_with_a_warning(mag
     assert "created 1 order" in out
 
 
+def test_dry_run_batch_by_batch_counts_what_is_held_and_changes_nothing(woocommerce):
+    path = FIXTURES / "woocommerce-orders.json"
+    run(FIXTURES / "woocommerce-order.json", "--format", "woocommerce-json", "--store", "woo")
+    version = Order.objects.get(store=woocommerce, external_id="727").version
+
+    out, _ = run(path, "--format", "woocommerce-json", "--store", "woo", "--dry-run", "--batch-size", "1")
+
+    assert "would create 1 order, would update 0, would leave 1 unchanged." in out
+    assert list(Order.objects.filter(store=woocommerce).values_list("external_id", "version")) == [
+        ("727", version)
+    ]
+
+
 def test_dry_run_without_a_store_checks_the_file_alone():
     out, _ = run(FIXTURES / "shopify-orders-export.csv", "--format", "shopify-csv", "--dry-run")
     assert "Dry run of shopify-orders-export.csv: 19 orders, all valid." in out

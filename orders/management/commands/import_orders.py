@@ -295,9 +295,11 @@ class Command(BatchCommand):
         skip_invalid: bool,
     ) -> None:
         result = StoreFileResult()
-        with transaction.atomic():
-            self.store_file_read(path, file_format, "validating", batch_size, target=target, into=result)
-            transaction.set_rollback(True)
+        # Each batch is applied and rolled back on its own, so that a dry run holds the row locks of one
+        # batch at a time: a webhook for one of its orders waits for a batch, not for the whole file.
+        self.store_file_read(
+            path, file_format, "validating", batch_size, target=target, into=result, roll_back=True
+        )
         self.stdout.write(f"Dry run of {path.name}: {self.store_file_line(result)}")
         if target is None:
             self.stdout.write("Name the store with --store SLUG to see what the import would change.")
@@ -326,16 +328,22 @@ class Command(BatchCommand):
         target: ForeignTarget | None,
         into: "StoreFileResult | None" = None,
         all_or_nothing: bool = False,
+        roll_back: bool = False,
     ) -> "StoreFileResult":
         """Read the file; report each record that cannot be read; apply the others to `target` a batch at a
         time. With `all_or_nothing`, the first order the target refuses stops the import (the caller's
-        transaction then undoes it all)."""
+        transaction then undoes it all); with `roll_back`, each batch is undone once applied (a dry run)."""
         result = into if into is not None else StoreFileResult()
         batch: list[ForeignRecord] = []
 
         def apply(records: Sequence[ForeignRecord]) -> None:
             assert target is not None
-            applied = target.apply(records)
+            if roll_back:
+                with transaction.atomic():
+                    applied = target.apply(records)
+                    transaction.set_rollback(True)
+            else:
+                applied = target.apply(records)
             result.outcomes.update(applied.outcomes)
             for refused in applied.refused:
                 if all_or_nothing:
