@@ -45,12 +45,14 @@ $(VENV)/.installed-dev: pyproject.toml | $(PY)
 	$(PY) -m pip install --quiet ".[dev]"
 	@touch $@ $(VENV)/.installed-runtime
 
-# The demo on SQLite: migrate, seed, serve on PORT (default 8000, or the next free port when 8000 is taken).
+# The demo on SQLite: migrate, seed (users, orders, three connected stores), serve on PORT (default 8000, or
+# the next free port when 8000 is taken).
 # seed_demo's summary is left out: demo_server prints the URL and the logins last, after the server's lines.
 # The demo runs in Sofia's time (TIME_ZONE overrides); each person may choose their own zone in the header.
 demo: $(VENV)/.installed-runtime
 	DEBUG=1 $(PY) manage.py migrate --noinput
 	DEBUG=1 $(PY) manage.py seed_demo >/dev/null
+	DEBUG=1 $(PY) manage.py seed_demo_stores >/dev/null
 	DEBUG=1 TIME_ZONE="$${TIME_ZONE:-Europe/Sofia}" exec $(PY) manage.py demo_server $(if $(PORT),--port $(PORT))
 
 # Back to the demo data as seeded: a new SQLite file, migrated and seeded. Only the demo's own file.
@@ -62,6 +64,7 @@ demo-reset: $(VENV)/.installed-runtime
 	rm -f db.sqlite3 db.sqlite3-wal db.sqlite3-shm
 	DEBUG=1 $(PY) manage.py migrate --noinput --verbosity 0
 	DEBUG=1 $(PY) manage.py seed_demo >/dev/null
+	DEBUG=1 $(PY) manage.py seed_demo_stores >/dev/null
 	@echo "The demo data is back as it was seeded. Start the console with make demo (stop and start it again" \
 	      "if it is running)."
 

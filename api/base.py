@@ -8,10 +8,11 @@ from rest_framework.request import Request
 from rest_framework.views import APIView
 
 from api import idempotency
-from api.problems import ApiProblem
+from api.problems import ApiProblem, ambiguous_number_problem
 from api.schema import ApiAutoSchema
 from orders.models import Order
 from orders.results import Code
+from orders.selectors import orders_by_number
 
 
 class StrictSerializer(serializers.Serializer):
@@ -69,9 +70,14 @@ class ApiView(APIView):
 
     def order_id(self, number: str) -> int:
         """The order's id, or a 404 naming it."""
-        pk = None
+        found: list[int] = []
         if "\x00" not in number:  # no order has one, and PostgreSQL refuses it in a query
-            pk = Order.objects.filter(number=number).values_list("pk", flat=True).first()
-        if pk is None:
+            store = self.request.query_params.get("store")
+            found = list(
+                orders_by_number(Order.objects.all(), number, store).values_list("pk", flat=True)[:2]
+            )
+        if not found:
             raise ApiProblem(404, Code.NOT_FOUND, _("There is no order #%(number)s.") % {"number": number})
-        return pk
+        if len(found) > 1:
+            raise ambiguous_number_problem(number)
+        return found[0]

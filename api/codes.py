@@ -14,5 +14,7 @@ class ApiCode(StrEnum):
     METHOD_NOT_ALLOWED = "method_not_allowed"
     THROTTLED = "throttled"
     ALREADY_EXISTS = "already_exists"
+    # The number names orders of several connected stores: ?store=SLUG says which.
+    AMBIGUOUS_NUMBER = "ambiguous_number"
     IDEMPOTENCY_KEY_REUSED = "idempotency_key_reused"
     IDEMPOTENCY_IN_PROGRESS = "idempotency_in_progress"

@@ -256,4 +256,4 @@ class ClaimNextView(ApiView):
             return Response(status=204)
         if claimed.outcome != Code.DONE or claimed.order is None:
             raise ApiProblem(CODE_STATUS.get(claimed.outcome, 409), claimed.outcome, claimed.message)
-        return order_response(request, order_read(claimed.order.number))
+        return order_response(request, order_read(claimed.order.number, order_id=claimed.order.pk))

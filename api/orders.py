@@ -21,12 +21,12 @@ from rest_framework.response import Response
 from api.base import ApiView, StrictSerializer
 from api.conf import api_setting
 from api.permissions import MayIngestOrders
-from api.problems import ApiCode, ApiProblem, field_errors, refusal_problem
+from api.problems import ApiCode, ApiProblem, ambiguous_number_problem, field_errors, refusal_problem
 from api.selectors import order_powers, orders_with_holds
 from orders.importing import QTY_LIMIT, order_record_validate, orders_import
 from orders.models import Order, OrderLine, OrderStatus
 from orders.results import Code, RequestRefused
-from orders.selectors import orders_search
+from orders.selectors import orders_by_number, orders_search
 from orders.services import order_update
 from orders.validators import at_least_one, not_negative
 
@@ -115,13 +115,20 @@ class OrderDetailSerializer(OrderSerializer):
         fields = (*ORDER_FIELDS, "lines")
 
 
-def order_read(number: str) -> Order:
-    order = None
-    if "\x00" not in number:  # no order has one, and PostgreSQL refuses it in a query
-        order = orders_with_holds().prefetch_related("lines").filter(number=number).first()
-    if order is None:
+def order_read(number: str, *, store: str | None = None, order_id: int | None = None) -> Order:
+    """The order with its hold and lines, by its number (`store`: a store's slug, "" for no store, when
+    connected stores share the number) or by `order_id`; a 404 or a 409 (several stores) naming it."""
+    orders = orders_with_holds().prefetch_related("lines")
+    found: list[Order] = []
+    if order_id is not None:
+        found = list(orders.filter(pk=order_id))
+    elif "\x00" not in number:  # no order has one, and PostgreSQL refuses it in a query
+        found = list(orders_by_number(orders, number, store)[:2])
+    if not found:
         raise ApiProblem(404, Code.NOT_FOUND, _("There is no order #%(number)s.") % {"number": number})
-    return order
+    if len(found) > 1:
+        raise ambiguous_number_problem(number)
+    return found[0]
 
 
 def etag(order: Order) -> str:
@@ -260,7 +267,8 @@ def _ingest(request: Request, data: Any, *, number: str | None) -> tuple[Order, 
             % {"order": label, "problems": "; ".join(f"{p.field}: {p.message}" for p in problems)},
             errors=[{"field": p.field, "message": p.message} for p in problems],
         )
-    exists = Order.objects.filter(number=imported.number).exists()
+    # The API's own orders come from no store: a connected store's order with the same number is another one.
+    exists = Order.objects.filter(number=imported.number, store__isnull=True).exists()
     if exists and number is None:
         raise ApiProblem(
             409,
@@ -275,7 +283,7 @@ def _ingest(request: Request, data: Any, *, number: str | None) -> tuple[Order, 
         raise ApiProblem(
             409, ApiCode.ALREADY_EXISTS, _("#%(number)s was created meanwhile.") % {"number": imported.number}
         ) from None
-    return order_read(imported.number), counts.created == 1
+    return order_read(imported.number, store=""), counts.created == 1
 
 
 class IngestSerializer(serializers.Serializer):
@@ -432,7 +440,7 @@ def if_match_version(request: Request, number: str) -> int:
 class OrderDetailView(ApiView):
     @extend_schema(operation_id="orders_read", responses=OrderDetailSerializer)
     def get(self, request: Request, number: str) -> Response:
-        order = order_read(number)
+        order = order_read(number, store=request.query_params.get("store"))
         if request.headers.get("If-None-Match") == etag(order):
             response = Response(status=304)
             response["ETag"] = etag(order)
@@ -464,7 +472,7 @@ class OrderDetailView(ApiView):
             )
         except RequestRefused as refused:
             raise refusal_problem(refused, order=number) from None
-        return order_response(request, order_read(number))
+        return order_response(request, order_read(number, order_id=order_id))
 
 
 def not_saved_problem(number: str, errors: Any) -> ApiProblem:

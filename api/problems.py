@@ -16,6 +16,7 @@ from rest_framework.response import Response
 
 from api.codes import ApiCode
 from operators.models import Assignment
+from orders.models import Order
 from orders.results import Code, OrderLocked, OrderOutcome, RequestRefused
 from orders.services import OrderStale
 
@@ -231,3 +232,21 @@ def problem_exception_handler(exc: Exception, context: dict) -> Response | None:
     if response.status_code == status.HTTP_429_TOO_MANY_REQUESTS and "Retry-After" not in problem:
         problem["Retry-After"] = "1"
     return problem
+
+
+def ambiguous_number_problem(number: str) -> ApiProblem:
+    """A number that names orders of several connected stores (each store numbers its own orders): 409,
+    with the stores' slugs, and how to say which."""
+    slugs = sorted(
+        slug or "" for slug in Order.objects.filter(number=number).values_list("store__slug", flat=True)
+    )
+    return ApiProblem(
+        409,
+        ApiCode.AMBIGUOUS_NUMBER,
+        _(
+            "#%(number)s names orders of several stores (%(stores)s): add ?store=SLUG (?store= for the order "
+            "from no store)."
+        )
+        % {"number": number, "stores": ", ".join(slug or _("no store") for slug in slugs)},
+        stores=slugs,
+    )

@@ -49,4 +49,4 @@ class OrderStatusView(ApiView):
         outcome = result.outcomes[0]
         if outcome.outcome not in (Code.DONE, Code.UNCHANGED):
             raise order_refusal_problem(outcome, number)
-        return order_response(request, order_read(number))
+        return order_response(request, order_read(number, order_id=order_id))

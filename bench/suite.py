@@ -30,7 +30,7 @@ from pathlib import Path
 
 from bench.env import DEFAULT_DATABASE_URL, REPO, django_setup
 
-FIGURES = ("list", "page", "pages", "bulk", "claims", "status", "release", "http")
+FIGURES = ("list", "page", "pages", "bulk", "claims", "status", "release", "http", "hooks", "backfill")
 RESULTS = REPO / "bench" / "RESULTS.md"
 ANALYSIS_START, ANALYSIS_END = "<!-- analysis:start -->", "<!-- analysis:end -->"
 
@@ -47,6 +47,16 @@ def arguments(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument("--claims", type=int, help="claims per claim run (default 5,000)")
     parser.add_argument("--page-repeat", type=int, help="requests per page view after a warm-up (default 15)")
     parser.add_argument("--bulk-repeat", type=int, help="timed rounds of each bulk operation (default 10)")
+    parser.add_argument(
+        "--backfill-orders",
+        type=int,
+        default=10_000,
+        help="orders of the sync_orders backfill (default 10,000)",
+    )
+    parser.add_argument(
+        "--hooks-seconds", type=float, default=120, help="seconds of webhook deliveries at 20/s (default 120)"
+    )
+    parser.add_argument("--hooks-operators", type=int, help="simulated operators beside them (default 50)")
     parser.add_argument("--only", help=f"comma-separated figures to run, of: {', '.join(FIGURES)}")
     parser.add_argument(
         "--http-seconds",
@@ -277,6 +287,7 @@ def main(argv: list[str] | None = None) -> int:
     from django.db import connection
 
     from bench import changelist, data, engine, http_load, operations, profiling
+    from bench import stores as store_figures
     from bench.common import Report
 
     sizes = sizes_for(args)
@@ -310,6 +321,20 @@ def main(argv: list[str] | None = None) -> int:
         "status": lambda: operations.measure_status_change(report, sizes, dataset, args.smoke),
         "release": lambda: operations.measure_release_orders(report, sizes, dataset, args.smoke),
         "http": lambda: http_load.measure_http(report, sizes, dataset, args.smoke, args.http_seconds),
+        "hooks": lambda: store_figures.measure_hooks(
+            report,
+            dataset,
+            args.smoke,
+            rate=5 if args.smoke else 20,
+            seconds=3 if args.smoke else args.hooks_seconds,
+            operators=args.hooks_operators,
+        ),
+        "backfill": lambda: store_figures.measure_backfill(
+            report,
+            200 if args.smoke else args.backfill_orders,
+            args.smoke,
+            platforms=("woocommerce", "magento", "shopify"),
+        ),
     }
     load_by_figure = []
     for name in args.figures:

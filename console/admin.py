@@ -39,6 +39,26 @@ from orders.models import Order, OrderLine, OrderStatus
 from orders.results import OrderLocked, RequestRefused, is_order_id
 from orders.selectors import orders_search
 from orders.services import EDITABLE, STORE_OWNED, OrderStale
+from stores.selectors import orders_from_several_stores
+
+# An order from a connected store: which store, the link to it there, and what the store says beside it.
+STORE_FIELDSET: list[str | list[str] | tuple[str, ...] | tuple[()]] = [
+    "store_link",
+    ("payment_status", "fulfillment_status"),
+    "shipping_method",
+    ("shipping_total", "tax_total", "discount_total"),
+    "customer_note",
+]
+STORE_READONLY = [
+    "store_link",
+    "payment_status",
+    "fulfillment_status",
+    "shipping_method",
+    "shipping_total",
+    "tax_total",
+    "discount_total",
+    "customer_note",
+]
 
 # A padlock, drawn inline: no icon font, no request, the text colour of the cell.
 LOCK_ICON = SafeString(
@@ -158,6 +178,35 @@ class OrderAdmin(BoundedSearchAdmin):
     @admin.display(description=gettext_lazy("number"), ordering="number")
     def order_number(self, order: Order) -> str:
         return f"#{order.number}"
+
+    @admin.display(description=gettext_lazy("store"), ordering="store__name")
+    def store_column(self, order: Order) -> str:
+        return order.store.name if order.store is not None else ""
+
+    @admin.display(description=gettext_lazy("store"))
+    def store_link(self, order: Order) -> str:
+        store = order.store
+        if store is None:
+            return ""
+        return html_format(
+            '{} · <a href="{}" target="_blank" rel="noopener noreferrer">{}</a>',
+            store.name,
+            store.order_admin_url(order.external_id),
+            _("Open in %(platform)s") % {"platform": store.platform_label},
+        )
+
+    def get_list_display(self, request):
+        # Once orders come from several stores (two may both have #1001), each row says its store.
+        list_display = list(super().get_list_display(request))
+        if orders_from_several_stores():
+            list_display.insert(list_display.index("order_number") + 1, "store_column")
+        return list_display
+
+    def get_list_select_related(self, request):
+        related = super().get_list_select_related(request)
+        if orders_from_several_stores() and not isinstance(related, bool):
+            return [*related, "store"]
+        return related
 
     @admin.display(description=gettext_lazy("created"), ordering="created_at")
     def created(self, order: Order) -> str:
@@ -332,17 +381,23 @@ class OrderAdmin(BoundedSearchAdmin):
         fieldsets = super().get_fieldsets(request, obj)
         if obj is None:
             return fieldsets
-        return [
+        fieldsets = [
             (name, {**options, "fields": ["status_badge" if f == "status" else f for f in options["fields"]]})
             for name, options in fieldsets
         ]
+        if obj.store_id is not None:
+            fieldsets.insert(1, (gettext_lazy("In the store"), {"fields": STORE_FIELDSET}))
+        return fieldsets
 
     def get_readonly_fields(self, request, obj=None):
         # The store's own data (number, total, currency) is shown, not edited, unless by a superuser. The
-        # status is shown (get_fieldsets) and changed in the page's Update box.
+        # status is shown (get_fieldsets) and changed in the page's Update box. What a connected store sent
+        # beside them is shown only: its next delivery would overwrite a correction.
         fields = list(super().get_readonly_fields(request, obj))
         if obj is not None:
             fields.append("status_badge")
+        if obj is not None and obj.store_id is not None:
+            fields += STORE_READONLY
         if obj is not None and not request.user.is_superuser:
             fields += [name for name in ("number", "grand_total", "currency") if name in STORE_OWNED]
         return fields

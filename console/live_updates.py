@@ -107,7 +107,7 @@ def _changed_sentence(order: Order, loaded_version: int) -> str:
             "from this page would be refused."
         ) % {"number": order.number}
     latest = max(changes, key=lambda change: change.at)
-    names = sorted({display_name(change.actor) for change in changes})
+    names = sorted({change.store_name or display_name(change.actor) for change in changes})
     return _(
         "%(who)s changed %(fields)s on #%(number)s %(when)s. Reload it before you save: a save from this "
         "page would be refused."
@@ -127,7 +127,7 @@ def _hold_lost_sentence(order: Order, viewer: Actor, *, seen_logs: int | None) -
     Action = AssignmentLog.Action
     rows = (
         AssignmentLog.objects.filter(order_id=order.pk)
-        .select_related("actor", "operator")
+        .select_related("actor", "operator", "store")
         .order_by("at", "id")[seen_logs:]
     )
     sentence = ""
@@ -158,6 +158,12 @@ def _hold_lost_sentence(order: Order, viewer: Actor, *, seen_logs: int | None) -
                 if row.reason
                 else _("%(who)s released your hold on #%(number)s.")
             ) % names
+        elif row.action == Action.AUTO_RELEASED and row.store is not None and row.operator_id == viewer.pk:
+            sentence = _("Your hold on #%(number)s ended: auto-released by %(store)s (%(reason)s).") % {
+                "number": order.number,
+                "store": row.store.name,
+                "reason": row.reason,
+            }
         elif row.action in (Action.EXPIRED, Action.AUTO_RELEASED) and row.operator_id == viewer.pk:
             sentence = _("Your hold on #%(number)s ended: %(why)s.") % {
                 "number": order.number,

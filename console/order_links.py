@@ -1,5 +1,8 @@
-"""Links to orders: an order's page by its number (`/admin/orders/order/number/100042/`), and the "#100042"
-link that lists of holds and log entries show for an order."""
+"""Links to orders: an order's page by its number (`/admin/orders/order/number/100042/`, with `?store=SLUG`
+when connected stores share the number), and the "#100042" link that lists of holds and log entries show
+for an order."""
+
+from urllib.parse import urlencode
 
 from django.core.exceptions import PermissionDenied
 from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
@@ -9,6 +12,7 @@ from django.utils.translation import gettext as _
 
 from console.changelist import html_format
 from orders.models import Order
+from orders.selectors import orders_by_number
 
 
 def order_link(order_id: int, number: str) -> str:
@@ -22,9 +26,14 @@ def order_by_number(request: HttpRequest, number: str, *, model_admin) -> HttpRe
     if not model_admin.has_view_permission(request):
         raise PermissionDenied
     number = number.strip().lstrip("#").strip()
-    order_id = Order.objects.filter(number=number).values_list("pk", flat=True).first()
-    if order_id is not None:
-        return HttpResponseRedirect(reverse("admin:orders_order_change", args=[order_id]))
+    store = request.GET.get("store")
+    found = list(orders_by_number(Order.objects.all(), number, store).values_list("pk", flat=True)[:2])
+    if len(found) == 1:
+        return HttpResponseRedirect(reverse("admin:orders_order_change", args=found))
+    if found:
+        # Connected stores number their own orders: several have this number. The list, searched for it,
+        # shows them with their stores.
+        return HttpResponseRedirect(reverse("admin:orders_order_changelist") + "?" + urlencode({"q": number}))
     return TemplateResponse(
         request,
         "404.html",

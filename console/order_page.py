@@ -130,7 +130,8 @@ def stale_sentence(stale: OrderStale, *, update: bool = False) -> str:
     """ "Boris changed street 2 minutes ago. Your changes were not saved: check them and save again." With
     `update`, worded for the Update box, which comes back on the order as it is now."""
     fields = ", ".join(change.label for change in stale.changes)
-    names = {"who": display_name(stale.changed_by), "fields": fields, "number": stale.number}
+    who = stale.changed_by_store or display_name(stale.changed_by)
+    names = {"who": who, "fields": fields, "number": stale.number}
     names["when"] = time_ago(stale.changed_at)
     if update and fields:
         text = _(

@@ -15,16 +15,28 @@ ESTIMATE_ABOVE = 10_000
 SEARCH_ESTIMATE_ABOVE = 1_000
 
 
+# Columns unique within a few rows: an order's number is unique per connected store (and among the orders from
+# no store), so one number finds one row per store at most.
+UNIQUE_PER_STORE = frozenset({("orders", "order", "number")})
+
+
 def at_most_one_row(queryset) -> bool:
     """Whether the filter pins a unique column to one value or a few (a search for an order number, in any
-    case): such a result is counted exactly, at the cost of a few index look-ups, without asking the planner
-    first."""
+    case; a number is unique per store, so at most one row per store): such a result is counted exactly, at
+    the cost of a few index look-ups, without asking the planner first."""
     where = queryset.query.where
     if where.connector != AND or where.negated:
         return False
     for condition in where.children:
         field = getattr(getattr(condition, "lhs", None), "target", None)
-        unique = field is not None and getattr(field, "unique", False) and field.model is queryset.model
+        unique = (
+            field is not None
+            and field.model is queryset.model
+            and (
+                getattr(field, "unique", False)
+                or (field.model._meta.app_label, field.model._meta.model_name, field.name) in UNIQUE_PER_STORE
+            )
+        )
         if unique and (
             isinstance(condition, Exact) or (isinstance(condition, In) and len(condition.rhs) <= 3)
         ):

@@ -55,6 +55,11 @@ def _hold_sentence(entry: timeline.TimelineEntry) -> str:
     if entry.action == Action.REASSIGNED:
         return _("%(actor)s moved the order from %(previous)s to %(operator)s") % names
     if entry.action == Action.AUTO_RELEASED:
+        if entry.store_name:
+            return _("%(operator)s's hold was auto-released by %(store)s") % {
+                **names,
+                "store": entry.store_name,
+            }
         return _("%(operator)s's hold ended automatically") % names
     if entry.action == Action.EXPIRED:
         return _("%(operator)s's hold expired") % names
@@ -76,7 +81,8 @@ def _change_sentence(entry: timeline.TimelineEntry, status_labels: dict[str, str
         f"{_shown(change['field'], change['new'], status_labels)}"
         for change in entry.changes
     )
-    return _("%(who)s changed %(changes)s") % {"who": display_name(entry.actor), "changes": changes}
+    who = entry.store_name or display_name(entry.actor)
+    return _("%(who)s changed %(changes)s") % {"who": who, "changes": changes}
 
 
 def order_timeline(order_id: int) -> list[TimelineEntry]:

@@ -101,6 +101,9 @@ def _changed_detail(event: OrderChanged) -> str:
     text = ", ".join(field_label(name) for name in event.fields if name != "status")
     if event.source == "import":
         text = _("%(fields)s, by an import") % {"fields": text}
+    elif event.source == "store" and event.store_name:
+        by = _("by %(store)s") % {"store": event.store_name}
+        text = f"{text}, {by}" if text else by
     if "status" in event.fields:
         text = (f"{text}; " if text else "") + _("status now: ")
     return text

@@ -1,5 +1,6 @@
 """System checks: ORDEROPS is validated at start-up, and a bad value stops `manage.py check`."""
 
+import re
 from datetime import timedelta
 
 import phonenumbers
@@ -60,12 +61,39 @@ def _phone_region(value) -> bool:
     return value == "" or (isinstance(value, str) and value in phonenumbers.SUPPORTED_REGIONS)
 
 
+def _import_formats(value) -> bool:
+    """Format names (lower case, digits, dashes; not csv or jsonl, import_orders' own) -> dotted paths of
+    importable objects with open(), target() and notes() (orders.importing.formats.FileFormat)."""
+    if not isinstance(value, dict):
+        return False
+    for name, path in value.items():
+        if not (isinstance(name, str) and re.fullmatch(r"[a-z0-9][a-z0-9-]*", name)) or name in (
+            "csv",
+            "jsonl",
+        ):
+            return False
+        if not isinstance(path, str) or not path:
+            return False
+        try:
+            implementation = import_string(path)
+        except ImportError:
+            return False
+        if not all(callable(getattr(implementation, method, None)) for method in ("open", "target", "notes")):
+            return False
+    return True
+
+
 VALIDATORS = {
     "CLAIMABLE_STATUSES": (_status_codes, "a non-empty list of order status codes"),
     "MAX_HELD_PER_OPERATOR": (_positive_int_or_none, "None or a whole number of at least 1"),
     "HOLD_IDLE_TIMEOUT": (_duration_or_none, "None, a positive timedelta, or a positive number of seconds"),
     "EDIT_REQUIRES_HOLD": (lambda value: isinstance(value, bool), "True or False"),
     "EDIT_GUARD": (_callable_path, "the dotted path of an importable callable"),
+    "IMPORT_FORMATS": (
+        _import_formats,
+        "a dict of format names (lower case, not csv or jsonl) to dotted paths of file formats"
+        " (orders/importing/formats.py)",
+    ),
     "COMMENT_MAX_LENGTH": (_positive_int, "a whole number of at least 1"),
     "REASON_MAX_LENGTH": (_positive_int, "a whole number of at least 1"),
     "BULK_MAX_ORDERS": (_positive_int, "a whole number of at least 1"),

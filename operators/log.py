@@ -25,7 +25,7 @@ Action = AssignmentLog.Action
 # The columns every log row is written with, and what each write returns (HoldChanged's entries).
 INSERT_SQL = (
     f"INSERT INTO {AssignmentLog._meta.db_table}"
-    " (order_id, action, operator_id, previous_operator_id, actor_id, at, reason)"
+    " (order_id, action, operator_id, previous_operator_id, actor_id, store_id, at, reason)"
 )
 RETURNING_SQL = " RETURNING id, order_id, operator_id, previous_operator_id"
 
@@ -38,6 +38,7 @@ def _write(
     at: datetime,
     reason: str,
     new_operator: Actor | None = None,
+    store_id: int | None = None,
 ) -> int:
     ids = list(order_ids)
     if not ids:
@@ -48,10 +49,18 @@ def _write(
     else:
         operator_sql, previous_sql, operator_params = "%s", "operator_id", [new_operator.pk]
     sql = (
-        f"{INSERT_SQL} SELECT order_id, %s, {operator_sql}, {previous_sql}, %s, %s, %s"
+        f"{INSERT_SQL} SELECT order_id, %s, {operator_sql}, {previous_sql}, %s, %s, %s, %s"
         f" FROM {Assignment._meta.db_table} WHERE order_id IN ({ids_sql}){RETURNING_SQL}"
     )
-    params = [action, *operator_params, actor.pk if actor else None, db_datetime(at), reason, *ids_params]
+    params = [
+        action,
+        *operator_params,
+        actor.pk if actor else None,
+        store_id,
+        db_datetime(at),
+        reason,
+        *ids_params,
+    ]
     with connection.cursor() as cursor:
         cursor.execute(sql, params)
         rows = cursor.fetchall()
@@ -63,7 +72,7 @@ def assigned_from_sql(holds: str, *, actor: Actor, at: datetime) -> tuple[str, l
     just inserted, with their order_id and operator_id), and its parameters: for a caller that writes holds
     and their log rows in one statement (claim next). It returns what log_assigned's rows return; pass them
     to announce()."""
-    sql = f"{INSERT_SQL} SELECT order_id, %s, operator_id, NULL, %s, %s, '' FROM {holds}{RETURNING_SQL}"
+    sql = f"{INSERT_SQL} SELECT order_id, %s, operator_id, NULL, %s, NULL, %s, '' FROM {holds}{RETURNING_SQL}"
     return sql, [Action.ASSIGNED, actor.pk, db_datetime(at)]
 
 
@@ -95,8 +104,11 @@ def log_released(*, order_ids, actor, at, reason="") -> int:
     return _write(action=Action.RELEASED, order_ids=order_ids, actor=actor, at=at, reason=reason)
 
 
-def log_auto_released(*, order_ids, actor, at, reason) -> int:
-    return _write(action=Action.AUTO_RELEASED, order_ids=order_ids, actor=actor, at=at, reason=reason)
+def log_auto_released(*, order_ids, actor, at, reason, store_id: int | None = None) -> int:
+    """`store_id`: the connected store whose status change ended the holds ("auto-released by Shopify")."""
+    return _write(
+        action=Action.AUTO_RELEASED, order_ids=order_ids, actor=actor, at=at, reason=reason, store_id=store_id
+    )
 
 
 def log_expired(*, order_ids, at, reason) -> int:

@@ -116,6 +116,17 @@ class AssignmentLog(AppendOnly):
         verbose_name=_("by"),
         help_text=_("Who did it; empty when the system did (expiry, commands)."),
     )
+    # The connected store whose change did it (a final status from Shopify ends the hold: "auto-released by
+    # Shopify"). Stores are deactivated, never deleted, so no index serves a delete.
+    store = models.ForeignKey(
+        "stores.Store",
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="+",
+        verbose_name=_("by store"),
+        db_index=False,
+    )
     at = models.DateTimeField(_("at"), default=timezone.now)
     reason = models.TextField(_("reason"), blank=True)
 

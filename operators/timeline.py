@@ -29,6 +29,7 @@ class TimelineEntry:
     body: str = ""
     version: int | None = None
     changes: list[dict[str, Any]] = field(default_factory=list)  # {"field", "old", "new"} per field
+    store_name: str = ""  # a connected store's name when the store made the change (not a person)
 
     @property
     def is_comment(self) -> bool:
@@ -43,7 +44,7 @@ def order_timeline(order_id: int) -> list[TimelineEntry]:
         entry = TimelineEntry(comment.created_at, "comment", comment.author, body=comment.body)
         keyed.append((comment.created_at, _COMMENT, comment.pk, entry))
     log_rows = AssignmentLog.objects.filter(order_id=order_id).select_related(
-        "operator", "previous_operator", "actor"
+        "operator", "previous_operator", "actor", "store"
     )
     for row in log_rows:
         entry = TimelineEntry(
@@ -54,11 +55,14 @@ def order_timeline(order_id: int) -> list[TimelineEntry]:
             operator=row.operator,
             previous_operator=row.previous_operator,
             reason=row.reason,
+            store_name=row.store.name if row.store is not None else "",
         )
         keyed.append((row.at, _HOLD, row.pk, entry))
     writes: dict[int, list[OrderChange]] = {}
     for change in (
-        OrderChange.objects.filter(order_id=order_id).select_related("actor").order_by("version", "id")
+        OrderChange.objects.filter(order_id=order_id)
+        .select_related("actor", "store")
+        .order_by("version", "id")
     ):
         writes.setdefault(change.version, []).append(change)
     for version, rows in writes.items():
@@ -69,6 +73,7 @@ def order_timeline(order_id: int) -> list[TimelineEntry]:
             first.actor,
             version=version,
             changes=[{"field": row.field, "old": row.old_value, "new": row.new_value} for row in rows],
+            store_name=first.store.name if first.store is not None else "",
         )
         keyed.append((first.at, _CHANGE, first.pk, entry))
     keyed.sort(key=lambda item: item[:3])

@@ -19,6 +19,15 @@ DEFAULTS: dict[str, Any] = {
     "EDIT_REQUIRES_HOLD": True,
     # The edit guard the order domain calls (orders/guard.py): a dotted path to a callable.
     "EDIT_GUARD": "operators.rules.orders_edit_refusals",
+    # The file formats import_orders reads besides its own csv and jsonl (orders/importing/formats.py): a
+    # format name (as --format takes it) -> the dotted path of a FileFormat. The stores app fills it with the
+    # platforms' export files.
+    "IMPORT_FORMATS": {
+        "shopify-csv": "stores.exports.SHOPIFY_CSV",
+        "shopify-json": "stores.exports.SHOPIFY_JSON",
+        "woocommerce-json": "stores.exports.WOOCOMMERCE_JSON",
+        "magento-json": "stores.exports.MAGENTO_JSON",
+    },
     # The longest internal comment accepted, in characters.
     "COMMENT_MAX_LENGTH": 5000,
     # The longest reason accepted for a take-over, a transfer or a release, in characters.

@@ -53,7 +53,8 @@ class HoldChanged:
 @dataclass(frozen=True, slots=True)
 class OrderChanged:
     """These orders' fields changed (an edit, a status change, an import); `fields` names them, `source`
-    says which writer when no person did it ("import")."""
+    says which writer when no person did it ("import", "store"); `store_name` names the connected store when
+    it did."""
 
     order_ids: tuple[int, ...]
     fields: tuple[str, ...]
@@ -61,6 +62,7 @@ class OrderChanged:
     at: datetime
     action: str = "changed"
     source: str = ""
+    store_name: str = ""
 
 
 @dataclass(frozen=True, slots=True)

@@ -54,6 +54,7 @@ INSTALLED_APPS = [
     "operators",
     "console",
     "live",
+    "stores",
     "rest_framework",
     "django_filters",
     "drf_spectacular",

@@ -11,6 +11,7 @@ from console.login import ConsoleLoginForm
 from console.preferences import preferences_save
 from console.views import landing
 from orderops.health import healthz
+from stores.webhooks import store_webhook
 
 admin.site.site_header = "orderops"
 admin.site.site_title = "orderops"
@@ -27,4 +28,6 @@ urlpatterns = [
     path("admin/", admin.site.urls),
     path("healthz", healthz, name="healthz"),
     path("api/v1/", include("api.urls")),
+    # Connected stores' webhooks: one address per store, signed by the store (stores/webhooks.py).
+    path("hooks/<slug:slug>/", store_webhook, name="store_webhook"),
 ]

@@ -32,8 +32,17 @@ FIELDS = (
     "shipping_city",
     "shipping_postcode",
     "shipping_country",
+    "payment_status",
+    "fulfillment_status",
+    "shipping_method",
+    "shipping_total",
+    "tax_total",
+    "discount_total",
+    "customer_note",
     "created_at",
 )
+# Amounts, written with two decimals whatever form they were given in.
+MONEY = frozenset({"grand_total", "shipping_total", "tax_total", "discount_total"})
 # The lines are recorded as one field: their whole text before and after.
 LINES = "lines"
 
@@ -67,7 +76,7 @@ def field_changes(before: Order, after: Mapping[str, Any]) -> dict[str, tuple[st
     for name, value in after.items():
         old = field_text(before, name)
         new = value_text(value.code if isinstance(value, OrderStatus) else value)
-        if name == "grand_total" and value is not None and not isinstance(value, Decimal):
+        if name in MONEY and value is not None and not isinstance(value, Decimal):
             new = value_text(Decimal(str(value)))
         if old != new:
             changes[name] = (old, new)
@@ -88,13 +97,16 @@ def changes_record(
     actor: Actor | None,
     at: datetime,
     changes: Mapping[str, tuple[str, str]],
+    store_id: int | None = None,
 ) -> int:
-    """Write one order's field changes (one statement). Returns the rows written."""
+    """Write one order's field changes (one statement). Returns the rows written. `store_id`: the connected
+    store that made them (`actor` is then None)."""
     rows = [
         OrderChange(
             order_id=order_id,
             version=version,
             actor=actor,
+            store_id=store_id,
             at=at,
             field=name,
             old_value=old,

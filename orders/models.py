@@ -100,7 +100,28 @@ def orders_search_text_refresh(queryset) -> int:
 
 
 class Order(models.Model):
-    number = models.CharField(_("number"), max_length=32, unique=True)
+    # The number the store shows (Shopify "#1001", WooCommerce number, Magento increment_id): unique per
+    # store, and among the orders that came from no store (files, the API).
+    number = models.CharField(_("number"), max_length=32)
+    # The connected store the order came from (stores.Store); empty for orders from files and the API. The
+    # orders app names the model only by its label: it never imports the stores app.
+    store = models.ForeignKey(
+        "stores.Store",
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        editable=False,
+        related_name="orders",
+        verbose_name=_("store"),
+        db_index=False,  # order_store_number_uniq and order_store_external_uniq start with store
+    )
+    # The order's id in its store (Shopify id, WooCommerce id, Magento entity_id), unique per store.
+    external_id = models.CharField(
+        _("id in the store"), max_length=64, blank=True, editable=False, db_default=""
+    )
+    # The store's own updated_at (WooCommerce date_modified_gmt) of the copy applied last: a delivery older
+    # than this is stale and changes nothing.
+    store_updated_at = models.DateTimeField(_("updated in the store"), null=True, blank=True, editable=False)
     status = models.ForeignKey(
         OrderStatus,
         on_delete=models.PROTECT,
@@ -122,6 +143,21 @@ class Order(models.Model):
     shipping_city = models.CharField(_("city"), max_length=100, blank=True)
     shipping_postcode = models.CharField(_("postcode"), max_length=20, blank=True)
     shipping_country = models.CharField(_("country"), max_length=2, blank=True)
+    # What an operator needs at a glance, as the store words it.
+    # db_default as well: rows written by raw SQL or COPY (the benchmarks' loaders) name none of them.
+    payment_status = models.CharField(_("payment status"), max_length=32, blank=True, db_default="")
+    fulfillment_status = models.CharField(_("fulfilment status"), max_length=32, blank=True, db_default="")
+    shipping_method = models.CharField(_("shipping method"), max_length=255, blank=True, db_default="")
+    shipping_total = models.DecimalField(
+        _("shipping"), max_digits=12, decimal_places=2, default=0, db_default=0, validators=[not_negative]
+    )
+    tax_total = models.DecimalField(
+        _("tax"), max_digits=12, decimal_places=2, default=0, db_default=0, validators=[not_negative]
+    )
+    discount_total = models.DecimalField(
+        _("discount"), max_digits=12, decimal_places=2, default=0, db_default=0, validators=[not_negative]
+    )
+    customer_note = models.TextField(_("customer's note"), blank=True, db_default="")
     created_at = models.DateTimeField(_("created"), default=timezone.now)
     updated_at = models.DateTimeField(_("updated"), auto_now=True)
     # Incremented by every write to the row (the edit service, the status service, imports, a plain save):
@@ -157,7 +193,20 @@ class Order(models.Model):
         base_manager_name = "objects"
         verbose_name = _("order")
         verbose_name_plural = _("orders")
+        constraints = [
+            models.UniqueConstraint(fields=["store", "number"], name="order_store_number_uniq"),
+            models.UniqueConstraint(
+                fields=["number"], condition=models.Q(store__isnull=True), name="order_number_uniq_no_store"
+            ),
+            models.UniqueConstraint(
+                fields=["store", "external_id"],
+                condition=~models.Q(external_id=""),
+                name="order_store_external_uniq",
+            ),
+        ]
         indexes = [
+            # Look-ups by number whatever the store: the search, links by number, the API.
+            models.Index(fields=["number"], name="order_number_idx"),
             # The list filtered by status, newest first; and "oldest order in these statuses" for claim next.
             models.Index(fields=["status", "created_at", "id"], name="order_status_created_idx"),
             # The list's default sort (newest first, read backwards) and the created-date filter.
@@ -227,6 +276,17 @@ class OrderLine(models.Model):
     unit_price = models.DecimalField(
         _("unit price"), max_digits=12, decimal_places=2, default=0, validators=[not_negative]
     )
+    # What the store charges for the line (qty x unit price less the line's own discount), as it sent it;
+    # empty for lines written by people, files and the API, whose total is qty x unit price.
+    line_total = models.DecimalField(
+        _("line total"),
+        max_digits=12,
+        decimal_places=2,
+        null=True,
+        blank=True,
+        editable=False,
+        validators=[not_negative],
+    )
 
     class Meta:
         ordering = ["id"]
@@ -235,6 +295,11 @@ class OrderLine(models.Model):
 
     def __str__(self) -> str:
         return f"{self.qty} x {self.name}"
+
+    @property
+    def total(self):
+        """The line's total: the store's where it sent one, else qty x unit price."""
+        return self.line_total if self.line_total is not None else self.qty * self.unit_price
 
 
 class OrderComment(models.Model):
@@ -288,6 +353,17 @@ class OrderChange(AppendOnly):
         related_name="+",
         verbose_name=_("by"),
         help_text=_("Who changed it; empty when the system did (imports, commands, scripts)."),
+    )
+    # The connected store that changed it (its webhook, a poll, its file, a replay): the history then reads
+    # "Shopify changed status". Stores are deactivated, never deleted, so no index serves a delete.
+    store = models.ForeignKey(
+        "stores.Store",
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="+",
+        verbose_name=_("by store"),
+        db_index=False,
     )
     at = models.DateTimeField(_("at"), default=timezone.now)
     field = models.CharField(_("field"), max_length=64)

@@ -93,3 +93,15 @@ def orders_search(queryset: QuerySet[Order], term: str | BoundedTerm) -> QuerySe
     if unindexed:
         queryset = queryset.alias(search_text_unindexed=_Unindexed(F("search_text")))
     return queryset.filter(condition)
+
+
+def orders_by_number(queryset: QuerySet[Order], number: str, store: str | None = None) -> QuerySet[Order]:
+    """The orders of `queryset` with this number. A number is unique per store, so two connected stores may
+    both have #1001: `store` (a store's slug) narrows to one store, "" to the orders from no store (files,
+    the API); None leaves every match, and the caller says which it wants when there are several."""
+    queryset = queryset.filter(number=number)
+    if store == "":
+        return queryset.filter(store__isnull=True)
+    if store is not None:
+        return queryset.filter(store__slug=store)
+    return queryset

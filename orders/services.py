@@ -105,7 +105,9 @@ EDITABLE = frozenset(history.FIELDS) - {"created_at"}
 LINE_FIELDS = ("sku", "name", "qty", "unit_price")
 # The store's own data: what it sold, for how much. People correct it only as superusers; the store (imports,
 # the API's ingest) sends it.
-STORE_OWNED = frozenset({"number", "grand_total", "currency"})
+STORE_OWNED = frozenset(
+    {"number", "grand_total", "currency", "shipping_total", "tax_total", "discount_total"}
+)
 
 
 @dataclass(frozen=True)
@@ -152,6 +154,8 @@ class ChangeSince:
     at: datetime
     loaded_value: str
     current_value: str
+    # The connected store that changed it last ("Shopify"), when no person did.
+    store_name: str = ""
 
 
 class OrderStale(RequestRefused):
@@ -170,16 +174,20 @@ class OrderStale(RequestRefused):
         changed_by: Actor | None,
         changed_at: datetime,
         changes: list[ChangeSince],
+        changed_by_store: str = "",
     ) -> None:
         labels = ", ".join(change.label for change in changes) or _("nothing you can see")
+        who = changed_by_store or user_display_name(changed_by)
         super().__init__(
             _(
                 "#%(number)s was changed by %(who)s after you opened it (%(fields)s). Your changes were not "
                 "saved: check them and save again."
             )
-            % {"number": number, "who": user_display_name(changed_by), "fields": labels},
+            % {"number": number, "who": who, "fields": labels},
             code=Code.STALE,
         )
+        # The connected store that wrote the latest version ("Shopify"), when no person did.
+        self.changed_by_store = changed_by_store
         self.number = number
         self.loaded_version = loaded_version
         self.current_version = current_version
@@ -198,7 +206,7 @@ def changes_since(order: Order, version: int) -> list[ChangeSince]:
     """The fields whose value now differs from what they were at `version`, from the history rows."""
     rows = list(
         OrderChange.objects.filter(order=order, version__gt=version)
-        .select_related("actor")
+        .select_related("actor", "store")
         .order_by("version", "id")
     )
     first_old: dict[str, str] = {}
@@ -209,10 +217,25 @@ def changes_since(order: Order, version: int) -> list[ChangeSince]:
     result = []
     for name, row in last.items():
         if first_old[name] != row.new_value:
+            store_name = row.store.name if row.store is not None else ""
             result.append(
-                ChangeSince(name, field_label(name), row.actor, row.at, first_old[name], row.new_value)
+                ChangeSince(
+                    name, field_label(name), row.actor, row.at, first_old[name], row.new_value, store_name
+                )
             )
     return result
+
+
+def _store_of_version(order: Order) -> str:
+    """The name of the connected store that wrote the order's current version, or ""."""
+    if order.store_id is None:
+        return ""
+    name = (
+        OrderChange.objects.filter(order=order, version=order.version, store__isnull=False)
+        .values_list("store__name", flat=True)
+        .first()
+    )
+    return name or ""
 
 
 def _as_text(name: str, value: Any) -> str:
@@ -350,6 +373,7 @@ def order_update(
             changed_by=order.updated_by,
             changed_at=order.updated_at,
             changes=changes_since(order, version),
+            changed_by_store=_store_of_version(order) if order.updated_by_id is None else "",
         )
     store_owned = sorted(
         name
@@ -453,3 +477,190 @@ def order_comment_add(*, actor: Actor, order_id: int, body: str) -> OrderComment
     event_send_in_transaction(event)
     event_send_on_commit(event)
     return comment
+
+
+# --- the store's copy ---------------------------------------------------------------------------------------
+
+# What a connected store sends and the order keeps as the store's truth (stores.services.store_order_apply).
+STORE_FIELDS = (*(name for name in history.FIELDS if name != "status"), "external_id", "store_updated_at")
+STORE_LINE_FIELDS = ("sku", "name", "qty", "unit_price", "line_total")
+
+
+@dataclass(frozen=True, slots=True)
+class StoreWriter:
+    """A connected store writing its orders: its id, and its name as the history and notifications say it
+    ("Shopify changed status: Pending → Cancelled")."""
+
+    store_id: int
+    name: str
+
+
+@dataclass(frozen=True, slots=True)
+class StoreWrite:
+    """What a store's write did: the order as written, whether it is new, and the fields that changed."""
+
+    order: Order
+    created: bool
+    fields: tuple[str, ...]
+
+
+def _store_invalid(number: str, store: StoreWriter, error: ValidationError) -> RequestRefused:
+    problems = "; ".join(
+        f"{field_label(name) if name in history.FIELDS else name}: {' '.join(messages)}"
+        for name, messages in error.message_dict.items()
+    )
+    return RequestRefused(
+        _("%(store)s order #%(number)s was not saved: %(problems)s")
+        % {"store": store.name, "number": number, "problems": problems},
+        code=Code.INVALID_INPUT,
+    )
+
+
+def _store_lines(order: Order, store: StoreWriter, lines: Sequence[Mapping[str, Any]]) -> list[OrderLine]:
+    built = []
+    for values in lines:
+        line = OrderLine(order=order, **{name: values[name] for name in STORE_LINE_FIELDS if name in values})
+        try:
+            # Stores sell lines without a SKU (WooCommerce's simple products often have none).
+            line.full_clean(exclude=["order", "sku"] if line.sku == "" else ["order"])
+        except ValidationError as error:
+            raise RequestRefused(
+                _("%(store)s order #%(number)s was not saved: line %(sku)s: %(error)s")
+                % {
+                    "store": store.name,
+                    "number": order.number,
+                    "sku": line.sku or line.name or "?",
+                    "error": "; ".join(error.messages),
+                },
+                code=Code.INVALID_INPUT,
+            ) from None
+        built.append(line)
+    return built
+
+
+@transaction.atomic(savepoint=False)
+def order_store_write(
+    *,
+    store: StoreWriter,
+    order: Order | None,
+    values: Mapping[str, Any],
+    status_code: str,
+    lines: Sequence[Mapping[str, Any]],
+) -> StoreWrite:
+    """Write a connected store's copy of one order, as the store: create it (`order` None) or update `order`,
+    which the caller has locked (orders.locking.order_locked) in this transaction.
+
+    The store's copy is the truth for what it sends, so the edit guard is not asked: a held order is changed
+    too, its hold stays, and its holder is notified (OrderChanged, inside the transaction). An update
+    increments the version (a form loaded before is then
+    refused as stale), records each changed field with the store as the actor, replaces the lines when they
+    differ, and sends `order_status_changed` with the store, so that a final status ends the hold
+    (auto_released, by the store). `values` are Order fields by name (STORE_FIELDS); lines are mappings of
+    STORE_LINE_FIELDS. A value the order cannot hold (an invalid email, a negative amount) refuses the whole
+    write with a message naming the order.
+    """
+    unknown = sorted(set(values) - set(STORE_FIELDS))
+    if unknown:
+        raise RequestRefused(
+            f"order_store_write: unknown fields {', '.join(unknown)}", code=Code.INVALID_INPUT
+        )
+    status = OrderStatus.objects.filter(code=status_code).first()
+    number = str(values.get("number", ""))
+    if status is None:
+        raise RequestRefused(
+            _("%(store)s order #%(number)s was not saved: there is no order status %(code)r.")
+            % {"store": store.name, "number": number, "code": status_code},
+            code=Code.INVALID_INPUT,
+        )
+    now = timezone.now()
+    if order is None:
+        order = Order(store_id=store.store_id, status=status, **values)
+        try:
+            order.clean_fields(exclude=["status", "store", "updated_by"])
+        except ValidationError as error:
+            raise _store_invalid(number, store, error) from None
+        order.save()
+        new_lines = _store_lines(order, store, lines)
+        OrderLine.objects.bulk_create(new_lines)
+        written = tuple(name for name in values if name != "store_updated_at")
+        event = OrderChanged(
+            order_ids=(order.pk,),
+            fields=(*written, "status"),
+            actor_id=None,
+            at=now,
+            source="store",
+            store_name=store.name,
+        )
+        # Not in the transaction: a new order has no holder to notify.
+        event_send_on_commit(event)
+        return StoreWrite(order, True, ())
+
+    before = Order(**{f.attname: getattr(order, f.attname) for f in Order._meta.concrete_fields})
+    old_status = order.status_id
+    for name, value in values.items():
+        setattr(order, name, value)
+    order.status_id = status.code
+    try:
+        order.clean_fields(exclude=["status", "store", "updated_by"])
+    except ValidationError as error:
+        raise _store_invalid(before.number, store, error) from None
+    recorded = {name: getattr(order, name) for name in values if name in history.FIELDS}
+    field_changes = history.field_changes(before, {**recorded, "status": status})
+    current_lines = list(OrderLine.objects.filter(order=order).order_by("id"))
+    new_lines = _store_lines(order, store, lines)
+    old_text = history.lines_text((line.sku, line.name, line.qty, line.unit_price) for line in current_lines)
+    new_text = history.lines_text((line.sku, line.name, line.qty, line.unit_price) for line in new_lines)
+    same_totals = [line.line_total for line in current_lines] == [line.line_total for line in new_lines]
+    if old_text != new_text or not same_totals:
+        OrderLine.objects.filter(order=order).delete()
+        OrderLine.objects.bulk_create(new_lines)
+        if old_text != new_text:
+            field_changes[history.LINES] = (old_text, new_text)
+    store_time_moved = before.store_updated_at != order.store_updated_at
+    if not field_changes:
+        if store_time_moved:
+            # The store touched the order without changing anything we keep: remember how far we are,
+            # without a new version (nothing a person sees changed).
+            Order.objects.filter(pk=order.pk).update(store_updated_at=order.store_updated_at)
+        return StoreWrite(order, False, ())
+
+    order.version += 1
+    order.updated_at = now
+    order.updated_by = None
+    Order.objects.filter(pk=order.pk).update(
+        **{name: getattr(order, name) for name in values},
+        status_id=order.status_id,
+        version=order.version,
+        updated_at=now,
+        updated_by=None,
+    )
+    history.changes_record(
+        order_id=order.pk,
+        version=order.version,
+        actor=None,
+        store_id=store.store_id,
+        at=now,
+        changes=field_changes,
+    )
+    event = OrderChanged(
+        order_ids=(order.pk,),
+        fields=tuple(field_changes),
+        actor_id=None,
+        at=now,
+        source="store",
+        store_name=store.name,
+    )
+    # Before the auto-release: in-transaction receivers (the holder's notification) still see the hold.
+    event_send_in_transaction(event)
+    if "status" in field_changes:
+        order_status_changed.send(
+            sender=Order,
+            order_ids=[order.pk],
+            old_status_codes={order.pk: old_status},
+            new_status=status,
+            actor=None,
+            reason="",
+            store_id=store.store_id,
+        )
+    event_send_on_commit(event)
+    return StoreWrite(order, False, tuple(field_changes))

@@ -9,6 +9,7 @@ from django.dispatch import Signal
 #   new_status: OrderStatus         the status they entered
 #   actor: User | None              who changed it (None: the system)
 #   reason: str                     why, when the caller said
+#   store_id: int | None            the connected store that changed it (optional; actor is then None)
 order_status_changed = Signal()
 
 # Sent inside the transaction in which a user worked on orders (edited, commented). Arguments:

@@ -119,3 +119,18 @@ class AssignmentLogFactory(factory.django.DjangoModelFactory):
     action = AssignmentLog.Action.ASSIGNED
     operator = factory.SubFactory(UserFactory, is_staff=True)
     actor = factory.SelfAttribute("operator")
+
+
+class StoreFactory(factory.django.DjangoModelFactory):
+    """A connected store (Shopify unless `platform` says otherwise), with its platform's status map."""
+
+    class Meta:
+        model = "stores.Store"
+
+    slug = factory.Sequence(lambda n: f"store-{n}")
+    platform = "shopify"
+    name = factory.LazyAttribute(
+        lambda store: {"shopify": "Shopify", "woocommerce": "WooCommerce"}.get(store.platform, "Magento")
+    )
+    base_url = factory.Sequence(lambda n: f"https://store-{n}.example.com")
+    webhook_secret = "hush-webhook-secret"

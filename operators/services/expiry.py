@@ -66,10 +66,16 @@ def holds_expire(
 
 
 def holds_auto_release(
-    *, order_ids: list[int], status: OrderStatus, actor: Actor | None, reason: str = ""
+    *,
+    order_ids: list[int],
+    status: OrderStatus,
+    actor: Actor | None,
+    reason: str = "",
+    store_id: int | None = None,
 ) -> int:
     """Release the holds of orders that entered a releasing status. Runs inside the status change's
-    transaction, on rows the status change has locked or updated. Returns how many holds ended."""
+    transaction, on rows the status change has locked or updated. Returns how many holds ended. `store_id`:
+    the connected store that set the status (its log rows name it)."""
     held = list(holds_of(order_ids))
     if not held:
         return 0
@@ -77,7 +83,8 @@ def holds_auto_release(
     if reason:
         why = f"{why}: {reason}"
     now = timezone.now()
-    check_logged(log.log_auto_released(order_ids=held, actor=actor, at=now, reason=why), len(held))
+    logged = log.log_auto_released(order_ids=held, actor=actor, at=now, reason=why, store_id=store_id)
+    check_logged(logged, len(held))
     check_logged(_holds.holds_delete(held), len(held))
     return len(held)
 

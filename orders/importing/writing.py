@@ -116,7 +116,11 @@ def orders_import_plan(*, orders: list[ImportedOrder], lock: bool = False) -> Im
     """Compare a batch with the database. With `lock`, the existing orders are locked first (in the services'
     lock order), so that the comparison stays true until the transaction writes it."""
     numbers = [order.number for order in orders]
-    existing_ids = list(Order.objects.filter(number__in=numbers).values_list("pk", flat=True))
+    # Our own format names no store: it upserts the orders that came from no store (a connected store's orders
+    # come in through its own formats and the stores app, by the store's id).
+    existing_ids = list(
+        Order.objects.filter(number__in=numbers, store__isnull=True).values_list("pk", flat=True)
+    )
     if lock and existing_ids:
         orders_locked(existing_ids)
     current = {

@@ -11,8 +11,8 @@ from django.db import transaction
 from operators.models import AssignmentLog
 from operators.services import orders_assign, orders_take_over
 from orderops.events import CommentAdded, HoldChanged, OrderChanged, domain_event
-from orders import history
 from orders.history import history_replays
+from orders.importing import ORDER_FIELDS
 from orders.models import Order, OrderChange, OrderLine
 from orders.results import Code, OrderLocked, RequestRefused
 from orders.services import LinesChange, OrderStale, order_comment_add, order_update, orders_status_set
@@ -53,7 +53,8 @@ def _plain_save_some_fields(order, people):
 
 def _import(order, people, tmp_path=None):
     path = people["tmp_path"] / "orders.jsonl"
-    fields = [name for name in history.FIELDS if name not in ("number", "status", "created_at")]
+    # The import's own format: the fields a store sends beside them (payment status, ...) are not in it.
+    fields = [name for name in ORDER_FIELDS if name not in ("number", "status", "created_at")]
     record = {
         **{name: str(getattr(order, name)) for name in fields},
         "number": order.number,

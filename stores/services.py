@@ -1,0 +1,273 @@
+"""Writes of the connected stores: one apply path for every way an order comes in (webhook, poll, file,
+replay), and the webhook inbox's writer."""
+
+from dataclasses import dataclass
+from datetime import UTC
+from enum import StrEnum
+
+from django.db import IntegrityError, transaction
+from django.utils.translation import gettext as _
+
+from orderops.service_log import service_logged
+from orders.models import Order
+from orders.services import StoreWriter, order_store_write
+from stores.incoming import IncomingOrder, PayloadError
+from stores.models import DEFAULT_STATUS_MAPS, DELETED, Store
+
+
+class Via(StrEnum):
+    WEBHOOK = "webhook"
+    POLL = "poll"
+    FILE = "file"
+    REPLAY = "replay"
+
+
+class Outcome(StrEnum):
+    CREATED = "created"
+    UPDATED = "updated"
+    UNCHANGED = "unchanged"
+    STALE = "stale"
+
+
+@dataclass(frozen=True, slots=True)
+class StoreApplyResult:
+    """What an apply did to the store's order: `outcome`, the order's id and number, the fields it changed."""
+
+    outcome: Outcome
+    order_id: int
+    number: str
+    fields: tuple[str, ...] = ()
+
+
+class UnmappedStatus(PayloadError):
+    """The store's status is not in the store's status map: the delivery is kept as failed until the map
+    names it (then replay_deliveries applies it)."""
+
+
+class UnknownOrderDeleted(PayloadError):
+    """The store deleted an order that never came here: there is nothing to keep (the inbox keeps the
+    delivery as ignored)."""
+
+
+def store_writer(store: Store) -> StoreWriter:
+    return StoreWriter(store_id=store.pk, name=store.name)
+
+
+def order_number(incoming: IncomingOrder) -> str:
+    """The number as the console shows it after "#": Shopify's name "#1001" is 1001."""
+    return incoming.number.strip().removeprefix("#").strip()
+
+
+def _status_code(store: Store, incoming: IncomingOrder) -> str:
+    key = DELETED if incoming.deleted else incoming.store_status
+    code = store.status_for(key)
+    if code is None:
+        raise UnmappedStatus(
+            _(
+                "%(store)s order #%(number)s: the store's status %(status)r is not in the store's status "
+                "map; add it (the stores admin) and replay the delivery."
+            )
+            % {"store": store.name, "number": order_number(incoming), "status": key}
+        )
+    return code
+
+
+def _values(incoming: IncomingOrder) -> dict:
+    """The order's fields from the store's copy (times in UTC, so that an offset is no change)."""
+    return {
+        "number": order_number(incoming),
+        "external_id": incoming.external_id,
+        "customer_name": incoming.customer_name,
+        "customer_email": incoming.customer_email,
+        "customer_phone": incoming.customer_phone,
+        "grand_total": incoming.grand_total,
+        "currency": incoming.currency.upper(),
+        "shipping_name": incoming.shipping_name,
+        "shipping_street": incoming.shipping_street,
+        "shipping_city": incoming.shipping_city,
+        "shipping_postcode": incoming.shipping_postcode,
+        "shipping_country": incoming.shipping_country.upper(),
+        "payment_status": incoming.payment_status,
+        "fulfillment_status": incoming.fulfillment_status,
+        "shipping_method": incoming.shipping_method,
+        "shipping_total": incoming.shipping_total,
+        "tax_total": incoming.tax_total,
+        "discount_total": incoming.discount_total,
+        "customer_note": incoming.customer_note,
+        "created_at": incoming.created_at.astimezone(UTC),
+        "store_updated_at": incoming.updated_at.astimezone(UTC),
+    }
+
+
+def _lines(incoming: IncomingOrder) -> list[dict]:
+    return [
+        {
+            "sku": line.sku,
+            "name": line.name,
+            "qty": line.qty,
+            "unit_price": line.unit_price,
+            "line_total": line.line_total,
+        }
+        for line in incoming.lines
+    ]
+
+
+def _deleted_values(incoming: IncomingOrder) -> dict:
+    """A deletion names only the order (Shopify's orders/delete body is {"id": ...}): keep what we have and
+    take the status the map names for "deleted"."""
+    return {"store_updated_at": incoming.updated_at.astimezone(UTC)}
+
+
+def _store_order_locked(store: Store, external_id: str) -> Order | None:
+    """The store's order with this id, locked for this transaction (one statement, as order_locked)."""
+    return (
+        Order.objects.filter(store=store, external_id=external_id)
+        .select_for_update(no_key=True, of=("self",))
+        .order_by()
+        .first()
+    )
+
+
+@service_logged("store_order_apply")
+@transaction.atomic
+def store_order_apply(*, store: Store, incoming: IncomingOrder, via: str) -> StoreApplyResult:
+    """Create or update the store's order from the store's copy, as the store, in one transaction (a
+    savepoint inside the caller's: a refused order leaves the caller's transaction usable).
+
+    Forward only: a copy older than the one applied last (`store_updated_at`) is `stale` and changes
+    nothing; one as old is `unchanged` unless it differs. The status goes through the store's status map (an
+    unmapped status raises UnmappedStatus, a PayloadError); a deletion keeps the order with the status the map
+    names for "deleted". The write itself is the order domain's (orders.services.order_store_write): a held
+    order is changed too, its holder notified, and a final status ends the hold, by the store.
+
+    Two applies of one order at once (a webhook and a poll) run one after the other on the order's row lock;
+    two creations of one new order at once: the second meets the unique (store, external id), and updates
+    the order the first created.
+    """
+    return store_order_apply_in_transaction(store=store, incoming=incoming, via=via)
+
+
+def store_order_apply_in_transaction(*, store: Store, incoming: IncomingOrder, via: str) -> StoreApplyResult:
+    """store_order_apply for a caller that holds the transaction and rolls it back whole when this raises
+    (the webhook inbox): no savepoint of its own."""
+    Via(via)  # one of the four ways in; a typo is a bug, not a payload error
+    if not incoming.external_id:
+        raise PayloadError(_("%(store)s sent an order without its id.") % {"store": store.name})
+    status_code = _status_code(store, incoming)
+    writer = store_writer(store)
+    order = _store_order_locked(store, incoming.external_id)
+    if order is None:
+        if incoming.deleted:
+            raise UnknownOrderDeleted(
+                _("%(store)s deleted order id %(id)s, which never came here: nothing to keep.")
+                % {"store": store.name, "id": incoming.external_id}
+            )
+        try:
+            with transaction.atomic():
+                written = order_store_write(
+                    store=writer,
+                    order=None,
+                    values=_values(incoming),
+                    status_code=status_code,
+                    lines=_lines(incoming),
+                )
+            return StoreApplyResult(Outcome.CREATED, written.order.pk, written.order.number)
+        except IntegrityError:
+            # Another connection created it meanwhile (and has committed: the unique index waited for it),
+            # or the number belongs to another order of this store.
+            order = _store_order_locked(store, incoming.external_id)
+            if order is None:
+                raise PayloadError(
+                    _("%(store)s order #%(number)s (id %(id)s): another order of the store has that number.")
+                    % {"store": store.name, "number": order_number(incoming), "id": incoming.external_id}
+                ) from None
+
+    incoming_at = incoming.updated_at.astimezone(UTC)
+    if order.store_updated_at is not None and incoming_at < order.store_updated_at:
+        return StoreApplyResult(Outcome.STALE, order.pk, order.number)
+    values = _deleted_values(incoming) if incoming.deleted else _values(incoming)
+    lines = (
+        [
+            {
+                "sku": line.sku,
+                "name": line.name,
+                "qty": line.qty,
+                "unit_price": line.unit_price,
+                "line_total": line.line_total,
+            }
+            for line in order.lines.all()
+        ]
+        if incoming.deleted
+        else _lines(incoming)
+    )
+    written = order_store_write(
+        store=writer, order=order, values=values, status_code=status_code, lines=lines
+    )
+    outcome = Outcome.UPDATED if written.fields else Outcome.UNCHANGED
+    return StoreApplyResult(outcome, order.pk, written.order.number, written.fields)
+
+
+# --- connecting a store -------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class StoreConnectResult:
+    store: Store
+    created: bool
+    # The secrets this call set (by field name; never their values).
+    secrets_set: tuple[str, ...] = ()
+
+
+@transaction.atomic
+def store_connect(
+    *,
+    platform: str,
+    slug: str,
+    name: str,
+    base_url: str,
+    webhook_secret: str | None = None,
+    api_key: str | None = None,
+    api_secret: str | None = None,
+    access_token: str | None = None,
+) -> StoreConnectResult:
+    """Create the store, or update the one with this slug (it becomes active again). A secret left None
+    keeps its stored value. Invalid values (an http:// address that is not this machine, an unknown
+    platform, a bad slug) are refused with every reason, and nothing is saved (ValidationError)."""
+    store = Store.objects.select_for_update().filter(slug=slug).first()
+    created = store is None
+    if store is None:
+        store = Store(slug=slug)
+    elif store.platform != platform:
+        # Another platform's statuses mean nothing here: start from the new platform's map.
+        store.status_map = dict(DEFAULT_STATUS_MAPS.get(platform, {}))
+    store.platform = platform
+    store.name = name
+    store.base_url = base_url
+    store.active = True
+    secrets = {
+        "webhook_secret": webhook_secret,
+        "api_key": api_key,
+        "api_secret": api_secret,
+        "access_token": access_token,
+    }
+    for field, value in secrets.items():
+        if value is not None:
+            setattr(store, field, value)
+    if created:
+        store.status_map = dict(DEFAULT_STATUS_MAPS.get(platform, {}))
+    store.full_clean()
+    store.save()
+    return StoreConnectResult(
+        store, created, tuple(field for field, value in secrets.items() if value is not None)
+    )
+
+
+@transaction.atomic
+def store_disconnect(*, slug: str) -> Store:
+    """Set the store inactive: its webhook address answers 404 and polling skips it; its orders and
+    deliveries stay. Raises Store.DoesNotExist for an unknown slug."""
+    store = Store.objects.select_for_update().get(slug=slug)
+    if store.active:
+        store.active = False
+        store.save(update_fields=["active"])
+    return store

@@ -1,0 +1,368 @@
+"""A local fake store for the tests and the benchmark: a small threaded HTTP server on 127.0.0.1 that answers
+the platforms' documented order endpoints from the real fixture payloads (stores/fixtures/), with generated
+variants (many orders, changing updated_at), the platforms' paging and their quirks, 429 with Retry-After,
+Shopify's GraphQL cost throttle, and slow answers for time-outs.
+
+- WooCommerce: `GET /wp-json/wc/v3/orders?modified_after=...&dates_are_gmt=true&orderby=modified&order=asc
+  &per_page=N&page=P`, HTTP Basic (consumer key and secret); `X-WP-Total` and `X-WP-TotalPages`; a page past
+  the last is an empty list; `modified_after` is exclusive (WordPress's `after`).
+- Magento 2: `GET /rest/V1/orders?searchCriteria[...]` (updated_at gteq, sort by updated_at ASC, pageSize,
+  currentPage), `Authorization: Bearer`; `{"items", "search_criteria", "total_count"}`; a page past the last
+  answers the last page again.
+- Shopify: `POST /admin/api/<version>/graphql.json` with `X-Shopify-Access-Token`; the client's `variables`
+  (`first`, `after`, `query` as `updated_at:>='...'`) are read, the query text is not parsed; `orders` with
+  `nodes` and `pageInfo { hasNextPage endCursor }`; `extensions.cost.throttleStatus` from a leaky bucket;
+  a query the bucket cannot pay is answered 200 with a THROTTLED error, as Shopify does.
+"""
+
+import base64
+import copy
+import json
+import threading
+import time
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import Any
+from urllib.parse import parse_qs, urlsplit
+
+from stores.simulation import BUILDERS, id_of, iso_z, updated_at_of
+
+WOO_KEY, WOO_SECRET = "ck_fake", "cs_fake"
+MAGENTO_TOKEN = "magento-fake-token"
+SHOPIFY_TOKEN = "shpat_fake"
+SHOPIFY_QUERY_COST = 12  # what one page of orders costs in the fake bucket (Shopify computes it per query)
+
+
+@dataclass
+class Fault:
+    """An answer the store gives instead of the real one, `times` times, to requests under `path`."""
+
+    path: str
+    status: int = 429
+    retry_after: str | None = "1"
+    delay: float = 0.0  # seconds before answering (a slow store: the client's time-out)
+    times: int = 1
+    after: int = 0  # let this many matching requests through first
+    shopify_throttled: bool = False  # 200 with a THROTTLED error, as Shopify's GraphQL answers
+
+
+@dataclass
+class Seen:
+    method: str
+    path: str
+    query: dict[str, list[str]]
+    headers: dict[str, str]
+    body: bytes
+    status: int = 0
+
+
+@dataclass
+class ShopifyBucket:
+    """Shopify's GraphQL cost bucket: `maximum` points, restored at `restore_rate` a second."""
+
+    maximum: float = 1000.0
+    restore_rate: float = 50.0
+    available: float = 1000.0
+    at: float = field(default_factory=time.monotonic)
+
+    def take(self, cost: float) -> bool:
+        now = time.monotonic()
+        self.available = min(self.maximum, self.available + (now - self.at) * self.restore_rate)
+        self.at = now
+        if self.available < cost:
+            return False
+        self.available -= cost
+        return True
+
+    def status(self) -> dict:
+        return {
+            "maximumAvailable": self.maximum,
+            "currentlyAvailable": round(self.available, 1),
+            "restoreRate": self.restore_rate,
+        }
+
+
+class FakeStore:
+    """The three platforms' stores behind one local server; `url` is each store's base URL."""
+
+    def __init__(self) -> None:
+        self.lock = threading.Lock()
+        self.orders: dict[str, dict[str, dict]] = {"woocommerce": {}, "magento": {}, "shopify": {}}
+        self.faults: list[Fault] = []
+        self.requests: list[Seen] = []
+        self.bucket = ShopifyBucket()
+        self.server = ThreadingHTTPServer(("127.0.0.1", 0), self._handler_class())
+        self.server.daemon_threads = True
+        self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
+
+    @property
+    def url(self) -> str:
+        host, port = self.server.server_address[:2]
+        return f"http://{host}:{port}"
+
+    def start(self) -> "FakeStore":
+        self.thread.start()
+        return self
+
+    def stop(self) -> None:
+        self.server.shutdown()
+        self.server.server_close()
+
+    # --- what the store holds -----------------------------------------------------------------------------
+
+    def add(self, platform: str, order: dict) -> dict:
+        with self.lock:
+            self.orders[platform][id_of(platform, order)] = order
+        return order
+
+    def add_many(
+        self,
+        platform: str,
+        count: int,
+        *,
+        first: int = 1001,
+        start: datetime | None = None,
+        step: timedelta = timedelta(seconds=1),
+        **options: Any,
+    ) -> list[dict]:
+        """`count` orders numbered from `first`, updated `step` apart from `start` (default: a day ago)."""
+        start = start or datetime.now(UTC).replace(microsecond=0) - timedelta(days=1)
+        built = [BUILDERS[platform](first + i, start + step * i, **options) for i in range(count)]
+        with self.lock:
+            for order in built:
+                self.orders[platform][id_of(platform, order)] = order
+        return built
+
+    def touch(self, platform: str, external_id: str, updated_at: datetime, **changes: Any) -> dict:
+        """The store changes an order: a new updated_at (and any fields given)."""
+        with self.lock:
+            order = copy.deepcopy(self.orders[platform][str(external_id)])
+            order.update(changes)
+            if platform == "woocommerce":
+                order["date_modified_gmt"] = updated_at.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S")
+            elif platform == "magento":
+                order["updated_at"] = updated_at.astimezone(UTC).strftime("%Y-%m-%d %H:%M:%S")
+            else:
+                order["updatedAt"] = iso_z(updated_at)
+            self.orders[platform][str(external_id)] = order
+            return order
+
+    def fail(self, path: str, **fault: Any) -> Fault:
+        """The next request(s) under `path` get this answer instead (see Fault)."""
+        added = Fault(path=path, **fault)
+        with self.lock:
+            self.faults.append(added)
+        return added
+
+    def requests_to(self, path: str) -> list[Seen]:
+        with self.lock:
+            return [seen for seen in self.requests if seen.path.startswith(path)]
+
+    def _sorted(self, platform: str, since: datetime | None, *, inclusive: bool) -> list[dict]:
+        # Each order's sort key is read once per request (a backfill asks for many pages of many orders).
+        with self.lock:
+            keyed = [
+                ((updated_at_of(platform, order), int(key)), order)
+                for key, order in self.orders[platform].items()
+            ]
+        if since is not None:
+            keyed = [
+                (key, order) for key, order in keyed if (key[0] >= since if inclusive else key[0] > since)
+            ]
+        # Ties in updated_at in the order the store keeps them: by id.
+        keyed.sort(key=lambda pair: pair[0])
+        return [order for _key, order in keyed]
+
+    def _fault_for(self, path: str) -> Fault | None:
+        with self.lock:
+            for fault in self.faults:
+                if path.startswith(fault.path) and fault.times > 0:
+                    if fault.after > 0:
+                        fault.after -= 1
+                        continue
+                    fault.times -= 1
+                    return fault
+        return None
+
+    # --- the platforms ------------------------------------------------------------------------------------
+
+    def woocommerce(self, query: dict[str, list[str]], headers: dict[str, str]) -> tuple[int, dict, Any]:
+        expected = "Basic " + base64.b64encode(f"{WOO_KEY}:{WOO_SECRET}".encode()).decode()
+        if headers.get("authorization") != expected:
+            return (
+                401,
+                {},
+                {"code": "woocommerce_rest_cannot_view", "message": "Sorry, you cannot list resources."},
+            )
+        after = query.get("modified_after", [None])[0]
+        since = datetime.fromisoformat(after.replace("Z", "+00:00")) if after else None
+        if since is not None and since.tzinfo is None:
+            since = since.replace(tzinfo=UTC)
+        per_page = int(query.get("per_page", ["10"])[0])
+        page = int(query.get("page", ["1"])[0])
+        if per_page > 100:
+            return 400, {}, {"code": "rest_invalid_param", "message": "per_page must be between 1 and 100"}
+        orders = self._sorted("woocommerce", since, inclusive=False)
+        pages = max(1, -(-len(orders) // per_page))
+        headers_out = {"X-WP-Total": str(len(orders)), "X-WP-TotalPages": str(pages)}
+        return 200, headers_out, orders[(page - 1) * per_page : page * per_page]
+
+    def magento(self, query: dict[str, list[str]], headers: dict[str, str]) -> tuple[int, dict, Any]:
+        if headers.get("authorization") != f"Bearer {MAGENTO_TOKEN}":
+            return 401, {}, {"message": 'The consumer isn\'t authorized to access "%resources".'}
+        prefix = "searchCriteria[filter_groups][0][filters][0]"
+        since = None
+        if query.get(f"{prefix}[field]") == ["updated_at"] and query.get(f"{prefix}[condition_type]") == [
+            "gteq"
+        ]:
+            since = datetime.fromisoformat(query[f"{prefix}[value]"][0]).replace(tzinfo=UTC)
+        size = int(query.get("searchCriteria[pageSize]", ["20"])[0])
+        page = int(query.get("searchCriteria[currentPage]", ["1"])[0])
+        orders = self._sorted("magento", since, inclusive=True)
+        last = max(1, -(-len(orders) // size))
+        # Magento's quirk: a page past the last answers the last page again.
+        page = min(page, last)
+        return (
+            200,
+            {},
+            {
+                "items": orders[(page - 1) * size : page * size],
+                "search_criteria": {"page_size": size, "current_page": page},
+                "total_count": len(orders),
+            },
+        )
+
+    def shopify(self, body: bytes, headers: dict[str, str], *, throttled: bool) -> tuple[int, dict, Any]:
+        if headers.get("x-shopify-access-token") != SHOPIFY_TOKEN:
+            return (
+                401,
+                {},
+                {"errors": "[API] Invalid API key or access token (unrecognized login or wrong password)"},
+            )
+        request = json.loads(body or b"{}")
+        variables = request.get("variables") or {}
+        first = int(variables.get("first", 50))
+        if first > 250:
+            return 200, {}, {"errors": [{"message": "The 'first' argument must be at most 250"}]}
+        cost = {"requestedQueryCost": SHOPIFY_QUERY_COST, "actualQueryCost": SHOPIFY_QUERY_COST}
+        with self.lock:
+            paid = not throttled and self.bucket.take(SHOPIFY_QUERY_COST)
+            if throttled:
+                self.bucket.available = 0.0
+                self.bucket.at = time.monotonic()
+            throttle = self.bucket.status()
+        if not paid:
+            return (
+                200,
+                {},
+                {
+                    "errors": [{"message": "Throttled", "extensions": {"code": "THROTTLED"}}],
+                    "extensions": {"cost": {**cost, "actualQueryCost": None, "throttleStatus": throttle}},
+                },
+            )
+        since = None
+        text = variables.get("query") or ""
+        if text.startswith("updated_at:>="):
+            since = datetime.fromisoformat(
+                text.removeprefix("updated_at:>=").strip("'\"").replace("Z", "+00:00")
+            )
+        orders = self._sorted("shopify", since, inclusive=True)
+        start = 0
+        if variables.get("after"):
+            start = int(base64.b64decode(variables["after"]).decode().removeprefix("offset:"))
+        chunk = orders[start : start + first]
+        end = start + len(chunk)
+        page_info = {
+            "hasNextPage": end < len(orders),
+            "endCursor": base64.b64encode(f"offset:{end}".encode()).decode() if chunk else None,
+        }
+        return (
+            200,
+            {},
+            {
+                "data": {
+                    "ordersCount": {"count": len(orders)},
+                    "orders": {"nodes": chunk, "pageInfo": page_info},
+                },
+                "extensions": {"cost": {**cost, "throttleStatus": throttle}},
+            },
+        )
+
+    def _handler_class(self) -> type[BaseHTTPRequestHandler]:
+        store = self
+
+        class Handler(BaseHTTPRequestHandler):
+            protocol_version = "HTTP/1.1"
+
+            def log_message(self, format: str, *args: Any) -> None:  # quiet
+                pass
+
+            def do_GET(self) -> None:
+                self._answer()
+
+            def do_POST(self) -> None:
+                self._answer()
+
+            def _answer(self) -> None:
+                split = urlsplit(self.path)
+                length = int(self.headers.get("Content-Length") or 0)
+                body = self.rfile.read(length) if length else b""
+                headers = {name.lower(): value for name, value in self.headers.items()}
+                seen = Seen(self.command, split.path, parse_qs(split.query), headers, body)
+                with store.lock:
+                    store.requests.append(seen)
+                fault = store._fault_for(split.path)
+                if fault and fault.delay:
+                    time.sleep(fault.delay)
+                status, extra, payload = 404, {}, {"message": f"no route {split.path}"}
+                if fault and not fault.shopify_throttled and fault.status:
+                    status, payload = fault.status, {"errors": "Exceeded the request limit"}
+                    if fault.retry_after is not None:
+                        extra = {"Retry-After": fault.retry_after}
+                elif split.path == "/wp-json/wc/v3/orders" and self.command == "GET":
+                    status, extra, payload = store.woocommerce(seen.query, headers)
+                elif split.path == "/rest/V1/orders" and self.command == "GET":
+                    status, extra, payload = store.magento(seen.query, headers)
+                elif split.path.startswith("/admin/api/") and split.path.endswith("/graphql.json"):
+                    throttled = bool(fault and fault.shopify_throttled)
+                    status, extra, payload = store.shopify(body, headers, throttled=throttled)
+                seen.status = status
+                content = json.dumps(payload).encode()
+                try:
+                    self.send_response(status)
+                    self.send_header("Content-Type", "application/json")
+                    self.send_header("Content-Length", str(len(content)))
+                    for name, value in extra.items():
+                        self.send_header(name, value)
+                    self.end_headers()
+                    self.wfile.write(content)
+                except (BrokenPipeError, ConnectionResetError):  # the client gave up (its time-out)
+                    pass
+
+        return Handler
+
+
+def ids(platform: str, orders: Iterable[dict]) -> list[str]:
+    return [id_of(platform, order) for order in orders]
+
+
+def main() -> None:
+    """`python -m tests.stores.fake_store PLATFORM COUNT`: serve COUNT generated orders of PLATFORM in a
+    process of its own (the benchmark: the store's work then shares no interpreter lock with the sync it
+    serves); prints its URL on the first line and serves until stdin closes."""
+    import sys
+
+    platform, count = sys.argv[1], int(sys.argv[2])
+    store = FakeStore()
+    store.add_many(platform, count, start=datetime(2026, 1, 1, tzinfo=UTC))
+    store.bucket = ShopifyBucket(maximum=1e12, available=1e12)  # the benchmark measures us, not the throttle
+    store.start()
+    print(store.url, flush=True)
+    sys.stdin.read()
+    store.stop()
+
+
+if __name__ == "__main__":
+    main()

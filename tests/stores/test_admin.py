@@ -1,0 +1,184 @@
+"""The stores admin (superusers only, secrets write-only, the status map validated, replay) and what the
+console shows of an order's store."""
+
+import json
+from pathlib import Path
+
+import pytest
+from django.core.cache import cache
+from django.urls import reverse
+
+from orders.models import Order
+from stores.models import Delivery, Store
+from stores.platforms import order_mapping
+from stores.services import store_order_apply
+from tests.api.conftest import client_for
+from tests.factories import StoreFactory
+
+CHANGELIST = reverse("admin:stores_store_changelist")
+
+
+@pytest.fixture(autouse=True)
+def forget_cached_store_count():
+    cache.clear()
+    yield
+    cache.clear()
+
+
+def form_data(store: Store, **changes) -> dict:
+    data = {
+        "name": store.name,
+        "slug": store.slug,
+        "platform": store.platform,
+        "base_url": store.base_url,
+        "active": "on",
+        "webhook_secret": "",
+        "api_key": "",
+        "api_secret": "",
+        "access_token": "",
+        "status_map": json.dumps(store.status_map),
+    }
+    data.update(changes)
+    return data
+
+
+def test_only_superusers_see_stores(client, supervisor):
+    client.force_login(supervisor)
+    assert client.get(CHANGELIST).status_code == 403
+    assert client.get(reverse("admin:stores_delivery_changelist")).status_code == 403
+
+
+def test_the_store_page_shows_the_webhook_address_and_never_a_secret(client, superuser):
+    store = StoreFactory(slug="acme", webhook_secret="whsec-visible?", access_token="shpat-visible?")
+    client.force_login(superuser)
+    page = client.get(reverse("admin:stores_store_change", args=[store.pk])).content.decode()
+    assert "/hooks/acme/" in page
+    assert "whsec-visible" not in page and "shpat-visible" not in page
+
+
+def test_a_secret_left_empty_keeps_its_value_and_a_new_one_replaces_it(client, superuser):
+    store = StoreFactory(slug="acme", webhook_secret="old-secret", access_token="old-token")
+    client.force_login(superuser)
+    url = reverse("admin:stores_store_change", args=[store.pk])
+
+    response = client.post(url, form_data(store, name="Renamed", access_token="new-token"))
+
+    assert response.status_code == 302
+    store.refresh_from_db()
+    assert (store.name, store.webhook_secret, store.access_token) == ("Renamed", "old-secret", "new-token")
+
+
+def test_a_status_map_naming_no_order_status_is_refused_and_nothing_saved(client, superuser):
+    store = StoreFactory(slug="acme")
+    client.force_login(superuser)
+    bad_map = {**store.status_map, "paid": "shipped_to_moon"}
+
+    response = client.post(
+        reverse("admin:stores_store_change", args=[store.pk]),
+        form_data(store, status_map=json.dumps(bad_map)),
+    )
+
+    assert response.status_code == 200
+    assert "shipped_to_moon" in response.content.decode()
+    assert Store.objects.get(pk=store.pk).status_map["paid"] == "processing"
+
+
+def test_a_plain_http_store_address_is_refused(client, superuser):
+    store = StoreFactory(slug="acme")
+    client.force_login(superuser)
+    response = client.post(
+        reverse("admin:stores_store_change", args=[store.pk]),
+        form_data(store, base_url="http://acme.example"),
+    )
+    assert response.status_code == 200
+    assert Store.objects.get(pk=store.pk).base_url == store.base_url
+
+
+def test_the_replay_button_replays_the_stores_failed_deliveries(client, superuser):
+    store = StoreFactory(slug="woo", platform="woocommerce")
+    body = json.loads(Path("/work/shared/fixtures/stores/woocommerce-order.json").read_text())
+    body["status"] = "wc-packed"
+    Delivery.objects.create(
+        store=store,
+        key="order:727:x",
+        topic="order.updated",
+        state="failed",
+        body=json.dumps(body),
+        error="unmapped",
+    )
+    store.status_map["wc-packed"] = "on_hold"
+    store.save()
+    client.force_login(superuser)
+    replay = reverse("admin:stores_store_replay", args=[store.pk])
+    page = client.get(reverse("admin:stores_store_change", args=[store.pk])).content.decode()
+    assert replay in page and "Replay 1 failed delivery" in page
+
+    assert client.get(replay).status_code == 405
+    assert Delivery.objects.get().state == "failed"  # a GET changes nothing
+
+    response = client.post(replay)
+
+    assert response.status_code == 302
+    assert Delivery.objects.get().state == "applied"
+    assert Order.objects.get().status_id == "on_hold"
+
+
+def store_order(store: Store) -> Order:
+    payload = json.loads(Path("/work/shared/fixtures/stores/shopify-order.json").read_text())["order"]
+    result = store_order_apply(store=store, incoming=order_mapping("shopify")(payload), via="file")
+    return Order.objects.get(pk=result.order_id)
+
+
+def test_the_order_page_links_to_the_order_in_the_store(client, superuser):
+    order = store_order(
+        StoreFactory(platform="shopify", name="Acme Shopify", base_url="https://acme.myshopify.com")
+    )
+    client.force_login(superuser)
+    page = client.get(reverse("admin:orders_order_change", args=[order.pk])).content.decode()
+    assert 'href="https://acme.myshopify.com/admin/orders/450789469"' in page
+    assert "Open in Shopify" in page
+    assert "Free Shipping" in page  # what the store sent beside the order's own fields
+
+
+def test_the_list_shows_the_store_once_orders_come_from_two_stores(client, superuser):
+    store_order(StoreFactory(name="Acme Shopify"))
+    client.force_login(superuser)
+    assert "Acme Shopify" not in client.get(reverse("admin:orders_order_changelist")).content.decode()
+
+    store_order(StoreFactory(name="Second Shopify"))
+    page = client.get(reverse("admin:orders_order_changelist")).content.decode()
+
+    assert "Acme Shopify" in page and "Second Shopify" in page
+
+
+def test_an_order_link_by_a_number_two_stores_share_lists_both(client, superuser):
+    first, second = StoreFactory(slug="one"), StoreFactory(slug="two")
+    store_order(first)
+    store_order(second)
+    client.force_login(superuser)
+    url = reverse("admin:orders_order_by_number", args=["1001"])
+
+    response = client.get(url)
+    assert response.status_code == 302 and "?q=1001" in response["Location"]
+
+    response = client.get(url, {"store": "two"})
+    assert response["Location"] == reverse(
+        "admin:orders_order_change", args=[Order.objects.get(store=second).pk]
+    )
+
+
+def test_the_api_asks_which_store_when_two_share_a_number(supervisor):
+    first, second = StoreFactory(slug="one"), StoreFactory(slug="two")
+    store_order(first)
+    store_order(second)
+    api = client_for(supervisor)
+
+    ambiguous = api.get("/api/v1/orders/1001/")
+    assert ambiguous.status_code == 409
+    assert ambiguous.json()["code"] == "ambiguous_number"
+    assert ambiguous.json()["stores"] == ["one", "two"]
+
+    chosen = api.get("/api/v1/orders/1001/", {"store": "two"})
+    assert chosen.status_code == 200
+    assert chosen.json()["number"] == "1001"
+    assert api.get("/api/v1/orders/1001/", {"store": ""}).status_code == 404  # no order from no store

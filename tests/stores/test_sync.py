@@ -1,0 +1,235 @@
+"""Polling (stores/sync.py, sync_orders) against the local fake store: every order applied once through the
+apply path, the cursor per page (resumable), idempotent runs, failures that hold the cursor, dry runs."""
+
+import json
+from datetime import UTC, datetime, timedelta
+from decimal import Decimal
+from io import StringIO
+
+import pytest
+from django.core.management import CommandError, call_command
+
+from orders.models import Order
+from stores.models import Store
+from stores.sync import store_sync
+
+START = datetime(2026, 11, 1, 8, 0, tzinfo=UTC)
+
+
+def store_orders(store: Store):
+    return Order.objects.filter(store=store)
+
+
+def test_a_sync_creates_every_order_the_store_changed_and_moves_the_cursor_to_the_newest(
+    fake_store, polled_store
+):
+    store = polled_store("woocommerce")
+    fake_store.add_many("woocommerce", 250, start=START)
+    result = store_sync(store=store)
+    assert result.complete and result.outcomes == {"created": 250}
+    assert store_orders(store).count() == 250
+    assert set(store_orders(store).values_list("number", flat=True)) == {str(n) for n in range(1001, 1251)}
+    store.refresh_from_db()
+    assert store.sync_cursor == START + timedelta(seconds=249)
+    assert store.last_sync_at is not None
+
+
+def test_a_second_sync_changes_nothing(fake_store, polled_store):
+    store = polled_store("magento")
+    fake_store.add_many("magento", 30, start=START)
+    store_sync(store=store)
+    versions = dict(store_orders(store).values_list("pk", "version"))
+    again = store_sync(store=Store.objects.get(pk=store.pk))
+    # Only the order at the cursor is read again (the query is inclusive), and it is unchanged.
+    assert again.read == 1 and again.outcomes == {"unchanged": 1}
+    assert dict(store_orders(store).values_list("pk", "version")) == versions
+
+
+def test_an_interrupted_sync_resumes_from_its_cursor_and_applies_nothing_twice(
+    fake_store, polled_store, settings
+):
+    settings.ORDEROPS_STORES = {"MAX_RETRIES": 1, "PAGE_SIZE": 100}
+    store = polled_store("woocommerce")
+    fake_store.add_many("woocommerce", 250, start=START)
+    # The third page's call fails twice (the try and its one retry): the poll stops after two pages.
+    fake_store.fail("/wp-json/", status=503, retry_after="0", times=2, after=2)
+    first = store_sync(store=store)
+    assert not first.complete and "503" in first.stopped
+    # Two pages: the second starts again from the newest change of the first, which it gives only once.
+    assert first.read == 199 and store_orders(store).count() == 199
+    store.refresh_from_db()
+    assert store.sync_cursor == START + timedelta(seconds=198)
+
+    second = store_sync(store=store)
+    assert second.complete
+    assert second.outcomes == {"created": 51, "unchanged": 1}
+    assert store_orders(store).count() == 250
+    assert set(store_orders(store).values_list("version", flat=True)) == {1}
+
+
+def test_a_poll_applies_the_stores_change_forward_with_its_status_mapped(fake_store, polled_store):
+    store = polled_store("woocommerce")
+    fake_store.add_many("woocommerce", 3, start=START)
+    store_sync(store=store)
+    fake_store.touch("woocommerce", "1002", START + timedelta(hours=2), status="completed")
+    result = store_sync(store=Store.objects.get(pk=store.pk))
+    assert result.outcomes["updated"] == 1
+    order = store_orders(store).get(external_id="1002")
+    assert order.status_id == "complete" and order.version == 2
+    assert order.store_updated_at == START + timedelta(hours=2)
+
+
+def test_a_shopify_poll_reads_the_graphql_orders_with_their_money_and_lines(fake_store, polled_store):
+    store = polled_store("shopify")
+    fake_store.add_many("shopify", 3, start=START)
+    result = store_sync(store=store)
+    assert result.outcomes == {"created": 3}
+    order = store_orders(store).get(external_id="1001")
+    assert order.grand_total == Decimal("409.94") and order.currency == "USD"
+    assert order.payment_status == "paid" and order.status_id == "processing"
+    assert sorted(order.lines.values_list("sku", flat=True)) == [
+        "IPOD2008BLACK",
+        "IPOD2008GREEN",
+        "IPOD2008RED",
+    ]
+
+
+def test_a_magento_poll_counts_parent_and_child_items_once(fake_store, polled_store):
+    store = polled_store("magento")
+    fake_store.add_many("magento", 1, start=START)
+    store_sync(store=store)
+    order = store_orders(store).get()
+    assert order.grand_total == Decimal("165.00")
+    assert sum(line.unit_price * line.qty for line in order.lines.all()) == Decimal("160.00")
+
+
+def test_an_order_that_cannot_be_applied_holds_the_cursor_and_is_applied_once_its_cause_is_fixed(
+    fake_store, polled_store
+):
+    store = polled_store("woocommerce")
+    fake_store.add_many("woocommerce", 10, start=START)
+    fake_store.touch("woocommerce", "1004", START + timedelta(seconds=3), status="awaiting-pickup")
+    result = store_sync(store=store)
+    assert result.outcomes == {"created": 9, "failed": 1}
+    assert result.failures[0].number == "1004" and "awaiting-pickup" in result.failures[0].reason
+    store.refresh_from_db()
+    assert store.sync_cursor == START + timedelta(seconds=3)  # held at the order that failed
+
+    store.status_map["awaiting-pickup"] = "on_hold"
+    store.save()
+    fixed = store_sync(store=store)
+    assert fixed.outcomes["created"] == 1 and not fixed.failures
+    assert store_orders(store).get(external_id="1004").status_id == "on_hold"
+    store.refresh_from_db()
+    assert store.sync_cursor == START + timedelta(seconds=9)
+
+
+def test_a_dry_run_says_what_it_would_do_and_writes_nothing(fake_store, polled_store):
+    store = polled_store("woocommerce")
+    fake_store.add_many("woocommerce", 5, start=START)
+    store_sync(store=store, full=True)
+    fake_store.touch("woocommerce", "1001", START + timedelta(hours=1), status="completed")
+    fake_store.add_many("woocommerce", 2, first=2001, start=START + timedelta(hours=2))
+    store.refresh_from_db()
+    cursor, versions = store.sync_cursor, dict(store_orders(store).values_list("pk", "version"))
+    result = store_sync(store=store, dry_run=True)
+    assert result.outcomes == {"would create": 2, "would update": 1, "unchanged or older": 1}
+    store.refresh_from_db()
+    assert store.sync_cursor == cursor
+    assert dict(store_orders(store).values_list("pk", "version")) == versions
+
+
+def test_since_starting_after_the_cursor_leaves_the_cursor_where_it_was(fake_store, polled_store):
+    store = polled_store("magento", sync_cursor=START)
+    fake_store.add_many("magento", 5, start=START + timedelta(days=2))
+    result = store_sync(store=store, since=START + timedelta(days=1))
+    assert result.outcomes == {"created": 5} and not result.cursor_moved
+    store.refresh_from_db()
+    assert store.sync_cursor == START
+
+
+def test_sync_orders_prints_one_summary_line_per_store(fake_store, polled_store):
+    polled_store("woocommerce")
+    polled_store("magento")
+    fake_store.add_many("woocommerce", 3, start=START)
+    fake_store.add_many("magento", 2, start=START)
+    out = StringIO()
+    call_command("sync_orders", stdout=out, stderr=StringIO())
+    lines = out.getvalue().splitlines()
+    assert len(lines) == 2
+    assert lines[0].startswith("fake-magento: 2 orders read in 1 pages") and "2 created" in lines[0]
+    assert (
+        lines[1].startswith("fake-woocommerce: 3 orders read")
+        and "synchronised up to 2026-11-01 08:00:02 UTC" in lines[1]
+    )
+
+
+def test_sync_orders_json_gives_one_object_per_store(fake_store, polled_store):
+    polled_store("shopify")
+    fake_store.add_many("shopify", 4, start=START)
+    out = StringIO()
+    call_command("sync_orders", "--store", "fake-shopify", "--full", "--json", stdout=out, stderr=StringIO())
+    report = json.loads(out.getvalue())
+    assert report["store"] == "fake-shopify" and report["outcomes"] == {"created": 4}
+    assert report["complete"] is True and report["cursor"] == "2026-11-01T08:00:03+00:00"
+
+
+def test_sync_orders_fails_naming_the_store_when_the_store_stops_it(fake_store, polled_store, settings):
+    settings.ORDEROPS_STORES = {"MAX_RETRIES": 0}
+    polled_store("woocommerce", api_secret="revoked")
+    out = StringIO()
+    with pytest.raises(CommandError, match=r"fake-woocommerce: stopped \(fake-woocommerce: GET .* 401"):
+        call_command("sync_orders", "--store", "fake-woocommerce", stdout=out, stderr=StringIO())
+    assert "Stopped early" in out.getvalue()
+
+
+@pytest.mark.parametrize(
+    ("arguments", "message"),
+    [
+        (["--store", "nowhere"], "No store nowhere"),
+        (["--store", "fake-magento", "--since", "soon"], "is not a duration"),
+    ],
+)
+def test_sync_orders_refuses_bad_arguments_and_changes_nothing(polled_store, arguments, message):
+    polled_store("magento")
+    with pytest.raises((CommandError, SystemExit)) as refused:
+        call_command("sync_orders", *arguments, stdout=StringIO(), stderr=StringIO())
+    if isinstance(refused.value, CommandError):
+        assert message in str(refused.value)
+    assert not Order.objects.exists()
+
+
+def test_sync_orders_refuses_since_with_full(polled_store):
+    polled_store("magento")
+    with pytest.raises(CommandError, match="not allowed with argument"):
+        call_command("sync_orders", "--since", "2h", "--full", stdout=StringIO(), stderr=StringIO())
+
+
+def test_a_polled_order_costs_the_same_statements_however_many_orders_a_page_holds(fake_store, polled_store):
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    statements = {}
+    for count in (5, 20):
+        store = polled_store("woocommerce", slug=f"fake-woocommerce-{count}")
+        fake_store.add_many("woocommerce", count, first=10_000 * count, start=START)
+        with CaptureQueriesContext(connection) as captured:
+            result = store_sync(store=store, since=START)
+        assert result.outcomes == {"created": count}
+        statements[count] = len(captured.captured_queries)
+        with fake_store.lock:
+            fake_store.orders["woocommerce"].clear()
+    per_order = (statements[20] - statements[5]) / 15
+    assert per_order == int(per_order) and per_order <= 10, statements
+    # Beyond the orders: the page's transaction, the cursor, the last sync time; nothing a page.
+    assert statements[5] - 5 * per_order <= 6, statements
+
+
+def test_sync_orders_draws_a_progress_bar_on_a_terminal(fake_store, polled_store, monkeypatch):
+    polled_store("magento")
+    fake_store.add_many("magento", 150, start=START)
+    monkeypatch.setattr("orderops.progress.is_terminal", lambda stream: True)
+    monkeypatch.setattr("orderops.progress.REDRAW_SECONDS", 0)
+    err = StringIO()
+    call_command("sync_orders", "--store", "fake-magento", stdout=StringIO(), stderr=err)
+    assert "fake-magento: syncing [" in err.getvalue() and "100.0%" in err.getvalue()

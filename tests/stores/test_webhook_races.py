@@ -1,0 +1,132 @@
+"""Nothing from a store is lost or applied twice, on PostgreSQL, with real concurrent connections: the same
+delivery twice at once, and a webhook and a poll of the same order at once."""
+
+import dataclasses
+import json
+from datetime import timedelta
+from pathlib import Path
+
+import pytest
+from django.test import Client
+
+from orders.history import history_replays
+from orders.models import Order, OrderChange
+from stores.models import Delivery
+from stores.platforms import order_mapping
+from stores.services import Outcome, store_order_apply
+from stores.signatures import signature_for
+from tests.factories import StoreFactory
+from tests.operators.test_races import run_together
+
+pytestmark = [pytest.mark.postgres, pytest.mark.django_db(transaction=True)]
+
+ROUNDS = 10
+SECRET = "race-secret"
+FIXTURE = json.loads(Path("/work/shared/fixtures/stores/shopify-order.json").read_text())["order"]
+
+
+def shopify_order(round_no: int, **changes) -> dict:
+    return {**FIXTURE, "id": 7000 + round_no, "name": f"#{3000 + round_no}", **changes}
+
+
+def post(order: dict, event_id: str) -> dict:
+    body = json.dumps(order).encode()
+    response = Client(raise_request_exception=False).post(
+        "/hooks/race/",
+        body,
+        content_type="application/json",
+        HTTP_X_SHOPIFY_TOPIC="orders/updated",
+        HTTP_X_SHOPIFY_EVENT_ID=event_id,
+        HTTP_X_SHOPIFY_HMAC_SHA256=signature_for(SECRET, body),
+    )
+    assert response.status_code == 200, response.content
+    return response.json()
+
+
+@pytest.fixture
+def store(db):
+    return StoreFactory(slug="race", platform="shopify", name="Shopify", webhook_secret=SECRET)
+
+
+def test_the_same_delivery_on_two_connections_at_once_is_applied_once(store):
+    def sender(barrier):
+        answers = []
+        for round_no in range(ROUNDS):
+            barrier.wait()
+            answers.append(post(shopify_order(round_no), f"event-{round_no}"))
+        return answers
+
+    first, second = run_together([sender, sender])
+
+    for round_no in range(ROUNDS):
+        answers = [first[round_no], second[round_no]]
+        assert sorted(answer["duplicate"] for answer in answers) == [False, True], answers
+        assert Delivery.objects.filter(store=store, key=f"event:event-{round_no}").count() == 1
+        order = Order.objects.get(store=store, external_id=str(7000 + round_no))
+        assert order.version == 1
+    assert Delivery.objects.filter(state=Delivery.State.APPLIED).count() == ROUNDS
+    assert Order.objects.count() == ROUNDS
+
+
+def test_a_webhook_and_a_poll_creating_one_order_at_once_make_one_order(store):
+    """The second creation meets the unique (store, external id) and updates the first's order instead."""
+    mapping = order_mapping("shopify")
+
+    def webhook(barrier):
+        for round_no in range(ROUNDS):
+            barrier.wait()
+            post(shopify_order(round_no), f"create-{round_no}")
+
+    def poll(barrier):
+        outcomes = []
+        for round_no in range(ROUNDS):
+            incoming = mapping(shopify_order(round_no))
+            barrier.wait()
+            outcomes.append(store_order_apply(store=store, incoming=incoming, via="poll").outcome)
+        return outcomes
+
+    _, outcomes = run_together([webhook, poll])
+
+    assert Order.objects.count() == ROUNDS
+    assert set(outcomes) <= {Outcome.CREATED, Outcome.UNCHANGED}
+    assert Delivery.objects.filter(state=Delivery.State.FAILED).count() == 0
+
+
+def test_a_webhook_and_a_poll_of_one_order_at_once_leave_the_newer_copy(store):
+    mapping = order_mapping("shopify")
+    for round_no in range(ROUNDS):
+        store_order_apply(store=store, incoming=mapping(shopify_order(round_no)), via="file")
+
+    def webhook(barrier):
+        # Rounds of even number: the webhook carries the newer copy; odd: the poll does.
+        for round_no in range(ROUNDS):
+            hours = 2 if round_no % 2 == 0 else 1
+            updated = f"2008-01-10T{11 + hours:02d}:00:00-05:00"
+            order = shopify_order(round_no, updated_at=updated, phone=f"webhook {round_no}")
+            barrier.wait()
+            post(order, f"update-{round_no}")
+
+    def poll(barrier):
+        for round_no in range(ROUNDS):
+            hours = 1 if round_no % 2 == 0 else 2
+            incoming = mapping(shopify_order(round_no))
+            incoming = dataclasses.replace(
+                incoming,
+                updated_at=incoming.updated_at + timedelta(hours=hours),
+                customer_phone=f"poll {round_no}",
+            )
+            barrier.wait()
+            store_order_apply(store=store, incoming=incoming, via="poll")
+
+    run_together([webhook, poll])
+
+    for round_no in range(ROUNDS):
+        order = Order.objects.get(store=store, external_id=str(7000 + round_no))
+        newer = "webhook" if round_no % 2 == 0 else "poll"
+        assert order.customer_phone == f"{newer} {round_no}", round_no
+        assert order.store_updated_at == mapping(FIXTURE).updated_at + timedelta(hours=2)
+        assert history_replays(order) == []
+        # The newer copy was written once; the older one either came first (and was overwritten, 2 versions)
+        # or came second and was stale (1 version).
+        assert order.version in (2, 3)
+        assert OrderChange.objects.filter(order=order, field="customer_phone").count() == order.version - 1
