@@ -653,6 +653,16 @@ NOT_IN_MATRIX = {
     ),
     **dict.fromkeys(
         [
+            *(
+                f"stores_store_{page}"
+                for page in ("changelist", "change", "add", "delete", "history", "replay")
+            ),
+            *(f"stores_delivery_{page}" for page in ("changelist", "change", "add", "delete", "history")),
+        ],
+        "connected stores and their deliveries: superusers only (tests/stores/test_admin.py)",
+    ),
+    **dict.fromkeys(
+        [
             "orders_orderstatus_history",
             "orders_ordercomment_history",
             "operators_assignment_history",
