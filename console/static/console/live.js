@@ -123,6 +123,9 @@
       params.set("state", editing ? "editing" : "viewing");
     }, function (answer) {
       if (answer.presence) showPresence(answer.presence);
+      const tabs = document.getElementById("live-presence-tabs");
+      // Too many of this person's tabs are open: this one is not counted, and says so (the server's words).
+      if (answer.presence_refused && tabs) tabs.textContent = answer.presence_refused.message;
     }, true);
     function heartbeat() { send([heartbeatPart], true); }
 
