@@ -247,11 +247,18 @@ def test_a_refused_api_request_names_the_order_and_the_reason_in_bulgarian(opera
 def test_the_pages_load_djangos_javascript_catalog_and_it_speaks_bulgarian(client, operator):
     client.force_login(operator)
     page = client.get(CHANGELIST, HTTP_ACCEPT_LANGUAGE="bg").content.decode()
-    assert f'<script src="{reverse("javascript_catalog")}" defer></script>' in page
-    catalog = client.get(reverse("javascript_catalog"), HTTP_ACCEPT_LANGUAGE="bg").content.decode()
+    assert f'<script src="{reverse("javascript_catalog")}?language=bg" defer></script>' in page
+    catalog_response = client.get(reverse("javascript_catalog"), HTTP_ACCEPT_LANGUAGE="bg")
+    catalog = catalog_response.content.decode()
     english = client.get(reverse("javascript_catalog"), HTTP_ACCEPT_LANGUAGE="en").content.decode()
     sentence = "this ends the hold, and only a supervisor can reopen the order. Go ahead?"
     translated = json.dumps("само супервайзър може да я отвори отново")[1:-1]  # written as \u escapes
     assert translated in catalog
     assert sentence in catalog  # the msgid, mapped to its translation
     assert translated not in english
+    again = client.get(
+        reverse("javascript_catalog"),
+        HTTP_ACCEPT_LANGUAGE="bg",
+        HTTP_IF_MODIFIED_SINCE=catalog_response["Last-Modified"],
+    )
+    assert again.status_code == 304
