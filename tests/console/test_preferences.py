@@ -262,3 +262,10 @@ def test_the_pages_load_djangos_javascript_catalog_and_it_speaks_bulgarian(clien
         HTTP_IF_MODIFIED_SINCE=catalog_response["Last-Modified"],
     )
     assert again.status_code == 304
+
+
+def test_the_workloads_hover_times_are_exact_in_the_viewers_zone(client, supervisor, operator, held_order):
+    choose(supervisor, "bg", "Europe/Sofia")
+    client.force_login(supervisor)
+    page = client.get(reverse("admin:orders_order_workload")).content.decode()
+    assert 'title="06.12.2026 14:05 EET"' in page
