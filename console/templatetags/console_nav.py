@@ -6,7 +6,7 @@ from django.conf import settings
 from django.urls import reverse
 from django.utils import timezone, translation
 
-from console.preferences import PreferenceForm, session_preference
+from console.preferences import options_html, session_preference
 from console.queues import QUEUES
 
 register = template.Library()
@@ -33,13 +33,9 @@ def preference_menu(context) -> dict:
     request = context["request"]
     chosen = session_preference(request)
     return {
-        "form": PreferenceForm(
-            initial={
-                "language": chosen.language,
-                "time_zone": chosen.time_zone,
-                "next": request.get_full_path(),
-            }
-        ),
+        "language_options": options_html("language", chosen.language),
+        "zone_options": options_html("time_zone", chosen.time_zone),
+        "next": request.get_full_path(),
         "language": translation.get_language_info(translation.get_language() or settings.LANGUAGE_CODE),
         "zone": timezone.get_current_timezone_name().replace("_", " "),
         "save_url": reverse("console_preferences"),

@@ -66,7 +66,8 @@ def ago(moment) -> str:
 
 @register.filter(name="exact_time")
 def exact_time_filter(moment) -> str:
-    """ "2026-12-01 08:58 UTC", in the viewer's time zone: the exact time behind an age, on hover."""
+    """ "2026-12-01 08:58 UTC" ("01.12.2026 10:58 EET" in Bulgarian), in the viewer's time zone: the exact
+    time behind an age, on hover."""
     return exact_time(moment)
 
 

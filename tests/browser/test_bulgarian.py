@@ -98,7 +98,7 @@ def morning(maria, operator):
 
 
 def data_words() -> set[str]:
-    words = words_of("Anna anna Мария maria", "Europe/Sofia", "America/New_York")
+    words = words_of("Anna anna Мария maria", "Europe/Sofia", "Europe/London", "America/New_York")
     for order in Order.objects.all():
         words |= words_of(order.number, order.customer_name, order.customer_email, order.shipping_street)
         words |= words_of(order.shipping_city, *(line.sku for line in order.lines.all()))
@@ -113,11 +113,8 @@ def assert_bulgarian_and_unclipped(page: Page, what: str) -> None:
 
 
 def test_a_bulgarian_operators_morning(open_in, maria, morning):
-    login = None
     page = open_in(maria, locale="bg-BG", button="Вход")
-    login = page.url
     expect(page.locator("html")).to_have_attribute("lang", "bg")
-    assert login
 
     page.goto(ORDER_LIST + "?held=open")
     expect(page.locator(".queues caption")).to_have_text("Опашки")
@@ -151,6 +148,12 @@ def test_a_bulgarian_operators_morning(open_in, maria, morning):
     expect(page.locator(".preference-form label").first).to_have_text("Език")
     assert_bulgarian_and_unclipped(page, "the language and time zone menu")
     save_screenshot(page, "bg-preference-menu")
+
+    page.locator("#id_preference_time_zone").select_option("Europe/London")
+    page.locator(".preference-form button").click()
+    expect(page.locator(".messagelist li.success")).to_have_text("Език: български. Часове в Europe/London.")
+    expect(page.locator(".preference-menu summary")).to_contain_text("Europe/London")
+    assert OperatorPreference.objects.get(user=maria).time_zone == "Europe/London"
 
     page.goto("/admin/live/notifications/")
     assert_bulgarian_and_unclipped(page, "the notifications")

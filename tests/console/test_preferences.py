@@ -2,6 +2,7 @@
 choice from the header after that, every time in their own zone and format, emails in the recipient's, the
 API's problems in the client's language."""
 
+import json
 import re
 from datetime import UTC, datetime
 from decimal import Decimal
@@ -238,3 +239,33 @@ def test_a_refused_api_request_names_the_order_and_the_reason_in_bulgarian(opera
     problem = response.json()
     assert "#100600" in problem["detail"] and "поета от Ivan" in problem["detail"], problem
     assert Order.objects.get(pk=order.pk).assignment.operator_id == other_operator.pk
+
+
+# --- the scripts' catalogue ---------------------------------------------------------------------------------
+
+
+def test_the_pages_load_djangos_javascript_catalog_and_it_speaks_bulgarian(client, operator):
+    client.force_login(operator)
+    page = client.get(CHANGELIST, HTTP_ACCEPT_LANGUAGE="bg").content.decode()
+    assert f'<script src="{reverse("javascript_catalog")}?language=bg" defer></script>' in page
+    catalog_response = client.get(reverse("javascript_catalog"), HTTP_ACCEPT_LANGUAGE="bg")
+    catalog = catalog_response.content.decode()
+    english = client.get(reverse("javascript_catalog"), HTTP_ACCEPT_LANGUAGE="en").content.decode()
+    sentence = "this ends the hold, and only a supervisor can reopen the order. Go ahead?"
+    translated = json.dumps("само супервайзър може да я отвори отново")[1:-1]  # written as \u escapes
+    assert translated in catalog
+    assert sentence in catalog  # the msgid, mapped to its translation
+    assert translated not in english
+    again = client.get(
+        reverse("javascript_catalog"),
+        HTTP_ACCEPT_LANGUAGE="bg",
+        HTTP_IF_MODIFIED_SINCE=catalog_response["Last-Modified"],
+    )
+    assert again.status_code == 304
+
+
+def test_the_workloads_hover_times_are_exact_in_the_viewers_zone(client, supervisor, operator, held_order):
+    choose(supervisor, "bg", "Europe/Sofia")
+    client.force_login(supervisor)
+    page = client.get(reverse("admin:orders_order_workload")).content.decode()
+    assert 'title="06.12.2026 14:05 EET"' in page
