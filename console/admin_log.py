@@ -3,12 +3,14 @@ are named as the console names them, every order number links to its order, and 
 operator, action or date."""
 
 from django.contrib import admin
+from django.contrib.admin.options import IncorrectLookupParameters
 from django.utils.translation import gettext_lazy
 
 from console.formatting import display_name, exact_time
 from console.order_links import order_link
 from operators.models import Assignment, AssignmentLog
 from operators.selectors import holders_eligible
+from orders.results import is_order_id
 
 
 class ReadOnlyAdmin(admin.ModelAdmin):
@@ -50,9 +52,11 @@ class OperatorFilter(admin.SimpleListFilter):
 
     def queryset(self, request, queryset):
         value = self.value()
-        if value and value.isdigit():
-            return queryset.filter(operator_id=int(value))
-        return queryset
+        if not value:
+            return queryset
+        if not is_order_id(value):  # an id that fits the column; anything else is a 400 naming the filter
+            raise IncorrectLookupParameters(value)
+        return queryset.filter(operator_id=int(value))
 
 
 @admin.register(Assignment)

@@ -69,6 +69,11 @@ MIDDLEWARE = [
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
+    # A NUL in an address, a query string or a console form: a 400 (in the person's language) before any
+    # view or query reads it.
+    "orderops.errors.RefuseNulMiddleware",
+    # A console list's filter with a value it cannot take: a 400 naming it, not the admin's "Database error".
+    "orderops.errors.RefuseBadFiltersMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     # After auth and messages: a repeated submit is answered with the first one's redirect and messages.
     "console.once.SubmitOnceMiddleware",
