@@ -7,7 +7,7 @@ from django.utils.translation import gettext_lazy as _
 
 from orderops.models import AppendOnly
 from orders.signals import order_status_changed
-from orders.validators import CurrencyCodeValidator, at_least_one, not_negative
+from orders.validators import CurrencyCodeValidator, at_least_one, not_negative, validate_order_number
 
 
 class OrderStatus(models.Model):
@@ -30,7 +30,7 @@ class OrderStatus(models.Model):
 
 
 class Order(models.Model):
-    number = models.CharField(_("number"), max_length=32, unique=True)
+    number = models.CharField(_("number"), max_length=32, unique=True, validators=[validate_order_number])
     status = models.ForeignKey(
         OrderStatus,
         on_delete=models.PROTECT,
