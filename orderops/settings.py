@@ -76,6 +76,8 @@ MIDDLEWARE = [
     "orderops.errors.RefuseBadFiltersMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     # After auth and messages: a repeated submit is answered with the first one's redirect and messages.
+    # After messages: a session past its idle timeout or its maximum age is logged out, with a message.
+    "console.sessions.SessionTimeoutMiddleware",
     "console.once.SubmitOnceMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
 ]
@@ -161,6 +163,9 @@ SECURE_HSTS_SECONDS = int(os.environ.get("SECURE_HSTS_SECONDS", "31536000")) if 
 SECURE_HSTS_INCLUDE_SUBDOMAINS = env_bool("SECURE_HSTS_INCLUDE_SUBDOMAINS", default=HTTPS)
 SECURE_HSTS_PRELOAD = env_bool("SECURE_HSTS_PRELOAD", default=HTTPS)
 SESSION_COOKIE_HTTPONLY = True
+# The longest a console session lasts after its login, however active (console/sessions.py ends it; the idle
+# timeout is ORDEROPS["SESSION_IDLE_TIMEOUT"]). Django's default is two weeks.
+SESSION_COOKIE_AGE = int(os.environ.get("SESSION_MAX_AGE", str(12 * 60 * 60)))
 X_FRAME_OPTIONS = "DENY"
 
 # Logs go to stderr, one JSON object per line unless LOG_FORMAT=text (the default with DEBUG): stdout stays
