@@ -211,8 +211,10 @@ LOGIN_URL = "admin:login"
 # that Django answers 400 (templates/400.html says why) before any code of ours runs.
 DATA_UPLOAD_MAX_NUMBER_FIELDS = 10_500
 
-# Product settings; every key and its default is documented in orderops/conf.py.
-ORDEROPS: dict = {}
+# Product settings; every key and its default is documented in orderops/conf.py. Behind a proxy, name the
+# header that carries the client's address (CLIENT_ADDRESS_HEADER=HTTP_X_FORWARDED_FOR): the login throttle
+# counts per address, and otherwise every client would be the proxy.
+ORDEROPS: dict = {key: os.environ[key] for key in ("CLIENT_ADDRESS_HEADER",) if os.environ.get(key)}
 
 # --- email: the notifications' outbox (send_notifications, live/outbox.py) --------------------------------
 
