@@ -167,3 +167,17 @@ def test_a_burst_of_guesses_from_eight_connections_is_cut_at_the_limit(roles):
     client = Client()
     assert "Too many failed logins for anna" in login(client, "anna", TEST_PASSWORD).content.decode()
     assert not logged_in(client)
+
+
+def test_an_administrator_lifts_a_lockout_with_login_unlock(operator):
+    import io
+
+    from django.core.management import call_command
+
+    client = Client()
+    for _ in range(10):
+        login(client, "anna", "wrong")
+    output = io.StringIO()
+    call_command("login_unlock", "--username", "anna", stdout=output)
+    assert output.getvalue().startswith("10 failed login(s) forgotten")
+    assert login(client, "anna", TEST_PASSWORD).status_code == 302
