@@ -56,6 +56,9 @@ class ApiView(APIView):
 
     def finalize_response(self, request: Request, response, *args: Any, **kwargs: Any):
         response = super().finalize_response(request, response, *args, **kwargs)
+        # Orders carry customers' names, addresses and phones: no cache on the way (a proxy, the client's
+        # disk) may keep a copy. The ETag still serves a client's own If-None-Match.
+        response.setdefault("Cache-Control", "no-store")
         limits = getattr(request, "ratelimit", None)
         if limits is not None:
             limit, remaining, reset = limits

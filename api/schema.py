@@ -56,6 +56,7 @@ PROBLEMS_OF_A_BODY = {
     409: "The order's state is in the way (`held_by`, `not_held`, `final_status`, `already_yours`, "
     "`at_capacity`, ...: with the order, its `holder` and `since`), or the Idempotency-Key's first request "
     "is still running (`idempotency_in_progress`).",
+    413: "The body is larger than the server accepts (`too_large`; DATA_UPLOAD_MAX_MEMORY_SIZE).",
     415: "The body is not `application/json`.",
     422: "The request is well formed but refused as it stands (`invalid_input`, `needs_reason`, `too_long`, "
     "`idempotency_key_reused`, ...).",
@@ -68,7 +69,10 @@ PROBLEMS_OF_AN_EDIT = {
     412: "If-Match is not the order's current version (`precondition_failed`): nothing was saved.",
     428: "If-Match is missing (`precondition_required`).",
 }
-PROBLEMS_OF_A_BATCH = {413: "The batch names more orders than BATCH_MAX_ORDERS (`too_many`)."}
+PROBLEMS_OF_A_BATCH = {
+    413: "The batch names more orders than BATCH_MAX_ORDERS (`too_many`), or the body is larger than the "
+    "server accepts (`too_large`)."
+}
 
 
 class ApiAutoSchema(AutoSchema):

@@ -3,6 +3,7 @@ are named as the console names them, every order number links to its order, and 
 operator, action or date."""
 
 from django.contrib import admin
+from django.contrib.admin.options import IncorrectLookupParameters
 from django.utils.translation import gettext_lazy
 
 from console.formatting import display_name, exact_time
@@ -10,6 +11,7 @@ from console.order_links import order_link
 from operators.models import Assignment, AssignmentLog
 from operators.selectors import holders_eligible
 from orderops.admin_search import BoundedSearchAdmin
+from orders.results import is_order_id
 
 
 class ReadOnlyAdmin(BoundedSearchAdmin):
@@ -51,9 +53,11 @@ class OperatorFilter(admin.SimpleListFilter):
 
     def queryset(self, request, queryset):
         value = self.value()
-        if value and value.isdigit():
-            return queryset.filter(operator_id=int(value))
-        return queryset
+        if not value:
+            return queryset
+        if not is_order_id(value):  # an id that fits the column; anything else is a 400 naming the filter
+            raise IncorrectLookupParameters(value)
+        return queryset.filter(operator_id=int(value))
 
 
 @admin.register(Assignment)

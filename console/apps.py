@@ -10,4 +10,7 @@ class ConsoleConfig(AppConfig):
 
     def ready(self) -> None:
         # The login receiver that puts a person's language and time zone in their session.
-        from console import preferences  # noqa: F401
+        from console import (
+            preferences,  # noqa: F401
+            sessions,  # noqa: F401  (connects the login receiver)
+        )

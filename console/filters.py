@@ -1,12 +1,14 @@
 """The order list's filters by hold: mine, unassigned, held by others; held by one operator."""
 
 from django.contrib import admin
+from django.contrib.admin.options import IncorrectLookupParameters
 from django.db.models import Exists, OuterRef
 from django.utils.translation import gettext_lazy
 
 from console.formatting import display_name
 from operators.models import Assignment
 from operators.selectors import holders_eligible
+from orders.results import is_order_id
 
 
 def unassigned(queryset):
@@ -54,6 +56,8 @@ class OperatorFilter(admin.SimpleListFilter):
 
     def queryset(self, request, queryset):
         value = self.value()
-        if value and value.isdigit():
-            return queryset.filter(assignment__operator_id=int(value))
-        return queryset
+        if not value:
+            return queryset
+        if not is_order_id(value):  # an id that fits the column; anything else is a 400 naming the filter
+            raise IncorrectLookupParameters(value)
+        return queryset.filter(assignment__operator_id=int(value))

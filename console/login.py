@@ -28,7 +28,7 @@ class ConsoleLoginForm(AdminAuthenticationForm):
             if lockout.by_username:
                 message = _(
                     "Too many failed logins for %(username)s: logins for this username are refused until "
-                    "%(time)s. Try again then, or ask an administrator to reset the password."
+                    "%(time)s. Try again then, or ask an administrator to lift the lockout."
                 ) % {"username": username, "time": exact_time(lockout.retry_at)}
             else:
                 message = _(

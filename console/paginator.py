@@ -2,6 +2,7 @@
 
 import json
 
+from django.core.exceptions import EmptyResultSet
 from django.core.paginator import Paginator
 from django.db import connections
 from django.db.models.lookups import Exact, In
@@ -58,7 +59,10 @@ def planner_estimate(queryset) -> int | None:
             )
             row = cursor.fetchone()
             return row[0] if row and row[0] >= 0 else None
-        sql, params = queryset.order_by().values("pk").query.sql_with_params()
+        try:
+            sql, params = queryset.order_by().values("pk").query.sql_with_params()
+        except EmptyResultSet:  # a condition nothing can meet (an id beyond the column's range)
+            return 0
         cursor.execute(f"EXPLAIN (FORMAT JSON) {sql}", params)
         plan = cursor.fetchone()[0]
     if isinstance(plan, str):

@@ -121,7 +121,6 @@ VALIDATORS = {
         '"" or a request header as Django names it, e.g. "HTTP_X_REAL_IP"',
     ),
     "SESSION_IDLE_TIMEOUT": (_positive_seconds, "a positive number of seconds"),
-    "SESSION_MAX_AGE": (_positive_seconds, "a positive number of seconds"),
 }
 
 

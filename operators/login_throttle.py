@@ -93,3 +93,16 @@ def login_refused_log(*, username: str, address: str, surface: str, lockout: Loc
             "retry_at": lockout.retry_at.isoformat(),
         },
     )
+
+
+def login_failures_forget(*, username: str = "", address: str = "") -> int:
+    """Delete the recorded failures of `username` and of `address` (either may be ""): the lockout ends now.
+    Returns how many were deleted."""
+    condition = Q(pk__in=[])
+    if username:
+        condition |= Q(username=username)
+    if address:
+        condition |= Q(address=address)
+    deleted, _by_model = LoginFailure.objects.filter(condition).delete()
+    logger.warning("login failures forgotten", extra={"username": username, "address": address})
+    return deleted

@@ -83,10 +83,10 @@ DEFAULTS: dict[str, Any] = {
     # "HTTP_X_FORWARDED_FOR" the last address, the one the proxy added, counts). Behind a proxy, leaving it
     # "" puts every client at the proxy's address: one limit for everybody.
     "CLIENT_ADDRESS_HEADER": "",
-    # A console session ends after this many seconds without a request, and this many seconds after the
-    # login whatever happens.
+    # A console session ends after this many seconds without a page opened or a form sent (the open tabs'
+    # background polls do not count); Django's SESSION_COOKIE_AGE (12 hours here) ends it after the login
+    # whatever happens.
     "SESSION_IDLE_TIMEOUT": 60 * 60,
-    "SESSION_MAX_AGE": 12 * 60 * 60,
 }
 
 # Names of the two roles; setup_roles creates them and the rules look them up.

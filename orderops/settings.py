@@ -6,6 +6,7 @@ from typing import Any
 
 import dj_database_url
 from django.core.exceptions import ImproperlyConfigured
+from django.utils.csp import CSP
 from django.utils.translation import gettext_lazy as _
 
 BASE_DIR = Path(__file__).resolve().parent.parent
@@ -64,15 +65,24 @@ INSTALLED_APPS = [
 
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
+    # The Content-Security-Policy header of every answer (SECURE_CSP below).
+    "django.middleware.csp.ContentSecurityPolicyMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.locale.LocaleMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
+    # A NUL in an address, a query string or a console form: a 400 (in the person's language) before any
+    # view or query reads it.
+    "orderops.errors.RefuseNulMiddleware",
+    # A console list's filter with a value it cannot take: a 400 naming it, not the admin's "Database error".
+    "orderops.errors.RefuseBadFiltersMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     # After auth: the person's own language and time zone over the browser's and the site's.
     "console.preferences.PreferenceMiddleware",
+    # After messages: a session past its idle timeout or its maximum age is logged out, with a message.
+    "console.sessions.SessionTimeoutMiddleware",
     # After auth and messages: a repeated submit is answered with the first one's redirect and messages.
     "console.once.SubmitOnceMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
@@ -162,7 +172,27 @@ SECURE_HSTS_SECONDS = int(os.environ.get("SECURE_HSTS_SECONDS", "31536000")) if 
 SECURE_HSTS_INCLUDE_SUBDOMAINS = env_bool("SECURE_HSTS_INCLUDE_SUBDOMAINS", default=HTTPS)
 SECURE_HSTS_PRELOAD = env_bool("SECURE_HSTS_PRELOAD", default=HTTPS)
 SESSION_COOKIE_HTTPONLY = True
+# The longest a console session lasts after its login, however active (console/sessions.py ends it; the idle
+# timeout is ORDEROPS["SESSION_IDLE_TIMEOUT"]). Django's default is two weeks.
+SESSION_COOKIE_AGE = int(os.environ.get("SESSION_MAX_AGE", str(12 * 60 * 60)))
 X_FRAME_OPTIONS = "DENY"
+
+# Content-Security-Policy on every page: scripts, styles, images and fonts from this site only, and no inline
+# script or style at all (no nonce, no 'unsafe-inline'): the console's JS inserts server HTML, and a script or
+# a style attribute smuggled into it would not run. Images may be data: URIs (the admin's and the API docs'
+# icons). The browser tests fail on any violation (tests/browser/conftest.py).
+SECURE_CSP = {
+    "default-src": [CSP.SELF],
+    "script-src": [CSP.SELF],
+    "style-src": [CSP.SELF],
+    "img-src": [CSP.SELF, "data:"],
+    "font-src": [CSP.SELF],
+    "connect-src": [CSP.SELF],
+    "object-src": [CSP.NONE],
+    "base-uri": [CSP.NONE],
+    "form-action": [CSP.SELF],
+    "frame-ancestors": [CSP.NONE],
+}
 
 # Logs go to stderr, one JSON object per line unless LOG_FORMAT=text (the default with DEBUG): stdout stays
 # the commands' own output (release_orders --json piped into another tool must read nothing else).
@@ -189,7 +219,13 @@ DATA_UPLOAD_MAX_NUMBER_FIELDS = 10_500
 
 # Product settings; every key and its default is documented in orderops/conf.py.
 # The demo's stores are Bulgarian: their customers' phones come as "0888 123 456" as often as "+359 ...".
-ORDEROPS: dict = {"PHONE_REGION": os.environ.get("ORDEROPS_PHONE_REGION", "BG")}
+# Behind a proxy, name the header that carries the client's address
+# (CLIENT_ADDRESS_HEADER=HTTP_X_FORWARDED_FOR): the login throttle counts per address, and otherwise every
+# client would be the proxy.
+ORDEROPS: dict = {
+    "PHONE_REGION": os.environ.get("ORDEROPS_PHONE_REGION", "BG"),
+    **{key: os.environ[key] for key in ("CLIENT_ADDRESS_HEADER",) if os.environ.get(key)},
+}
 
 # --- email: the notifications' outbox (send_notifications, live/outbox.py) --------------------------------
 

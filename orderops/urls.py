@@ -22,6 +22,11 @@ admin.site.site_title = "orderops"
 admin.site.index_title = gettext_lazy("Order console")
 admin.site.login_form = ConsoleLoginForm
 
+# Problem details under /api/, the console's own pages elsewhere (orderops/errors.py).
+handler400 = "orderops.errors.bad_request"
+handler404 = "orderops.errors.page_not_found"
+handler500 = "orderops.errors.server_error"
+
 urlpatterns = [
     path("", RedirectView.as_view(pattern_name="admin:orders_order_changelist", permanent=False)),
     # The console's home (an operator's working view) before the admin's own index at the same address.

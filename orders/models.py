@@ -9,7 +9,7 @@ from django.utils.translation import pgettext_lazy
 from orderops.models import AppendOnly
 from orders.search_text import SEARCH_SOURCE_FIELDS, search_text_of
 from orders.signals import order_status_changed
-from orders.validators import CurrencyCodeValidator, at_least_one, not_negative
+from orders.validators import CurrencyCodeValidator, at_least_one, not_negative, validate_order_number
 
 # The default statuses' labels (migration 0002), in the catalogue: a status keeps the label its store gave
 # it, and a label that is one of these reads in the viewer's language.
@@ -102,7 +102,7 @@ def orders_search_text_refresh(queryset) -> int:
 class Order(models.Model):
     # The number the store shows (Shopify "#1001", WooCommerce number, Magento increment_id): unique per
     # store, and among the orders that came from no store (files, the API).
-    number = models.CharField(_("number"), max_length=32)
+    number = models.CharField(_("number"), max_length=32, validators=[validate_order_number])
     # The connected store the order came from (stores.Store); empty for orders from files and the API. The
     # orders app names the model only by its label: it never imports the stores app.
     store = models.ForeignKey(

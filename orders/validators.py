@@ -1,4 +1,7 @@
-"""Validators of the order's store-owned values: amounts, quantities and ISO 4217 currency codes."""
+"""Validators of the order's store-owned values: its number, amounts, quantities and ISO 4217 currency
+codes."""
+
+import re
 
 from django.core.exceptions import ValidationError
 from django.core.validators import MinValueValidator
@@ -36,3 +39,30 @@ class CurrencyCodeValidator:
 
 not_negative = MinValueValidator(0, message=_("cannot be negative"))
 at_least_one = MinValueValidator(1, message=_("must be at least 1"))
+
+
+# Characters an order number never has: whitespace (a CRLF in one breaks every email header that names the
+# order), markup's and quoting's characters, and control characters.
+NUMBER_FORBIDDEN = re.compile(r"[\s<>&\"'\x00-\x1f\x7f]")
+
+
+def order_number_problem(number: str) -> str:
+    """Why `number` cannot be an order number ("" when it can). The one rule for the import, the API and the
+    console's order form."""
+    found = NUMBER_FORBIDDEN.search(number)
+    if found is None:
+        return ""
+    if found[0] == " ":
+        return _("%(number)r contains spaces") % {"number": number}
+    if found[0] in "\r\n":
+        return _("%(number)r contains a line break") % {"number": number}
+    return _("%(number)r contains %(character)r, which no order number has") % {
+        "number": number,
+        "character": found[0],
+    }
+
+
+def validate_order_number(number: str) -> None:
+    problem = order_number_problem(number)
+    if problem:
+        raise ValidationError(problem, code="order_number")

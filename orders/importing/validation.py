@@ -20,6 +20,7 @@ from django.utils.dateparse import parse_datetime
 
 from orders.importing.reading import REQUIRED_FIELDS, Problem, RawLine, RawRecord, record_from_object
 from orders.models import Order, OrderLine, OrderStatus
+from orders.validators import order_number_problem
 
 DEFAULT_CURRENCY = "EUR"
 MONEY_PLACES = Decimal("0.01")
@@ -27,7 +28,6 @@ MONEY_LIMIT = Decimal(10) ** 10  # DecimalField(max_digits=12, decimal_places=2)
 QTY_LIMIT = 2_147_483_647  # PositiveIntegerField on PostgreSQL
 CURRENCY_CODE = re.compile(r"[A-Z]{3}")
 COUNTRY_CODE = re.compile(r"[A-Z]{2}")
-NO_WHITESPACE = re.compile(r"\S+")
 
 
 @dataclass(frozen=True, slots=True)
@@ -54,8 +54,8 @@ class RecordValidator:
             return None
         values: dict[str, Any] = {}
         number = self._text(raw, "number", raw.values.get("number"), required=True, allow_int=True)
-        if number and not NO_WHITESPACE.fullmatch(number):
-            raw.problem("number", f"{number!r} contains spaces")
+        if number and order_number_problem(number):
+            raw.problem("number", order_number_problem(number))
         elif number and number in self.seen:
             raw.problem(
                 "number",

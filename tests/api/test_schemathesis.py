@@ -214,7 +214,8 @@ def test_a_nul_in_the_order_number_or_an_ingested_field_is_refused_not_a_server_
     response = client.generic(
         method, path.replace("{number}", "7000%0001"), json.dumps(body), content_type="application/json"
     )
-    assert response.status_code in (404, 422), response.content[:300]
+    assert response.status_code == 400, response.content[:300]  # orderops.errors.RefuseNulMiddleware
+    assert response["Content-Type"] == "application/problem+json" and "NUL" in response.json()["detail"]
     nul_in_body = client.put(
         "/api/v1/orders/S-NUL", {"status": "pending", "customer_name": "Mi\x00la"}, format="json"
     )

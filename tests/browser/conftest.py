@@ -84,9 +84,12 @@ def console(request, browser: Browser, live_server) -> Iterator[Callable[..., Pa
     for stale in ARTIFACTS.glob(f"FAILED-{request.node.name}-*.png"):
         stale.unlink()
 
+    violations: list[str] = []
+
     def open_as(user) -> Page:
         context = browser.new_context(base_url=live_server.url, viewport=VIEWPORT, locale="en-US")
         context.set_default_timeout(TIMEOUT_MS)
+        watch_the_policy(context, violations)
         contexts.append((user.get_username(), context))
         page = context.new_page()
         page.goto("/admin/login/?next=/admin/")
@@ -96,6 +99,7 @@ def console(request, browser: Browser, live_server) -> Iterator[Callable[..., Pa
         expect(page).to_have_url(re.compile(r"/admin/(orders/order/\?held=(mine|open))?$"))
         return page
 
+    open_as.violations = violations  # type: ignore[attr-defined]  # a test that provokes one clears it
     yield open_as
 
     if request.node.stash.get(_failed_phase, False):
@@ -115,6 +119,31 @@ def console(request, browser: Browser, live_server) -> Iterator[Callable[..., Pa
         time.sleep(0.3)  # whatever request was in flight has been answered
     for _username, context in contexts:
         context.close()
+    if violations:
+        pytest.fail("The Content-Security-Policy was violated:\n" + "\n".join(dict.fromkeys(violations)))
+
+
+# Reports every Content-Security-Policy violation of the page to the console, where the context hears it.
+# Added through Playwright (the DevTools protocol), so the policy itself does not block this script.
+REPORT_VIOLATIONS = """
+document.addEventListener("securitypolicyviolation", (event) => {
+  console.error(`CSP violation: ${event.violatedDirective} blocked ${event.blockedURI || "inline"} `
+    + `at ${event.sourceFile || document.location.pathname}:${event.lineNumber}: ${event.sample}`);
+});
+"""
+
+
+def watch_the_policy(context: BrowserContext, violations: list[str]) -> None:
+    """Collect the Content-Security-Policy's violations of every page of `context` (the test fails on any):
+    what the event reports, and what Chromium itself logs when it refuses something."""
+    context.add_init_script(REPORT_VIOLATIONS)
+
+    def heard(message) -> None:
+        text = message.text
+        if text.startswith("CSP violation") or "Content Security Policy" in text:
+            violations.append(f"{message.page.url if message.page else '?'}: {text}")
+
+    context.on("console", heard)
 
 
 def save_screenshot(page: Page, name: str, *, docs_name: str | None = None) -> Path:

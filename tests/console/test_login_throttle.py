@@ -144,3 +144,40 @@ def test_api_failures_count_towards_the_console_login_of_that_address(operator):
     browser = Client()
     response = login(browser, "anna", TEST_PASSWORD)
     assert "Too many failed logins from your address" in response.content.decode()
+
+
+@pytest.mark.postgres
+@pytest.mark.django_db(transaction=True)
+def test_a_burst_of_guesses_from_eight_connections_is_cut_at_the_limit(roles):
+    """Eight workers guessing at once, three times each: every worker sees the same failures (rows), so the
+    username is locked after the burst; an attempt races past the limit only while another is being counted
+    (at most one per other worker)."""
+    from tests.factories import OperatorFactory
+    from tests.operators.test_races import run_together
+
+    OperatorFactory(username="anna")
+
+    def worker(barrier):
+        client = Client(raise_request_exception=False)
+        return [login(client, "anna", "wrong").status_code for _ in range(3)]
+
+    run_together([worker] * 8)
+    heard = LoginFailure.objects.filter(username="anna").count()
+    assert 10 <= heard <= 10 + 7
+    client = Client()
+    assert "Too many failed logins for anna" in login(client, "anna", TEST_PASSWORD).content.decode()
+    assert not logged_in(client)
+
+
+def test_an_administrator_lifts_a_lockout_with_login_unlock(operator):
+    import io
+
+    from django.core.management import call_command
+
+    client = Client()
+    for _ in range(10):
+        login(client, "anna", "wrong")
+    output = io.StringIO()
+    call_command("login_unlock", "--username", "anna", stdout=output)
+    assert output.getvalue().startswith("10 failed login(s) forgotten")
+    assert login(client, "anna", TEST_PASSWORD).status_code == 302
