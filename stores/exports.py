@@ -42,13 +42,14 @@ def json_orders(text: str) -> Iterator[tuple[int, str, Any]]:
     {"orders": []} or a Magento search page {"items": [], "total_count": N}. `where` is its place in the
     file ("items[2]") and `line` the line it starts on, for messages."""
     decoder = json.JSONDecoder(parse_float=Decimal)
+    lines = _Lines(text)
     start = _skip_space(text, 0)
     if start == len(text):
         raise ImportFileError("The file is empty: it holds no JSON.")
     try:
         if text[start] == "[":
             for index, (offset, value) in enumerate(_array_elements(decoder, text, start)):
-                yield _line_at(text, offset), f"[{index}]", value
+                yield lines.at(offset), f"[{index}]", value
             return
         if text[start] != "{":
             value, _end = decoder.raw_decode(text, start)
@@ -62,15 +63,15 @@ def json_orders(text: str) -> Iterator[tuple[int, str, Any]]:
         ) from None
     wrapper = _wrapper_key(members)
     if wrapper is None:  # a bare order
-        yield _line_at(text, start), "the order", {key: value for key, (_, value) in members.items()}
+        yield lines.at(start), "the order", {key: value for key, (_, value) in members.items()}
         return
     offset, value = members[wrapper]
     if wrapper in ONE_ORDER_KEYS:
-        yield _line_at(text, offset), wrapper, value
+        yield lines.at(offset), wrapper, value
         return
     try:
         for index, (element_offset, element) in enumerate(_array_elements(decoder, text, offset)):
-            yield _line_at(text, element_offset), f"{wrapper}[{index}]", element
+            yield lines.at(element_offset), f"{wrapper}[{index}]", element
     except json.JSONDecodeError as error:  # pragma: no cover - the whole value parsed already
         raise ImportFileError(f"The file is not valid JSON (line {error.lineno}: {error.msg}).") from None
 
@@ -162,8 +163,21 @@ def _object_members(
         raise json.JSONDecodeError("Extra data", text, _skip_space(text, end))
 
 
-def _line_at(text: str, offset: int) -> int:
-    return text.count("\n", 0, offset) + 1
+class _Lines:
+    """The line of an offset in `text`, for offsets that only grow: each call counts from the last one, so
+    that a file is scanned once, not once per order."""
+
+    def __init__(self, text: str) -> None:
+        self.text = text
+        self.offset = 0
+        self.line = 1
+
+    def at(self, offset: int) -> int:
+        if offset < self.offset:
+            self.offset, self.line = 0, 1
+        self.line += self.text.count("\n", self.offset, offset)
+        self.offset = offset
+        return self.line
 
 
 def _unwrapped(value: Any) -> Any:
