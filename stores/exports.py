@@ -69,11 +69,8 @@ def json_orders(text: str) -> Iterator[tuple[int, str, Any]]:
     if wrapper in ONE_ORDER_KEYS:
         yield lines.at(offset), wrapper, value
         return
-    try:
-        for index, (element_offset, element) in enumerate(_array_elements(decoder, text, offset)):
-            yield lines.at(element_offset), f"{wrapper}[{index}]", element
-    except json.JSONDecodeError as error:  # pragma: no cover - the whole value parsed already
-        raise ImportFileError(f"The file is not valid JSON (line {error.lineno}: {error.msg}).") from None
+    for index, (element_offset, element) in enumerate(zip(value.offsets, value, strict=True)):
+        yield lines.at(element_offset), f"{wrapper}[{index}]", element
 
 
 def search_page_note(text: str) -> str:
@@ -113,21 +110,42 @@ def _skip_space(text: str, position: int) -> int:
     return position
 
 
-def _array_elements(decoder: json.JSONDecoder, text: str, start: int) -> Iterator[tuple[int, Any]]:
-    """(offset, value) of each element of the JSON array at `start`."""
+class _Elements(list):
+    """A JSON array's values, with the offset each one starts at (for the line a message names)."""
+
+    offsets: list[int]
+
+
+def _array_elements(decoder: json.JSONDecoder, text: str, start: int, end: list[int] | None = None):
+    """(offset, value) of each element of the JSON array at `start`; `end` gets the offset after it."""
     position = _skip_space(text, start + 1)
     if position < len(text) and text[position] == "]":
+        if end is not None:
+            end.append(position + 1)
         return
     while True:
-        value, end = decoder.raw_decode(text, position)
+        value, after = decoder.raw_decode(text, position)
         yield position, value
-        position = _skip_space(text, end)
+        position = _skip_space(text, after)
         if position < len(text) and text[position] == ",":
             position = _skip_space(text, position + 1)
             continue
         if position < len(text) and text[position] == "]":
+            if end is not None:
+                end.append(position + 1)
             return
         raise json.JSONDecodeError("Expecting ',' delimiter", text, position)
+
+
+def _array(decoder: json.JSONDecoder, text: str, start: int) -> tuple[_Elements, int]:
+    """The JSON array at `start`, each element decoded once, and the offset after it."""
+    end: list[int] = []
+    elements = _Elements()
+    elements.offsets = []
+    for offset, value in _array_elements(decoder, text, start, end):
+        elements.offsets.append(offset)
+        elements.append(value)
+    return elements, end[0]
 
 
 def _object_members(
@@ -149,7 +167,12 @@ def _object_members(
             if position >= len(text) or text[position] != ":":
                 raise json.JSONDecodeError("Expecting ':' delimiter", text, position)
             position = _skip_space(text, position + 1)
-            value, end = decoder.raw_decode(text, position)
+            # An array is decoded element by element, once, keeping where each starts.
+            value, end = (
+                _array(decoder, text, position)
+                if text.startswith("[", position)
+                else decoder.raw_decode(text, position)
+            )
             yield key, (position, value)
             position = _skip_space(text, end)
             if position < len(text) and text[position] == ",":
