@@ -182,3 +182,34 @@ def test_the_api_asks_which_store_when_two_share_a_number(supervisor):
     assert chosen.status_code == 200
     assert chosen.json()["number"] == "1001"
     assert api.get("/api/v1/orders/1001/", {"store": ""}).status_code == 404  # no order from no store
+
+
+def test_the_holders_form_opened_before_the_stores_change_is_refused_naming_the_store(client, operator):
+    import dataclasses
+    from datetime import timedelta
+
+    from operators.services import orders_assign
+    from tests.console.test_admin import change_url, messages_of
+    from tests.console.test_stale_form import form_data
+
+    store = StoreFactory(name="Acme Shopify")
+    order = store_order(store)
+    orders_assign(actor=operator, order_ids=[order.pk])
+    client.force_login(operator)
+    loaded = form_data(client, order)
+    payload = json.loads(Path("/work/shared/fixtures/stores/shopify-order.json").read_text())["order"]
+    incoming = order_mapping("shopify")(payload)
+    newer = dataclasses.replace(
+        incoming, updated_at=incoming.updated_at + timedelta(hours=1), customer_phone="+1 555 0100"
+    )
+    store_order_apply(store=store, incoming=newer, via="webhook")
+
+    refused = client.post(change_url(order), {**loaded, "customer_name": "Typed by the holder"})
+
+    assert refused.status_code == 200
+    assert [text for text in messages_of(refused) if "were not saved" in text] == [
+        "Acme Shopify changed customer phone on #1001 just now. Your changes were not saved: check them and "
+        "save again."
+    ]
+    current = Order.objects.get(pk=order.pk)
+    assert (current.customer_name, current.customer_phone) == (incoming.customer_name, "+1 555 0100")
