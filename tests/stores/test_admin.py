@@ -145,10 +145,13 @@ def test_the_list_shows_the_store_once_orders_come_from_two_stores(client, super
     client.force_login(superuser)
     assert "Acme Shopify" not in client.get(reverse("admin:orders_order_changelist")).content.decode()
 
-    store_order(StoreFactory(name="Second Shopify"))
+    second = StoreFactory(name="Second Shopify")
+    store_order(second)
     page = client.get(reverse("admin:orders_order_changelist")).content.decode()
 
     assert "Acme Shopify" in page and "Second Shopify" in page
+    filtered = client.get(reverse("admin:orders_order_changelist"), {"store__id__exact": second.pk})
+    assert [order.store for order in filtered.context["cl"].result_list] == [second]
 
 
 def test_an_order_link_by_a_number_two_stores_share_lists_both(client, superuser):
