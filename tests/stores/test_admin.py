@@ -15,6 +15,9 @@ from stores.services import store_order_apply
 from tests.api.conftest import client_for
 from tests.factories import StoreFactory
 
+# The platforms' real payloads, byte-exact copies (stores/fixtures/SOURCES.md).
+FIXTURES = Path(__file__).resolve().parents[2] / "stores" / "fixtures"
+
 CHANGELIST = reverse("admin:stores_store_changelist")
 
 
@@ -96,7 +99,7 @@ def test_a_plain_http_store_address_is_refused(client, superuser):
 
 def test_the_replay_button_replays_the_stores_failed_deliveries(client, superuser):
     store = StoreFactory(slug="woo", platform="woocommerce")
-    body = json.loads(Path("/work/shared/fixtures/stores/woocommerce-order.json").read_text())
+    body = json.loads((FIXTURES / "woocommerce-order.json").read_text())
     body["status"] = "wc-packed"
     Delivery.objects.create(
         store=store,
@@ -124,7 +127,7 @@ def test_the_replay_button_replays_the_stores_failed_deliveries(client, superuse
 
 
 def store_order(store: Store) -> Order:
-    payload = json.loads(Path("/work/shared/fixtures/stores/shopify-order.json").read_text())["order"]
+    payload = json.loads((FIXTURES / "shopify-order.json").read_text())["order"]
     result = store_order_apply(store=store, incoming=order_mapping("shopify")(payload), via="file")
     return Order.objects.get(pk=result.order_id)
 
@@ -200,7 +203,7 @@ def test_the_holders_form_opened_before_the_stores_change_is_refused_naming_the_
     orders_assign(actor=operator, order_ids=[order.pk])
     client.force_login(operator)
     loaded = form_data(client, order)
-    payload = json.loads(Path("/work/shared/fixtures/stores/shopify-order.json").read_text())["order"]
+    payload = json.loads((FIXTURES / "shopify-order.json").read_text())["order"]
     incoming = order_mapping("shopify")(payload)
     newer = dataclasses.replace(
         incoming, updated_at=incoming.updated_at + timedelta(hours=1), customer_phone="+1 555 0100"

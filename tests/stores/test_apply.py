@@ -19,7 +19,8 @@ from stores.platforms import order_mapping
 from stores.services import Outcome, UnmappedStatus, store_order_apply
 from tests.factories import StoreFactory
 
-FIXTURES = Path("/work/shared/fixtures/stores")
+# The platforms' real payloads and signature vectors, byte-exact copies (stores/fixtures/SOURCES.md).
+FIXTURES = Path(__file__).resolve().parents[2] / "stores" / "fixtures"
 
 
 def fixture_order(platform: str, name: str):

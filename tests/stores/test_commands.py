@@ -13,6 +13,9 @@ from stores.models import Delivery, Store
 from stores.signatures import signature_for
 from tests.factories import StoreFactory
 
+# The platforms' real payloads, byte-exact copies (stores/fixtures/SOURCES.md).
+FIXTURES = Path(__file__).resolve().parents[2] / "stores" / "fixtures"
+
 SECRET = "hush-webhook-secret"
 
 
@@ -144,7 +147,7 @@ def post_woo(client, order: dict) -> None:
 
 def test_a_failed_delivery_is_replayed_after_its_cause_is_fixed(db, client):
     store = StoreFactory(slug="woo", platform="woocommerce", webhook_secret=SECRET)
-    order = json.loads(Path("/work/shared/fixtures/stores/woocommerce-order.json").read_text())
+    order = json.loads((FIXTURES / "woocommerce-order.json").read_text())
     post_woo(client, {**order, "status": "wc-packed"})
     assert Delivery.objects.get().state == "failed"
 
@@ -165,7 +168,7 @@ def test_a_failed_delivery_is_replayed_after_its_cause_is_fixed(db, client):
 
 def test_replaying_an_applied_delivery_changes_nothing_and_keeps_its_state(db, client):
     StoreFactory(slug="woo", platform="woocommerce", webhook_secret=SECRET)
-    post_woo(client, json.loads(Path("/work/shared/fixtures/stores/woocommerce-order.json").read_text()))
+    post_woo(client, json.loads((FIXTURES / "woocommerce-order.json").read_text()))
     out, _ = run("replay_deliveries", "--json")
     assert json.loads(out)["states"] == {"unchanged": 1}
     assert Delivery.objects.get().state == "applied"
