@@ -214,3 +214,9 @@ def test_an_invalid_value_from_the_store_is_refused_naming_the_order(shopify, in
             store=shopify, incoming=later(incoming, customer_email="not an email"), via="webhook"
         )
     assert not Order.objects.exists()
+
+
+def test_an_order_without_a_customer_is_kept_as_the_store_sends_it(shopify, incoming):
+    draft = dataclasses.replace(incoming, customer_name="", customer_email="", shipping_name="")
+    result = store_order_apply(store=shopify, incoming=draft, via="file")
+    assert Order.objects.get(pk=result.order_id).customer_name == ""
