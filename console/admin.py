@@ -202,6 +202,12 @@ class OrderAdmin(BoundedSearchAdmin):
             list_display.insert(list_display.index("order_number") + 1, "store_column")
         return list_display
 
+    def get_list_filter(self, request):
+        list_filter = list(super().get_list_filter(request))
+        if orders_from_several_stores():
+            list_filter.insert(list_filter.index("status"), "store")
+        return list_filter
+
     def get_list_select_related(self, request):
         related = super().get_list_select_related(request)
         if orders_from_several_stores() and not isinstance(related, bool):

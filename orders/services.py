@@ -538,6 +538,12 @@ def _store_lines(order: Order, store: StoreWriter, lines: Sequence[Mapping[str, 
     return built
 
 
+def _store_unchecked(order: Order) -> list[str]:
+    """The fields a store's order is not validated on: the ones it does not send, and a customer's name it
+    sends empty (Shopify's draft orders often have no customer)."""
+    return ["status", "store", "updated_by", *(["customer_name"] if order.customer_name == "" else [])]
+
+
 @transaction.atomic(savepoint=False)
 def order_store_write(
     *,
@@ -545,19 +551,19 @@ def order_store_write(
     order: Order | None,
     values: Mapping[str, Any],
     status_code: str,
-    lines: Sequence[Mapping[str, Any]],
+    lines: Sequence[Mapping[str, Any]] | None,
 ) -> StoreWrite:
     """Write a connected store's copy of one order, as the store: create it (`order` None) or update `order`,
     which the caller has locked (orders.locking.order_locked) in this transaction.
 
     The store's copy is the truth for what it sends, so the edit guard is not asked: a held order is changed
     too, its hold stays, and its holder is notified (OrderChanged, inside the transaction). An update
-    increments the version (a form loaded before is then
-    refused as stale), records each changed field with the store as the actor, replaces the lines when they
-    differ, and sends `order_status_changed` with the store, so that a final status ends the hold
-    (auto_released, by the store). `values` are Order fields by name (STORE_FIELDS); lines are mappings of
-    STORE_LINE_FIELDS. A value the order cannot hold (an invalid email, a negative amount) refuses the whole
-    write with a message naming the order.
+    increments the version (a form loaded before is then refused as stale), records each changed field with
+    the store as the actor, replaces the lines when they differ, and sends `order_status_changed` with the
+    store, so that a final status ends the hold (auto_released, by the store). `values` are Order fields by
+    name (STORE_FIELDS); lines are mappings of STORE_LINE_FIELDS (None keeps the order's lines: a deletion
+    names none). A value the order cannot hold (an invalid email, a negative amount) refuses the whole write
+    with a message naming the order.
     """
     unknown = sorted(set(values) - set(STORE_FIELDS))
     if unknown:
@@ -576,12 +582,11 @@ def order_store_write(
     if order is None:
         order = Order(store_id=store.store_id, status=status, **values)
         try:
-            order.clean_fields(exclude=["status", "store", "updated_by"])
+            order.clean_fields(exclude=_store_unchecked(order))
         except ValidationError as error:
             raise _store_invalid(number, store, error) from None
         order.save()
-        new_lines = _store_lines(order, store, lines)
-        OrderLine.objects.bulk_create(new_lines)
+        OrderLine.objects.bulk_create(_store_lines(order, store, lines or ()))
         written = tuple(name for name in values if name != "store_updated_at")
         event = OrderChanged(
             order_ids=(order.pk,),
@@ -601,21 +606,24 @@ def order_store_write(
         setattr(order, name, value)
     order.status_id = status.code
     try:
-        order.clean_fields(exclude=["status", "store", "updated_by"])
+        order.clean_fields(exclude=_store_unchecked(order))
     except ValidationError as error:
         raise _store_invalid(before.number, store, error) from None
     recorded = {name: getattr(order, name) for name in values if name in history.FIELDS}
     field_changes = history.field_changes(before, {**recorded, "status": status})
-    current_lines = list(OrderLine.objects.filter(order=order).order_by("id"))
-    new_lines = _store_lines(order, store, lines)
-    old_text = history.lines_text((line.sku, line.name, line.qty, line.unit_price) for line in current_lines)
-    new_text = history.lines_text((line.sku, line.name, line.qty, line.unit_price) for line in new_lines)
-    same_totals = [line.line_total for line in current_lines] == [line.line_total for line in new_lines]
-    if old_text != new_text or not same_totals:
-        OrderLine.objects.filter(order=order).delete()
-        OrderLine.objects.bulk_create(new_lines)
-        if old_text != new_text:
-            field_changes[history.LINES] = (old_text, new_text)
+    if lines is not None:
+        current_lines = list(OrderLine.objects.filter(order=order).order_by("id"))
+        new_lines = _store_lines(order, store, lines)
+        old_text = history.lines_text(
+            (line.sku, line.name, line.qty, line.unit_price) for line in current_lines
+        )
+        new_text = history.lines_text((line.sku, line.name, line.qty, line.unit_price) for line in new_lines)
+        same_totals = [line.line_total for line in current_lines] == [line.line_total for line in new_lines]
+        if old_text != new_text or not same_totals:
+            OrderLine.objects.filter(order=order).delete()
+            OrderLine.objects.bulk_create(new_lines)
+            if old_text != new_text:
+                field_changes[history.LINES] = (old_text, new_text)
     store_time_moved = before.store_updated_at != order.store_updated_at
     if not field_changes:
         if store_time_moved:

@@ -42,13 +42,14 @@ def json_orders(text: str) -> Iterator[tuple[int, str, Any]]:
     {"orders": []} or a Magento search page {"items": [], "total_count": N}. `where` is its place in the
     file ("items[2]") and `line` the line it starts on, for messages."""
     decoder = json.JSONDecoder(parse_float=Decimal)
+    lines = _Lines(text)
     start = _skip_space(text, 0)
     if start == len(text):
         raise ImportFileError("The file is empty: it holds no JSON.")
     try:
         if text[start] == "[":
             for index, (offset, value) in enumerate(_array_elements(decoder, text, start)):
-                yield _line_at(text, offset), f"[{index}]", value
+                yield lines.at(offset), f"[{index}]", value
             return
         if text[start] != "{":
             value, _end = decoder.raw_decode(text, start)
@@ -62,17 +63,14 @@ def json_orders(text: str) -> Iterator[tuple[int, str, Any]]:
         ) from None
     wrapper = _wrapper_key(members)
     if wrapper is None:  # a bare order
-        yield _line_at(text, start), "the order", {key: value for key, (_, value) in members.items()}
+        yield lines.at(start), "the order", {key: value for key, (_, value) in members.items()}
         return
     offset, value = members[wrapper]
     if wrapper in ONE_ORDER_KEYS:
-        yield _line_at(text, offset), wrapper, value
+        yield lines.at(offset), wrapper, value
         return
-    try:
-        for index, (element_offset, element) in enumerate(_array_elements(decoder, text, offset)):
-            yield _line_at(text, element_offset), f"{wrapper}[{index}]", element
-    except json.JSONDecodeError as error:  # pragma: no cover - the whole value parsed already
-        raise ImportFileError(f"The file is not valid JSON (line {error.lineno}: {error.msg}).") from None
+    for index, (element_offset, element) in enumerate(zip(value.offsets, value, strict=True)):
+        yield lines.at(element_offset), f"{wrapper}[{index}]", element
 
 
 def search_page_note(text: str) -> str:
@@ -112,21 +110,42 @@ def _skip_space(text: str, position: int) -> int:
     return position
 
 
-def _array_elements(decoder: json.JSONDecoder, text: str, start: int) -> Iterator[tuple[int, Any]]:
-    """(offset, value) of each element of the JSON array at `start`."""
+class _Elements(list):
+    """A JSON array's values, with the offset each one starts at (for the line a message names)."""
+
+    offsets: list[int]
+
+
+def _array_elements(decoder: json.JSONDecoder, text: str, start: int, end: list[int] | None = None):
+    """(offset, value) of each element of the JSON array at `start`; `end` gets the offset after it."""
     position = _skip_space(text, start + 1)
     if position < len(text) and text[position] == "]":
+        if end is not None:
+            end.append(position + 1)
         return
     while True:
-        value, end = decoder.raw_decode(text, position)
+        value, after = decoder.raw_decode(text, position)
         yield position, value
-        position = _skip_space(text, end)
+        position = _skip_space(text, after)
         if position < len(text) and text[position] == ",":
             position = _skip_space(text, position + 1)
             continue
         if position < len(text) and text[position] == "]":
+            if end is not None:
+                end.append(position + 1)
             return
         raise json.JSONDecodeError("Expecting ',' delimiter", text, position)
+
+
+def _array(decoder: json.JSONDecoder, text: str, start: int) -> tuple[_Elements, int]:
+    """The JSON array at `start`, each element decoded once, and the offset after it."""
+    end: list[int] = []
+    elements = _Elements()
+    elements.offsets = []
+    for offset, value in _array_elements(decoder, text, start, end):
+        elements.offsets.append(offset)
+        elements.append(value)
+    return elements, end[0]
 
 
 def _object_members(
@@ -148,7 +167,12 @@ def _object_members(
             if position >= len(text) or text[position] != ":":
                 raise json.JSONDecodeError("Expecting ':' delimiter", text, position)
             position = _skip_space(text, position + 1)
-            value, end = decoder.raw_decode(text, position)
+            # An array is decoded element by element, once, keeping where each starts.
+            value, end = (
+                _array(decoder, text, position)
+                if text.startswith("[", position)
+                else decoder.raw_decode(text, position)
+            )
             yield key, (position, value)
             position = _skip_space(text, end)
             if position < len(text) and text[position] == ",":
@@ -162,8 +186,21 @@ def _object_members(
         raise json.JSONDecodeError("Extra data", text, _skip_space(text, end))
 
 
-def _line_at(text: str, offset: int) -> int:
-    return text.count("\n", 0, offset) + 1
+class _Lines:
+    """The line of an offset in `text`, for offsets that only grow: each call counts from the last one, so
+    that a file is scanned once, not once per order."""
+
+    def __init__(self, text: str) -> None:
+        self.text = text
+        self.offset = 0
+        self.line = 1
+
+    def at(self, offset: int) -> int:
+        if offset < self.offset:
+            self.offset, self.line = 0, 1
+        self.line += self.text.count("\n", self.offset, offset)
+        self.offset = offset
+        return self.line
 
 
 def _unwrapped(value: Any) -> Any:

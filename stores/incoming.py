@@ -28,9 +28,8 @@ class IncomingOrder:
     decoded); empty strings where the store sends nothing."""
 
     external_id: str  # the platform's own id of the order (Shopify id, WooCommerce id, Magento entity_id)
-    number: (
-        str  # the number the store shows: Shopify name ("#1001"), WooCommerce number, Magento increment_id
-    )
+    # The number the store shows: Shopify name ("#1001"), WooCommerce number, Magento increment_id.
+    number: str
     store_status: str  # the store's status code, mapped through the store's status map when applied
     created_at: datetime
     updated_at: datetime  # the store's updated_at / date_modified_gmt: an order never goes back in time

@@ -186,20 +186,7 @@ def store_order_apply_in_transaction(*, store: Store, incoming: IncomingOrder, v
     if order.store_updated_at is not None and incoming_at < order.store_updated_at:
         return StoreApplyResult(Outcome.STALE, order.pk, order.number)
     values = _deleted_values(incoming) if incoming.deleted else _values(incoming)
-    lines = (
-        [
-            {
-                "sku": line.sku,
-                "name": line.name,
-                "qty": line.qty,
-                "unit_price": line.unit_price,
-                "line_total": line.line_total,
-            }
-            for line in order.lines.all()
-        ]
-        if incoming.deleted
-        else _lines(incoming)
-    )
+    lines = None if incoming.deleted else _lines(incoming)
     written = order_store_write(
         store=writer, order=order, values=values, status_code=status_code, lines=lines
     )

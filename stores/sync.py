@@ -15,12 +15,13 @@ is fixed. Nothing is lost by moving on.
 import logging
 import time
 from collections import Counter
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterator, Mapping
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from django.db import transaction
+from django.db import connection, transaction
 from django.utils import timezone
 
 from orders.models import Order
@@ -42,6 +43,8 @@ MAPPINGS: dict[str, Callable[[Mapping[str, Any]], IncomingOrder]] = {
 # What a dry run says it would do with an order.
 WOULD_CREATE, WOULD_UPDATE, WOULD_KEEP = "would create", "would update", "unchanged or older"
 FAILED = "failed"
+# The first key of the sync's advisory lock (the second is the store's id): "SYNC" in ASCII.
+SYNC_LOCK_NAMESPACE = 0x53594E43
 
 
 @dataclass(frozen=True)
@@ -130,9 +133,59 @@ def store_sync(
     # move the cursor. A run from the cursor or before it may.
     may_move_cursor = start is None or (store.sync_cursor is not None and start <= store.sync_cursor)
     mapping = MAPPINGS[store.platform]
+    started = time.monotonic()
+    with _store_sync_lock(store) as locked:
+        if not locked:
+            result.stopped = (
+                f"{store.slug}: another sync of this store is running (cron and a hand-run at once?);"
+                " nothing was read"
+            )
+            return result
+        _pages_apply(store, start, client, mapping, may_move_cursor, dry_run, progress, result, started)
+    if not dry_run:
+        Store.objects.filter(pk=store.pk).update(last_sync_at=timezone.now())
+    logger.info(
+        "store_sync %s: %s read, %s%s",
+        store.slug,
+        result.read,
+        ", ".join(f"{count} {name}" for name, count in sorted(result.outcomes.items())) or "nothing",
+        f"; stopped: {result.stopped}" if result.stopped else "",
+        extra={"action": "store_sync", "store": store.slug, "outcomes": dict(result.outcomes)},
+    )
+    return result
+
+
+@contextmanager
+def _store_sync_lock(store: Store) -> Iterator[bool]:
+    """One sync of a store at a time (PostgreSQL: a session advisory lock on the store; two runs at once
+    would apply the same pages twice, harmlessly, but could move the cursor back). SQLite: always yes."""
+    if connection.vendor != "postgresql":
+        yield True
+        return
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT pg_try_advisory_lock(%s, %s)", [SYNC_LOCK_NAMESPACE, store.pk])
+        locked = bool(cursor.fetchone()[0])
+    try:
+        yield locked
+    finally:
+        if locked:
+            with connection.cursor() as cursor:
+                cursor.execute("SELECT pg_advisory_unlock(%s, %s)", [SYNC_LOCK_NAMESPACE, store.pk])
+
+
+def _pages_apply(
+    store: Store,
+    start: datetime | None,
+    client: OrdersClient | None,
+    mapping: Callable[[Mapping[str, Any]], IncomingOrder],
+    may_move_cursor: bool,
+    dry_run: bool,
+    progress: Progress | None,
+    result: StoreSyncResult,
+    started: float,
+) -> None:
     held_at: datetime | None = None  # the change of the earliest order this run could not apply
     reached: datetime | None = None  # the newest change read
-    started = time.monotonic()
     own_client = client is None
     client = client or client_for(store)
     try:
@@ -163,17 +216,6 @@ def store_sync(
         result.waited = client.waited
         if own_client:
             client.close()
-    if not dry_run:
-        Store.objects.filter(pk=store.pk).update(last_sync_at=timezone.now())
-    logger.info(
-        "store_sync %s: %s read, %s%s",
-        store.slug,
-        result.read,
-        ", ".join(f"{count} {name}" for name, count in sorted(result.outcomes.items())) or "nothing",
-        f"; stopped: {result.stopped}" if result.stopped else "",
-        extra={"action": "store_sync", "store": store.slug, "outcomes": dict(result.outcomes)},
-    )
-    return result
 
 
 def _changed_at(client: OrdersClient, payload: Mapping[str, Any]) -> datetime | None:

@@ -33,6 +33,8 @@ def test_benchmark_suite_smoke_run_passes_its_checks(tmp_path):
     assert "0 failed" in result.stdout
     # Every figure ran, the load through HTTP (gunicorn, bench/http_load.py) included.
     assert "figure http: done" in result.stdout and "figure pages: done" in result.stdout
+    # The connected stores' figures: webhooks through gunicorn, and the backfill by sync_orders.
+    assert "figure hooks: done" in result.stdout and "figure backfill: done" in result.stdout
 
 
 @pytest.mark.skipif(not Path("/proc/self/status").exists(), reason="VmHWM is read from Linux's /proc")

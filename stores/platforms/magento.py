@@ -117,10 +117,11 @@ def _payment_status(read: Reader, grand_total: Decimal) -> str:
 def _fulfillment_status(read: Reader, items: list[Mapping[str, Any]], top_level: list[int]) -> str:
     """Shipped quantities are kept on the item that was shipped: the parent, or a bundle's children when
     they ship separately; a parent counts as shipped as far as it or its children are."""
-    children: dict[Any, list[int]] = {}
-    for n, item in enumerate(items):
-        if item.get("parent_item_id") not in (None, "", 0):
-            children.setdefault(item["parent_item_id"], []).append(n)
+    children: dict[str, list[int]] = {}
+    for n in range(len(items)):
+        parent = read.text(f"items.{n}.parent_item_id")
+        if parent not in ("", "0"):
+            children.setdefault(parent, []).append(n)
     ordered = shipped = ZERO
     for n in top_level:
         item = items[n]
@@ -133,7 +134,7 @@ def _fulfillment_status(read: Reader, items: list[Mapping[str, Any]], top_level:
         if qty <= 0:
             continue
         done = read.money(f"items.{n}.qty_shipped")
-        parts = children.get(item.get("item_id"), [])
+        parts = children.get(read.text(f"items.{n}.item_id"), [])
         if parts and done == 0:
             fractions = [
                 read.money(f"items.{c}.qty_shipped") / max(read.money(f"items.{c}.qty_ordered"), Decimal(1))

@@ -15,6 +15,9 @@ from stores.services import store_order_apply
 from tests.api.conftest import client_for
 from tests.factories import StoreFactory
 
+# The platforms' real payloads, byte-exact copies (stores/fixtures/SOURCES.md).
+FIXTURES = Path(__file__).resolve().parents[2] / "stores" / "fixtures"
+
 CHANGELIST = reverse("admin:stores_store_changelist")
 
 
@@ -96,7 +99,7 @@ def test_a_plain_http_store_address_is_refused(client, superuser):
 
 def test_the_replay_button_replays_the_stores_failed_deliveries(client, superuser):
     store = StoreFactory(slug="woo", platform="woocommerce")
-    body = json.loads(Path("/work/shared/fixtures/stores/woocommerce-order.json").read_text())
+    body = json.loads((FIXTURES / "woocommerce-order.json").read_text())
     body["status"] = "wc-packed"
     Delivery.objects.create(
         store=store,
@@ -124,7 +127,7 @@ def test_the_replay_button_replays_the_stores_failed_deliveries(client, superuse
 
 
 def store_order(store: Store) -> Order:
-    payload = json.loads(Path("/work/shared/fixtures/stores/shopify-order.json").read_text())["order"]
+    payload = json.loads((FIXTURES / "shopify-order.json").read_text())["order"]
     result = store_order_apply(store=store, incoming=order_mapping("shopify")(payload), via="file")
     return Order.objects.get(pk=result.order_id)
 
@@ -145,10 +148,13 @@ def test_the_list_shows_the_store_once_orders_come_from_two_stores(client, super
     client.force_login(superuser)
     assert "Acme Shopify" not in client.get(reverse("admin:orders_order_changelist")).content.decode()
 
-    store_order(StoreFactory(name="Second Shopify"))
+    second = StoreFactory(name="Second Shopify")
+    store_order(second)
     page = client.get(reverse("admin:orders_order_changelist")).content.decode()
 
     assert "Acme Shopify" in page and "Second Shopify" in page
+    filtered = client.get(reverse("admin:orders_order_changelist"), {"store__id__exact": second.pk})
+    assert [order.store for order in filtered.context["cl"].result_list] == [second]
 
 
 def test_an_order_link_by_a_number_two_stores_share_lists_both(client, superuser):
@@ -182,3 +188,34 @@ def test_the_api_asks_which_store_when_two_share_a_number(supervisor):
     assert chosen.status_code == 200
     assert chosen.json()["number"] == "1001"
     assert api.get("/api/v1/orders/1001/", {"store": ""}).status_code == 404  # no order from no store
+
+
+def test_the_holders_form_opened_before_the_stores_change_is_refused_naming_the_store(client, operator):
+    import dataclasses
+    from datetime import timedelta
+
+    from operators.services import orders_assign
+    from tests.console.test_admin import change_url, messages_of
+    from tests.console.test_stale_form import form_data
+
+    store = StoreFactory(name="Acme Shopify")
+    order = store_order(store)
+    orders_assign(actor=operator, order_ids=[order.pk])
+    client.force_login(operator)
+    loaded = form_data(client, order)
+    payload = json.loads((FIXTURES / "shopify-order.json").read_text())["order"]
+    incoming = order_mapping("shopify")(payload)
+    newer = dataclasses.replace(
+        incoming, updated_at=incoming.updated_at + timedelta(hours=1), customer_phone="+1 555 0100"
+    )
+    store_order_apply(store=store, incoming=newer, via="webhook")
+
+    refused = client.post(change_url(order), {**loaded, "customer_name": "Typed by the holder"})
+
+    assert refused.status_code == 200
+    assert [text for text in messages_of(refused) if "were not saved" in text] == [
+        "Acme Shopify changed customer phone on #1001 just now. Your changes were not saved: check them and "
+        "save again."
+    ]
+    current = Order.objects.get(pk=order.pk)
+    assert (current.customer_name, current.customer_phone) == (incoming.customer_name, "+1 555 0100")

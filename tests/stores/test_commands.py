@@ -13,6 +13,9 @@ from stores.models import Delivery, Store
 from stores.signatures import signature_for
 from tests.factories import StoreFactory
 
+# The platforms' real payloads, byte-exact copies (stores/fixtures/SOURCES.md).
+FIXTURES = Path(__file__).resolve().parents[2] / "stores" / "fixtures"
+
 SECRET = "hush-webhook-secret"
 
 
@@ -144,7 +147,7 @@ def post_woo(client, order: dict) -> None:
 
 def test_a_failed_delivery_is_replayed_after_its_cause_is_fixed(db, client):
     store = StoreFactory(slug="woo", platform="woocommerce", webhook_secret=SECRET)
-    order = json.loads(Path("/work/shared/fixtures/stores/woocommerce-order.json").read_text())
+    order = json.loads((FIXTURES / "woocommerce-order.json").read_text())
     post_woo(client, {**order, "status": "wc-packed"})
     assert Delivery.objects.get().state == "failed"
 
@@ -165,7 +168,7 @@ def test_a_failed_delivery_is_replayed_after_its_cause_is_fixed(db, client):
 
 def test_replaying_an_applied_delivery_changes_nothing_and_keeps_its_state(db, client):
     StoreFactory(slug="woo", platform="woocommerce", webhook_secret=SECRET)
-    post_woo(client, json.loads(Path("/work/shared/fixtures/stores/woocommerce-order.json").read_text()))
+    post_woo(client, json.loads((FIXTURES / "woocommerce-order.json").read_text()))
     out, _ = run("replay_deliveries", "--json")
     assert json.loads(out)["states"] == {"unchanged": 1}
     assert Delivery.objects.get().state == "applied"
@@ -175,3 +178,28 @@ def test_replaying_an_applied_delivery_changes_nothing_and_keeps_its_state(db, c
 def test_replay_deliveries_of_an_unknown_store_is_an_error(db):
     with pytest.raises(CommandError, match="'nobody'"):
         run("replay_deliveries", "--store", "nobody")
+
+
+def test_purge_deliveries_deletes_old_ones_and_keeps_failed_and_recent_ones(db):
+    from datetime import timedelta
+
+    from django.utils import timezone
+
+    store = StoreFactory()
+    old = timezone.now() - timedelta(days=40)
+    for index, state in enumerate(["applied", "stale", "failed", "ignored"]):
+        Delivery.objects.create(store=store, key=f"old-{index}", state=state, body="{}", received_at=old)
+    Delivery.objects.create(store=store, key="recent", state="applied", body="{}")
+
+    dry, _ = run("purge_deliveries", "--dry-run")
+    assert "Dry run: 3 deliveries" in dry and Delivery.objects.count() == 5
+
+    out, _ = run("purge_deliveries", "--batch-size", "2")
+
+    assert "Deleted 3 deliveries" in out and "2 batches" in out
+    assert set(Delivery.objects.values_list("key", flat=True)) == {"old-2", "recent"}
+
+
+def test_purge_deliveries_refuses_to_forget_deliveries_a_store_may_still_repeat(db):
+    with pytest.raises(CommandError, match="shorter than 3d"):
+        run("purge_deliveries", "--older-than", "1d")

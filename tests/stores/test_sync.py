@@ -157,7 +157,7 @@ def test_sync_orders_prints_one_summary_line_per_store(fake_store, polled_store)
     call_command("sync_orders", stdout=out, stderr=StringIO())
     lines = out.getvalue().splitlines()
     assert len(lines) == 2
-    assert lines[0].startswith("fake-magento: 2 orders read in 1 pages") and "2 created" in lines[0]
+    assert lines[0].startswith("fake-magento: 2 orders read in 1 page,") and "2 created" in lines[0]
     assert (
         lines[1].startswith("fake-woocommerce: 3 orders read")
         and "synchronised up to 2026-11-01 08:00:02 UTC" in lines[1]

@@ -109,3 +109,35 @@ def test_a_webhook_and_a_poll_of_one_order_at_once_leave_it_once_at_the_newest_c
         # Created once, changed at most once more (by the newer copy): never by the older one after it.
         assert order.version <= (1 if newer == "same" else 2)
     assert Delivery.objects.filter(store=store).count() == ROUNDS
+
+
+def test_a_second_sync_of_a_store_while_one_runs_reads_nothing_and_says_why(fake_store, polled_store):
+    from django.db import connection, connections
+
+    from stores.sync import SYNC_LOCK_NAMESPACE
+
+    store = polled_store("magento")
+    fake_store.add_many("magento", 3, start=START)
+    running, done = threading.Event(), threading.Event()
+
+    def the_first_sync() -> None:  # holds what a running sync holds, on its own connection
+        try:
+            with connection.cursor() as cursor:
+                cursor.execute("SELECT pg_advisory_lock(%s, %s)", [SYNC_LOCK_NAMESPACE, store.pk])
+                running.set()
+                done.wait(30)
+                cursor.execute("SELECT pg_advisory_unlock(%s, %s)", [SYNC_LOCK_NAMESPACE, store.pk])
+        finally:
+            connections.close_all()
+
+    first = threading.Thread(target=the_first_sync)
+    first.start()
+    assert running.wait(30)
+    try:
+        second = store_sync(store=store)
+    finally:
+        done.set()
+        first.join(30)
+    assert "another sync of this store is running" in second.stopped and second.read == 0
+    assert not Order.objects.filter(store=store).exists() and fake_store.requests == []
+    assert store_sync(store=Store.objects.get(pk=store.pk)).outcomes == {"created": 3}

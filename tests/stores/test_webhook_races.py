@@ -18,11 +18,14 @@ from stores.signatures import signature_for
 from tests.factories import StoreFactory
 from tests.operators.test_races import run_together
 
+# The platforms' real payloads, byte-exact copies (stores/fixtures/SOURCES.md).
+FIXTURES = Path(__file__).resolve().parents[2] / "stores" / "fixtures"
+
 pytestmark = [pytest.mark.postgres, pytest.mark.django_db(transaction=True)]
 
 ROUNDS = 10
 SECRET = "race-secret"
-FIXTURE = json.loads(Path("/work/shared/fixtures/stores/shopify-order.json").read_text())["order"]
+FIXTURE = json.loads((FIXTURES / "shopify-order.json").read_text())["order"]
 
 
 def shopify_order(round_no: int, **changes) -> dict:

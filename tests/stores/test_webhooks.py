@@ -14,7 +14,8 @@ from stores.models import Delivery, Store
 from stores.signatures import signature_for, signature_valid, woocommerce_key
 from tests.factories import StoreFactory
 
-FIXTURES = Path("/work/shared/fixtures/stores")
+# The platforms' real payloads and signature vectors, byte-exact copies (stores/fixtures/SOURCES.md).
+FIXTURES = Path(__file__).resolve().parents[2] / "stores" / "fixtures"
 SECRET = "hush-webhook-secret"
 
 

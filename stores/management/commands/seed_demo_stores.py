@@ -1,6 +1,7 @@
 """seed_demo_stores: the demo's three connected stores, one per platform, each with a few orders that came
 from it (a step of `make demo`, after seed_demo; safe to run again)."""
 
+import logging
 from collections.abc import Callable, Mapping
 from datetime import timedelta
 from typing import Any
@@ -56,6 +57,17 @@ class Command(BaseCommand):
     help = "Connect the demo's three stores (Shopify, WooCommerce, Magento), each with a few orders from it."
 
     def handle(self, *args: Any, **options: Any) -> None:
+        # The apply service logs each order it applies; seeding nine says nothing an operator needs, and
+        # `make demo` shows this command's output (its stderr) before the server's lines.
+        service_log = logging.getLogger("orderops")
+        level = service_log.level
+        service_log.setLevel(max(level, logging.WARNING))
+        try:
+            self.seed()
+        finally:
+            service_log.setLevel(level)
+
+    def seed(self) -> None:
         now = timezone.now().replace(microsecond=0)
         with transaction.atomic():
             for slug, platform, name, base_url, credentials in DEMO_STORES:

@@ -115,8 +115,9 @@ def summary_line(result: StoreSyncResult) -> str:
     counts = ", ".join(f"{count} {name}" for name, count in sorted(result.outcomes.items())) or "nothing new"
     rate = f", {result.read / result.seconds:.0f} orders/s" if result.seconds and result.read else ""
     waited = f", {result.waited:.1f} s waiting for the store" if result.waited else ""
-    pages = f"{result.pages} pages, {result.seconds:.1f} s{rate}{waited}"
-    line = f"{result.store}: {result.read} orders read in {pages}: {counts}"
+    pages = f"{result.pages} {'page' if result.pages == 1 else 'pages'}, {result.seconds:.1f} s{rate}{waited}"
+    orders = "order" if result.read == 1 else "orders"
+    line = f"{result.store}: {result.read} {orders} read in {pages}: {counts}"
     if result.dry_run:
         line += f" (dry run: nothing written; the cursor stays at {when(result.cursor)})"
     elif result.cursor_moved:
