@@ -178,7 +178,7 @@ def orders_in_queue(queryset: QuerySet[Order], queue: HoldQueue | str, *, user: 
     column, which the planner estimates from its statistics, with order_free_idx, the partial index of the
     free orders, behind it; the claim, the queue counts and the backlog read the same marker."""
     if queue == HoldQueue.MINE:
-        return queryset.filter(assignment__operator_id=user.pk)
+        return queryset.filter(assignment__operator_id=user.pk) if user.pk is not None else queryset.none()
     if queue == HoldQueue.OPEN:
         return queryset.filter(held=False, status__releases_assignment=False)
     if queue == HoldQueue.UNASSIGNED:
