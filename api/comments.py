@@ -8,7 +8,7 @@ from rest_framework.response import Response
 from api.base import ApiView, StrictSerializer
 from api.problems import refusal_problem
 from orders.models import OrderComment
-from orders.results import RequestRefused
+from orders.results import RequestRefused, user_display_name
 from orders.services import order_comment_add
 
 
@@ -21,7 +21,7 @@ class CommentSerializer(serializers.ModelSerializer):
         fields = ("id", "author", "author_name", "body", "created_at")
 
     def get_author_name(self, comment: OrderComment) -> str:
-        return comment.author.get_full_name() or comment.author.get_username()
+        return user_display_name(comment.author)
 
 
 class CommentAddSerializer(StrictSerializer):

@@ -23,9 +23,10 @@ from api.conf import api_setting
 from api.permissions import MayIngestOrders
 from api.problems import ApiCode, ApiProblem, ambiguous_number_problem, field_errors, refusal_problem
 from api.selectors import order_powers, orders_with_holds
+from operators.selectors import HoldQueue, orders_in_queue
 from orders.importing import QTY_LIMIT, order_record_validate, orders_import
 from orders.models import Order, OrderLine, OrderStatus
-from orders.results import Code, RequestRefused
+from orders.results import Code, RequestRefused, user_display_name
 from orders.selectors import orders_by_number, orders_search
 from orders.services import order_update
 from orders.validators import at_least_one, not_negative
@@ -40,7 +41,7 @@ class HoldSerializer(serializers.Serializer):
     since = serializers.DateTimeField(source="assigned_at")
 
     def get_holder_name(self, assignment) -> str:
-        return assignment.operator.get_full_name() or assignment.operator.get_username()
+        return user_display_name(assignment.operator)
 
 
 class PowerRefusalSerializer(serializers.Serializer):
@@ -179,12 +180,7 @@ class OrderFilter(django_filters.FilterSet):
         fields: list[str] = []
 
     def held_filter(self, queryset, name: str, value: str):
-        user = self.request.user if self.request is not None else None
-        if value == "unassigned":
-            return queryset.filter(assignment__isnull=True)
-        if value == "mine":
-            return queryset.filter(assignment__operator=user)
-        return queryset.filter(assignment__isnull=False).exclude(assignment__operator=user)
+        return orders_in_queue(queryset, HoldQueue(value), user=self.request.user)
 
     def search(self, queryset, name: str, value: str):
         return orders_search(queryset, value)

@@ -98,7 +98,7 @@ def measure_list(report: Report, dataset: Dataset, repeat: int, smoke: bool) -> 
     # An order number from the middle of the table: found by the console's index look-up, by the stock
     # admin's scan of number, name and email (icontains).
     number = Order.objects.filter(pk=dataset.spec.orders // 2).values_list("number", flat=True).get()
-    views = [
+    views: list[tuple[str, dict[str, object], dict[str, object], str]] = [
         ("unfiltered", {}, {}, "stock unfiltered"),
         ("mine", {"held": "mine"}, {"assignment__operator__id__exact": viewer.pk}, "stock filter on holder"),
         (

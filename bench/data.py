@@ -18,12 +18,13 @@ import random
 import threading
 import time
 import unicodedata
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from decimal import Decimal
 from operator import itemgetter
 from pathlib import Path
+from typing import Any
 
 from django.contrib.auth import get_user_model
 from django.core.management import call_command
@@ -40,9 +41,9 @@ from operators.management.commands.seed_demo import (
     STATUS_WEIGHTS,
     STREETS,
 )
-from operators.migrations import _hold_count
 from operators.models import Assignment, AssignmentLog, OperatorActivityCount, OperatorHoldCount
 from operators.services import roles_setup
+from operators.triggers import hold_count as _hold_count
 from orderops.conf import OPERATORS_GROUP, SUPERVISORS_GROUP, orderops_setting
 from orderops.db import db_datetime, id_set_sql
 from orders.models import Order, OrderChange, OrderComment, OrderLine, OrderStatus
@@ -115,7 +116,7 @@ HOLD_COLUMNS = (
 LOG_COLUMNS = ("id", "order_id", "action", "operator_id", "previous_operator_id", "actor_id", "at", "reason")
 COMMENT_COLUMNS = ("id", "order_id", "author_id", "body", "created_at")
 # The tables the figures change, each with its snapshot and the columns put back from it.
-SNAPSHOTS = {
+SNAPSHOTS: dict[str, tuple[str, tuple[str, ...]]] = {
     ASSIGNMENT: ("bench_snapshot_hold", HOLD_COLUMNS),
     LOG: ("bench_snapshot_log", LOG_COLUMNS),
     COMMENT: ("bench_snapshot_comment", COMMENT_COLUMNS),
@@ -203,13 +204,13 @@ def is_postgresql() -> bool:
     return connection.vendor == "postgresql"
 
 
-def execute(sql: str, params: Iterable | None = None) -> int:
+def execute(sql: str, params: Sequence[Any] | None = None) -> int:
     with connection.cursor() as cursor:
         cursor.execute(sql, params)
         return cursor.rowcount
 
 
-def fetch(sql: str, params: Iterable | None = None) -> list[tuple]:
+def fetch(sql: str, params: Sequence[Any] | None = None) -> list[tuple]:
     with connection.cursor() as cursor:
         cursor.execute(sql, params)
         return cursor.fetchall()
@@ -521,7 +522,8 @@ def _holds_and_log(
     if spec.holds > len(open_orders):
         raise SystemExit(f"{spec.holds:,} holds asked for, but only {len(open_orders):,} orders are open.")
     held = rng.sample(open_orders, spec.holds)
-    holds, log = [], []
+    holds: list[tuple] = []
+    log: list[tuple] = []
     random_, minute = rng.random, timedelta(minutes=1)
     for n, (order_id, created_at) in enumerate(held):
         operator = operator_pks[n % len(operator_pks)]
@@ -540,7 +542,8 @@ def _holds_and_log(
     ]
     _created_at, n = min(candidates)
     timeline_order_id, created_at = held[n]
-    history, comments = [], []
+    history: list[tuple[int, str, int, int | None, int, datetime, str]] = []
+    comments = []
     at = created_at
     cycles = (TIMELINE_ENTRIES - TIMELINE_COMMENTS - 1) // 3
     for cycle in range(cycles):
@@ -622,9 +625,11 @@ def _load(spec: Spec, operator_pks: list[int], supervisor_pk: int) -> tuple[int,
 
     started = time.perf_counter()
     with transaction.atomic():
-        for table, (snapshot, columns) in SNAPSHOTS.items():
+        for table, (snapshot, snapshot_columns) in SNAPSHOTS.items():
             execute(f"DROP TABLE IF EXISTS {snapshot}")
-            execute(f"CREATE TABLE {snapshot} AS SELECT {', '.join(columns)} FROM {table} ORDER BY id")
+            execute(
+                f"CREATE TABLE {snapshot} AS SELECT {', '.join(snapshot_columns)} FROM {table} ORDER BY id"
+            )
         execute(f"DROP TABLE IF EXISTS {STATUS_SNAPSHOT}")
         execute(f"CREATE TABLE {STATUS_SNAPSHOT} AS SELECT id, status_id FROM {ORDER}")
         execute(f"CREATE UNIQUE INDEX {STATUS_SNAPSHOT}_id ON {STATUS_SNAPSHOT} (id)")

@@ -263,7 +263,7 @@ def measure_bulk(report: Report, sizes: Sizes, dataset: Dataset, smoke: bool) ->
             raise RuntimeError("holds are left over after a bulk round")
         for name, (figure, _result) in figures.items():
             if round_number == 0:
-                statements[name] = figure
+                statements[name] = int(figure)
             else:
                 seconds[name].append(figure * (scale if name == "naive" else 1))
 
@@ -296,17 +296,17 @@ def measure_bulk(report: Report, sizes: Sizes, dataset: Dataset, smoke: bool) ->
     )
     assign_ratio = cost_ratio(middle["assign"], middle["raw assign"])
     if profiling.available() and assign_ratio > BULK_RATIO_GOAL and not smoke:
-        sample: list[int] = []
+        profiled: list[int] = []
 
         def pick() -> None:
-            sample[:] = rng.sample(free_ids, sizes.bulk)
+            profiled[:] = rng.sample(free_ids, sizes.bulk)
 
         report.profiles.append(
             profiling.profile(
                 f"bulk assign of {sizes.bulk:,} orders",
-                lambda: orders_assign(actor=user_fresh(operator_pk), order_ids=sample),
+                lambda: orders_assign(actor=user_fresh(operator_pk), order_ids=profiled),
                 before=pick,
-                after=lambda: holds_delete(sample),
+                after=lambda: holds_delete(profiled),
             )
         )
     report.notes.append(
@@ -475,7 +475,7 @@ def claims_runs(
     for name, make_claimer in CLAIMERS.items():
         # The statements of one claim on this thread (the second: the first loads permissions).
         claim = make_claimer(workers[0])
-        holds_delete([claim()])
+        holds_delete([pk for pk in [claim()] if pk is not None])
         statements[name], order_id = statements_of(claim)
         if order_id is None:
             raise RuntimeError(f"{name} found nothing to claim")
@@ -579,7 +579,7 @@ def measure_claims(report: Report, sizes: Sizes, dataset: Dataset, smoke: bool) 
         report.profiles.append(
             profiling.profile(
                 "claim next, one thread, 20 claims",
-                lambda: claimed.extend(claim() for _claim in range(20)),
+                lambda: claimed.extend(pk for _claim in range(20) if (pk := claim()) is not None),
                 times=1,
                 after=lambda: holds_delete(claimed),
             )

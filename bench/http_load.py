@@ -34,6 +34,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from http.cookies import SimpleCookie
 from pathlib import Path
+from typing import Any
 from urllib.parse import urlencode, urlsplit
 
 from django.contrib.auth import get_user_model
@@ -108,9 +109,9 @@ class Recorder:
         with self.lock:
             windowed = {
                 kind: [
-                    inside if server else seconds
+                    value
                     for when, seconds, inside in samples
-                    if start <= when < end and (inside is not None or not server)
+                    if start <= when < end and (value := inside if server else seconds) is not None
                 ]
                 for kind, samples in self.samples.items()
             }
@@ -558,7 +559,10 @@ def live_queries(report: Report, usernames: list[str]) -> None:
 
     from live.presence import tab_issue
 
-    order_id, version = Order.objects.filter(status_id="pending").values_list("pk", "version").first()
+    pending = Order.objects.filter(status_id="pending").values_list("pk", "version").first()
+    if pending is None:
+        raise RuntimeError("no pending order to poll")
+    order_id, version = pending
     user = get_user_model().objects.get(username=usernames[0])
     client = Client()
     client.force_login(user)
@@ -566,7 +570,7 @@ def live_queries(report: Report, usernames: list[str]) -> None:
     tick = {"tab": tab, "order": order_id, "version": version, "bell": "1"}
     counted = []
 
-    def count(what: str, call: Callable) -> object:
+    def count(what: str, call: Callable) -> Any:
         with CaptureQueriesContext(connection) as captured:
             response = call()
         counted.append(f"{what} {len(captured.captured_queries)} ({response.status_code})")
@@ -592,7 +596,10 @@ def live_tab_cost(report: Report, usernames: list[str], rounds: int) -> None:
 
     from live.presence import tab_issue
 
-    order_id, version = Order.objects.filter(status_id="pending").values_list("pk", "version").first()
+    pending = Order.objects.filter(status_id="pending").values_list("pk", "version").first()
+    if pending is None:
+        raise RuntimeError("no pending order to open")
+    order_id, version = pending
     user = get_user_model().objects.get(username=usernames[0])
     client = Client()
     client.force_login(user)

@@ -105,6 +105,13 @@ def status_round_check(report: Report, order_ids: list[int], since_log_id: int, 
     )
 
 
+def _restored(order_ids: list[int]) -> None:
+    """The orders back as they were before a profiled status change: statuses, holds, vacuumed."""
+    statuses_restore(order_ids)
+    holds_restore(order_ids)
+    vacuum(ORDER, ASSIGNMENT, LOG)
+
+
 def measure_status_change(report: Report, sizes: Sizes, dataset: Dataset, smoke: bool) -> None:
     """Figure 4: an operator completes `sizes.status_bulk` of their held orders in one call."""
     actor_pk = dataset.operator_pks[4]
@@ -135,7 +142,7 @@ def measure_status_change(report: Report, sizes: Sizes, dataset: Dataset, smoke:
                     raw_status_set, ids, actor_pk, FINAL_STATUS, "status set to Complete"
                 )
             if round_number == 0:
-                statements[name] = cost
+                statements[name] = int(cost)
             else:
                 seconds[name].append(cost)
             if not checked or smoke:
@@ -160,19 +167,15 @@ def measure_status_change(report: Report, sizes: Sizes, dataset: Dataset, smoke:
         )
     )
     if profiling.available() and ratio > STATUS_RATIO_GOAL and not smoke:
-        sample: list[int] = []
+        profiled: list[int] = []
         report.profiles.append(
             profiling.profile(
                 f"bulk status change of {sizes.status_bulk:,} held orders",
                 lambda: orders_status_set(
-                    actor=user_fresh(actor_pk), order_ids=sample, status_code=FINAL_STATUS
+                    actor=user_fresh(actor_pk), order_ids=profiled, status_code=FINAL_STATUS
                 ),
-                before=lambda: sample.__setitem__(slice(None), rng.sample(held, sizes.status_bulk)),
-                after=lambda: (
-                    statuses_restore(sample),
-                    holds_restore(sample),
-                    vacuum(ORDER, ASSIGNMENT, LOG),
-                ),
+                before=lambda: profiled.__setitem__(slice(None), rng.sample(held, sizes.status_bulk)),
+                after=lambda: _restored(profiled),
             )
         )
     report.notes.append(
@@ -234,6 +237,7 @@ def measure_release_orders(report: Report, sizes: Sizes, dataset: Dataset, smoke
     startup = manage("check")
     command: list[ChildRun] = []
     raw: list[float] = []
+    summary: dict = {}
     for round_number in range(sizes.release_repeat + 1):  # round 0 warms up
         before, since = holds_count(), last_log_id()
         run = manage(*arguments)

@@ -18,6 +18,7 @@ import threading
 import time
 import uuid
 from datetime import UTC, datetime, timedelta
+from typing import Any
 
 from django.db import connection, transaction
 from django.test.utils import CaptureQueriesContext
@@ -182,12 +183,18 @@ def measure_backfill(report: Report, count: int, smoke: bool, *, platforms=("woo
 
 
 def _backfill_platform(
-    report: Report, server: fake.FakeStore, platform: str, count: int, smoke: bool, rounds: int
+    report: Report,
+    server: "fake.FakeStore | FakeStoreProcess",
+    platform: str,
+    count: int,
+    smoke: bool,
+    rounds: int,
 ):
     store = bench_store(platform, server.url)
     store_orders_delete(store)
     figure, floor, raw = [], [], []
     statements = 0
+    pages = 0
     for _round in range(rounds):
         # Interleaved: the floor, the figure, the raw write; each write undone before the next.
         started = time.perf_counter()
@@ -200,6 +207,7 @@ def _backfill_platform(
         with connection.execute_wrapper(counter):
             started = time.perf_counter()
             result = store_sync(store=store, full=True)
+            pages = result.pages
             figure.append(time.perf_counter() - started)
         statements = counter.count
         stored = Order.objects.filter(store=store).count()
@@ -233,7 +241,7 @@ def _backfill_platform(
         Result(
             "11",
             f"backfill by sync_orders, {count:,} {Platform(platform).label} orders from the fake store"
-            f" ({result.pages} pages)",
+            f" ({pages} pages)",
             f"{rate:,.0f} orders/s",
             ms(max(figure)),
             f"{statements / count:.1f} per order",
@@ -358,7 +366,7 @@ def delivery_statements(store: Store) -> tuple[int, int]:
 
     client = Client()
     body = json.dumps(shopify_rest_order(990_001, START)).encode()
-    headers = {
+    headers: dict[str, Any] = {
         "HTTP_X_SHOPIFY_TOPIC": "orders/create",
         "HTTP_X_SHOPIFY_EVENT_ID": str(uuid.uuid4()),
         "HTTP_X_SHOPIFY_HMAC_SHA256": signature_for(store.webhook_secret, body),
@@ -390,7 +398,7 @@ def measure_hooks(
     store_orders_delete(store)
 
     load = http_load.SMOKE if smoke else http_load.FULL
-    load = replace(load, seconds=seconds, tab_seconds=0, operators=operators or load.operators)
+    load = replace(load, seconds=seconds, tabs=(), tab_seconds=0, operators=operators or load.operators)
     data.state_reset()
     usernames = http_load.people_prepare(dataset, load.operators)
     log_before = AssignmentLog.objects.order_by("-pk").values_list("pk", flat=True).first() or 0
@@ -402,7 +410,7 @@ def measure_hooks(
         # The deliveries start with the operators' timed window (after their logins).
         sender = threading.Thread(target=_after_logins, args=(recorder, deliveries), daemon=True)
         sender.start()
-        windows = http_load.people_run(server.port, usernames, load, recorder, tabs=False)
+        windows = http_load.people_run(server.port, usernames, load, recorder)
         sender.join(seconds + 120)
     finally:
         server.stop()

@@ -3,10 +3,12 @@
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from enum import StrEnum
 from typing import Any, NamedTuple
 
 from django.contrib.auth import get_user_model
-from django.db.models import Count, Min, OuterRef, Q, Subquery, Sum
+from django.contrib.auth.models import AnonymousUser
+from django.db.models import Count, Min, OuterRef, Q, QuerySet, Subquery, Sum
 
 from operators.models import Assignment, AssignmentLog, OperatorActivityCount, OperatorHoldCount
 from orderops.db import db_datetime, id_set
@@ -160,13 +162,39 @@ def held_counts() -> dict[int, int]:
     return dict(rows)
 
 
+class HoldQueue(StrEnum):
+    """The orders by their hold, as every surface filters them (the console's list and navigation, the API's
+    `held`): the query parameter's values."""
+
+    MINE = "mine"  # held by the user
+    OPEN = "open"  # nobody holds it and its status is not a final one: what is left to take
+    UNASSIGNED = "unassigned"  # nobody holds it
+    OTHERS = "others"  # held by someone else
+
+
+def orders_in_queue(queryset: QuerySet[Order], queue: HoldQueue | str, *, user: Actor | AnonymousUser):
+    """`queryset` narrowed to one HoldQueue for `user`. "Nobody holds it" is the hold marker (Order.held,
+    kept equal to the holds by triggers in the same statement, verify_assignment_log checks it): a plain
+    column, which the planner estimates from its statistics, with order_free_idx, the partial index of the
+    free orders, behind it; the claim, the queue counts and the backlog read the same marker."""
+    if queue == HoldQueue.MINE:
+        return queryset.filter(assignment__operator_id=user.pk) if user.pk is not None else queryset.none()
+    if queue == HoldQueue.OPEN:
+        return queryset.filter(held=False, status__releases_assignment=False)
+    if queue == HoldQueue.UNASSIGNED:
+        return queryset.filter(held=False)
+    if queue == HoldQueue.OTHERS:
+        return queryset.filter(held=True).exclude(assignment__operator_id=user.pk)
+    raise ValueError(f"no such queue: {queue!r}")
+
+
 def unassigned_backlog() -> list[StatusBacklog]:
     """Unassigned orders per status that can still be worked (not releasing), with the oldest one's age."""
     rows: dict[str, Mapping[str, Any]] = {
         row["status_id"]: row
         # The hold marker (Order.held, kept equal to the holds by triggers) and its partial index of the free
         # orders: one index range per status, instead of an anti-join against every hold.
-        for row in Order.objects.filter(status__releases_assignment=False, held=False)
+        for row in orders_in_queue(Order.objects.all(), HoldQueue.OPEN, user=AnonymousUser())
         .values("status_id")
         .annotate(count=Count("id"), oldest=Min("created_at"))
     }

@@ -459,7 +459,7 @@ def activity_count_differences() -> list[ActivityDifference]:
     """Every (operator, quarter of an hour) whose taken and released counters disagree with a count of the
     log (a missing row counts as 0, 0), by operator and time. The trigger of operators migration 0008
     makes this empty; read-only, two statements (one a scan of the log), in one snapshot on PostgreSQL."""
-    from operators.migrations import _hold_count  # the same grouping the counters' backfill uses
+    from operators.triggers import hold_count as _hold_count  # the grouping the counters' backfill uses
 
     with _one_snapshot(), connection.cursor() as cursor:
         cursor.execute(_hold_count.activity_select(connection.vendor))

@@ -42,7 +42,7 @@ class PgBouncer:
         shutil.rmtree(self.directory, ignore_errors=True)
 
     def log(self) -> str:
-        path = self.directory / "pgbouncer.log"
+        path = self.directory / "stderr.txt"
         return path.read_text() if path.exists() else ""
 
 
@@ -81,7 +81,8 @@ def pgbouncer_start(*, server_host: str, server_port: int, user: str, password: 
                 f"default_pool_size = {POOL_SIZE}",
                 "max_client_conn = 500",
                 "ignore_startup_parameters = extra_float_digits,options",
-                f"logfile = {directory / 'pgbouncer.log'}",
+                "log_connections = 0",
+                "log_disconnections = 0",
                 f"pidfile = {directory / 'pgbouncer.pid'}",
                 "",
             ]
@@ -95,19 +96,17 @@ def pgbouncer_start(*, server_host: str, server_port: int, user: str, password: 
         for path in [directory, *directory.iterdir()]:
             os.chown(path, account.pw_uid, account.pw_gid)
         command += ["--user", account.pw_name]
-    process = subprocess.Popen(
-        command,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.PIPE,
-    )
+    # Its output goes to a file, never to a pipe: PgBouncer writes every log line to stderr too, and a pipe
+    # nobody reads fills up and stops it mid-run.
+    with open(directory / "stderr.txt", "wb") as stderr:
+        process = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=stderr)
     bouncer = PgBouncer("127.0.0.1", port, process, directory)
     deadline = time.monotonic() + START_TIMEOUT
     while time.monotonic() < deadline:
         if process.poll() is not None:
-            error = process.stderr.read().decode() if process.stderr else ""
             log = bouncer.log()
             bouncer.stop()
-            raise RuntimeError(f"pgbouncer exited at start ({process.returncode}): {error}{log}")
+            raise RuntimeError(f"pgbouncer exited at start ({process.returncode}): {log}")
         try:
             socket.create_connection(("127.0.0.1", port), timeout=0.5).close()
             return bouncer

@@ -8,9 +8,15 @@ from django.utils.translation import gettext as _
 
 from console import changelist
 from console.changelist import html_format
-from console.formatting import exact_time, short_age
+from console.formatting import display_name, exact_time, short_age
 
 register = template.Library()
+
+
+@register.filter(name="display_name")
+def display_name_filter(user) -> str:
+    """A person as every surface names them (orders.results.user_display_name): full name, or username."""
+    return display_name(user)
 
 
 @register.inclusion_tag("admin/change_list_results.html")
@@ -33,7 +39,7 @@ def order_timeline_entries(timeline) -> SafeString:
             ago(entry.at),
         )
         if entry.is_comment:
-            who = entry.who.get_full_name() or entry.who.get_username()
+            who = display_name(entry.who)
             items.append(
                 html_format(
                     '<li class="timeline-entry timeline-comment">{} <span class="timeline-author">{}</span>'

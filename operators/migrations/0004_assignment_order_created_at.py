@@ -12,7 +12,7 @@ BACKFILL = (
     " (SELECT o.created_at FROM orders_order o WHERE o.id = operators_assignment.order_id)"
 )
 
-from operators.migrations._triggers import (  # noqa: E402
+from operators.triggers.created_at import (  # noqa: E402
     POSTGRESQL_DROP,
     POSTGRESQL_TRIGGER,
     SQLITE_DROP,

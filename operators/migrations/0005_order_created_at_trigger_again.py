@@ -7,7 +7,7 @@ step. PostgreSQL alters the table in place and keeps its trigger.
 
 from django.db import migrations
 
-from operators.migrations import _triggers
+from operators.triggers import created_at as _triggers
 
 
 def trigger_restore(apps, schema_editor):

@@ -5,7 +5,8 @@ On SQLite, orders 0004 rebuilt orders_order and with it dropped the created_at c
 
 from django.db import migrations
 
-from operators.migrations import _held_marker, _triggers
+from operators.triggers import created_at as _triggers
+from operators.triggers import held_marker as _held_marker
 
 
 def triggers_create(apps, schema_editor):

@@ -8,7 +8,7 @@ log row written meanwhile waits for the migration's lock on its table, and is th
 from django.conf import settings
 from django.db import migrations, models
 
-from operators.migrations import _hold_count
+from operators.triggers import hold_count as _hold_count
 
 
 def triggers_create(apps, schema_editor):

@@ -4,7 +4,7 @@ POSTGRESQL_ACTIVITY_FOLD_RECENT). The counts do not change: a fold only replaces
 
 from django.db import migrations
 
-from operators.migrations import _hold_count
+from operators.triggers import hold_count as _hold_count
 
 
 def fold_install(postgresql: str, sqlite: str):

@@ -13,7 +13,6 @@ from django.db import connection, transaction
 from django.utils import timezone
 
 from console.queues import queue_counts
-from operators.migrations import _hold_count
 from operators.models import Assignment, AssignmentLog, OperatorActivityCount, OperatorHoldCount
 from operators.selectors import (
     RELEASED_ACTIONS,
@@ -30,6 +29,7 @@ from operators.services import (
     orders_release,
     orders_take_over,
 )
+from operators.triggers import hold_count as _hold_count
 from operators.verification import activity_count_differences, hold_count_differences
 from orders.models import Order
 from orders.services import orders_status_set

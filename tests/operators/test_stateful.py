@@ -95,6 +95,9 @@ class AssignmentEngine(RuleBasedStateMachine):
         self.status: dict[int, str] = {}
         self.holds: dict[int, tuple[str, str]] = {}  # order id: (holder, assigned by)
         self.comments: Counter = Counter()
+        # The orders each person released themselves (an example lasts far less than the 15 minutes during
+        # which claim next passes over them).
+        self.let_go: dict[str, set[int]] = {}
         self.expected_log: list[tuple] = []  # entries the current step should write
         # The instances the import created, kept as a script or an open form keeps them.
         self.kept: list[Order] = []
@@ -157,6 +160,8 @@ class AssignmentEngine(RuleBasedStateMachine):
     def _hold_ends(self, order_id: int, action: str, actor: str | None, reason: str = ANY) -> None:
         holder, _assigned_by = self.holds.pop(order_id)
         self.expected_log.append((order_id, action, holder, None, actor, reason))
+        if action == Action.RELEASED and actor is not None and actor == holder:
+            self.let_go.setdefault(actor, set()).add(order_id)
 
     def _status_enters(self, order_id: int, status: str, actor: str | None) -> None:
         """Invariant 6: entering a releasing status ends the hold, whichever path changed the status."""
@@ -403,7 +408,8 @@ class AssignmentEngine(RuleBasedStateMachine):
 
     @rule(data=st.data())
     def claim_next(self, data) -> None:
-        """The oldest unassigned order in a claimable status, by creation time, then id."""
+        """The oldest unassigned order in a claimable status, by creation time, then id; one the actor let go
+        of themselves only when no other is free."""
         actor = self._actor(data)
         result = order_claim_next(actor=self.users[actor])
         powers = POWERS[actor]
@@ -418,7 +424,8 @@ class AssignmentEngine(RuleBasedStateMachine):
         if not free:
             assert (result.outcome, result.order) == (Outcome.NOT_FOUND, None)
             return
-        pk = free[0][1]
+        let_go = self.let_go.get(actor, set())
+        pk = next((pk for _created, pk in free if pk not in let_go), free[0][1])
         assert (result.outcome, result.order and result.order.pk) == (Outcome.DONE, pk)
         self._hold_begins(pk, actor, actor, "")
 

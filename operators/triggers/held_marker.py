@@ -8,8 +8,9 @@ else (a stale Order.save(), QuerySet.update(held=...)) is put back to what the h
 PostgreSQL: statement-level triggers with transition tables, one UPDATE per statement however many holds
 it wrote (a bulk assign of 10,000 orders stays one statement, invariant 7). The orders are found by primary
 key from an array of the transition table's ids: PL/pgSQL plans the statement once per session and keeps the
-plan, and a join planned for a bulk of 10,000 (a scan of every order) would then serve every one-row claim. The guard on orders_order skips the
-triggers' own updates (pg_trigger_depth() > 0), so keeping the marker costs no per-row function call.
+plan, and a join planned for a bulk of 10,000 (a scan of every order) would then serve every one-row claim.
+The guard on orders_order skips the triggers' own updates (pg_trigger_depth() > 0), so keeping the marker
+costs no per-row function call.
 SQLite: row triggers (it has no other kind); recursive_triggers is off, so the guard's correction does not
 fire itself again.
 
@@ -74,7 +75,7 @@ DROP FUNCTION IF EXISTS operators_order_held_guard();
 
 _SQLITE_HELD = "EXISTS (SELECT 1 FROM operators_assignment a WHERE a.order_id = {id})"
 SQLITE_TRIGGERS = [
-    f"""CREATE TRIGGER operators_order_held_on_insert AFTER INSERT ON operators_assignment FOR EACH ROW
+    """CREATE TRIGGER operators_order_held_on_insert AFTER INSERT ON operators_assignment FOR EACH ROW
     BEGIN UPDATE orders_order SET held = 1 WHERE id = NEW.order_id; END;""",
     f"""CREATE TRIGGER operators_order_held_on_delete AFTER DELETE ON operators_assignment FOR EACH ROW
     BEGIN
