@@ -231,11 +231,6 @@ def test_an_order_the_store_refuses_stops_an_all_or_nothing_import(woocommerce, 
     assert not Order.objects.exists()
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="11 of the 19 orders are Shopify draft orders without a customer (no name, email or address in the"
-    " export); order_store_write refuses a blank customer name, though IncomingOrder allows one",
-)
 def test_shopify_csv_export_imports_every_order_of_the_real_file(shopify, tmp_path):
     path = tmp_path / "orders_export.csv"
     shutil.copy(FIXTURES / "shopify-orders-export.csv", path)
