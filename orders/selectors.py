@@ -1,7 +1,9 @@
 """Reads of the order domain that several services share."""
 
 import re
+import time
 
+from django.db import connections
 from django.db.models import F, Func, Q, QuerySet, TextField
 
 from orderops.search import BoundedTerm, search_term_bound
@@ -82,10 +84,17 @@ def orders_search(queryset: QuerySet[Order], term: str | BoundedTerm) -> QuerySe
         if not (number.isdigit() and len(number) >= NUMBER_OR_PHONE_MIN_DIGITS):
             return queryset.filter(by_number)
         return queryset.filter(by_number | Q(search_text__contains=phone_national_digits(number)))
+    words = _term_words(text)
+    sample = _search_text_sample(queryset.db)
+    keys = [word for word in words if len(word) >= INDEXED_WORD_MIN_LENGTH and not _common(word, sample)]
+    if not keys:
+        # Only common words: as plain conditions, whose statistics tell the planner that walking the newest
+        # orders fills a page at once (an expression has none, and the planner would read the whole table).
+        keys = [word for word in words if len(word) >= INDEXED_WORD_MIN_LENGTH]
     condition = Q()
     unindexed = False
-    for word in _term_words(text):
-        if len(word) >= INDEXED_WORD_MIN_LENGTH:
+    for word in words:
+        if word in keys:
             condition &= Q(search_text__contains=word)
         else:
             condition &= Q(search_text_unindexed__contains=word)
@@ -93,3 +102,42 @@ def orders_search(queryset: QuerySet[Order], term: str | BoundedTerm) -> QuerySe
     if unindexed:
         queryset = queryset.alias(search_text_unindexed=_Unindexed(F("search_text")))
     return queryset.filter(condition)
+
+
+# A word found in more than this share of the orders ("example", "359", "com") beside a rarer one is a
+# filter, not a key of the trigram index: the index would read its trigrams' lists, each nearly as long as
+# the table, to keep rows that the rarer word's few already are.
+COMMON_WORD_SHARE = 0.05
+# How long one process keeps its sample of the search column (PostgreSQL's own, from the last ANALYZE).
+SAMPLE_TTL = 600.0
+_samples: dict[str, tuple[float, tuple[str, ...]]] = {}
+
+
+def _search_text_sample(db: str) -> tuple[str, ...]:
+    """Up to 1,000 values of the search column that PostgreSQL's statistics keep (its histogram, refreshed by
+    ANALYZE), read once per SAMPLE_TTL per process; empty elsewhere and before the first ANALYZE."""
+    connection = connections[db]
+    if connection.vendor != "postgresql":
+        return ()
+    now = time.monotonic()
+    cached = _samples.get(db)
+    if cached is not None and now - cached[0] < SAMPLE_TTL:
+        return cached[1]
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT histogram_bounds::text::text[] FROM pg_stats"
+            " WHERE schemaname = current_schema() AND tablename = %s AND attname = 'search_text'",
+            [Order._meta.db_table],
+        )
+        row = cursor.fetchone()
+    sample = tuple(row[0]) if row and row[0] else ()
+    _samples[db] = (now, sample)
+    return sample
+
+
+def _common(word: str, sample: tuple[str, ...]) -> bool:
+    """Whether `word` is in more than COMMON_WORD_SHARE of the sampled search texts (never without a
+    sample)."""
+    if len(sample) < 100:
+        return False
+    return sum(word in text for text in sample) > COMMON_WORD_SHARE * len(sample)

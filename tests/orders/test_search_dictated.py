@@ -9,8 +9,10 @@ import phonenumbers
 import pytest
 from django.core.management import call_command
 from django.core.management.base import CommandError
+from django.db import connection
 from django.test import override_settings
 
+from orders import selectors
 from orders.importing import order_record_validate, orders_import
 from orders.models import Order
 from orders.search_text import (
@@ -225,3 +227,21 @@ def test_the_plain_forms_read_without_phonenumbers_agree_with_it(region, phone):
         national = phonenumbers.national_significant_number(parsed)
         assert phone_search_text(phone) == f"{parsed.country_code}{national}"
         assert phone_national_digits(phone) == national
+
+
+@pytest.mark.postgres
+def test_a_common_word_beside_a_rare_one_filters_instead_of_reading_the_trigram_index(db):
+    for n in range(300):
+        OrderFactory(customer_name=f"Customer {n}", customer_email=f"c{n}@example.com", customer_phone="")
+    OrderFactory(number="RARE-1", customer_name="Zlatka Raykova", customer_email="z@example.com")
+    with connection.cursor() as cursor:
+        cursor.execute("ANALYZE orders_order")
+    selectors._samples.clear()
+
+    found_orders = orders_search(Order.objects.all(), "example raykova")
+    sql = str(found_orders.query)
+    # "raykova" is the index's key; "example", in every order, only filters the rows it found.
+    assert "search_text\" || '')" in sql and "%example%" in sql
+    assert [order.number for order in found_orders] == ["RARE-1"]
+    # Only common words: plain conditions, so that the planner sees how many rows they keep.
+    assert "|| ''" not in str(orders_search(Order.objects.all(), "example customer").query)
