@@ -104,10 +104,11 @@ def orders_search(queryset: QuerySet[Order], term: str | BoundedTerm) -> QuerySe
     return queryset.filter(condition)
 
 
-# A word found in more than this share of the orders ("example", "359", "com") beside a rarer one is a
-# filter, not a key of the trigram index: the index would read its trigrams' lists, each nearly as long as
-# the table, to keep rows that the rarer word's few already are.
-COMMON_WORD_SHARE = 0.05
+# A word found in more than this share of the orders ("example", "com", "359": an email domain, a country
+# code) beside a rarer word is a filter, not a key of the trigram index: reading its trigrams' lists, each
+# nearly as long as the table, would hardly narrow the rows the rarer word finds. Rarer words stay keys:
+# their lists are shorter than the heap rows they save (their intersection is what the page reads).
+COMMON_WORD_SHARE = 0.3
 # How long one process keeps its sample of the search column (PostgreSQL's own, from the last ANALYZE).
 SAMPLE_TTL = 600.0
 _samples: dict[str, tuple[float, tuple[str, ...]]] = {}
