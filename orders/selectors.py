@@ -87,9 +87,10 @@ def orders_search(queryset: QuerySet[Order], term: str | BoundedTerm) -> QuerySe
     words = _term_words(text)
     sample = _search_text_sample(queryset.db)
     keys = [word for word in words if len(word) >= INDEXED_WORD_MIN_LENGTH and not _common(word, sample)]
-    if not keys:
-        # Only common words: as plain conditions, whose statistics tell the planner that walking the newest
-        # orders fills a page at once (an expression has none, and the planner would read the whole table).
+    if not keys or _share(words, sample) >= COMMON_TERM_SHARE:
+        # A common term (or only common words): plain conditions, whose statistics tell the planner that
+        # walking the newest orders fills a page at once (an expression has none: the planner would expect
+        # few rows and read every row the keys find instead).
         keys = [word for word in words if len(word) >= INDEXED_WORD_MIN_LENGTH]
     condition = Q()
     unindexed = False
@@ -109,6 +110,8 @@ def orders_search(queryset: QuerySet[Order], term: str | BoundedTerm) -> QuerySe
 # nearly as long as the table, would hardly narrow the rows the rarer word finds. Rarer words stay keys:
 # their lists are shorter than the heap rows they save (their intersection is what the page reads).
 COMMON_WORD_SHARE = 0.3
+# A term that at least this share of the orders match as a whole fills a page from the newest orders.
+COMMON_TERM_SHARE = 0.01
 # How long one process keeps its sample of the search column (PostgreSQL's own, from the last ANALYZE).
 SAMPLE_TTL = 600.0
 _samples: dict[str, tuple[float, tuple[str, ...]]] = {}
@@ -134,6 +137,13 @@ def _search_text_sample(db: str) -> tuple[str, ...]:
     sample = tuple(row[0]) if row and row[0] else ()
     _samples[db] = (now, sample)
     return sample
+
+
+def _share(words: list[str], sample: tuple[str, ...]) -> float:
+    """The share of the sampled search texts that contain every word (0 without a sample)."""
+    if len(sample) < 100:
+        return 0.0
+    return sum(all(word in text for word in words) for text in sample) / len(sample)
 
 
 def _common(word: str, sample: tuple[str, ...]) -> bool:
