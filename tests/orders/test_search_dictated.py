@@ -245,3 +245,19 @@ def test_a_common_word_beside_a_rare_one_filters_instead_of_reading_the_trigram_
     assert [order.number for order in found_orders] == ["RARE-1"]
     # Only common words: plain conditions, so that the planner sees how many rows they keep.
     assert "|| ''" not in str(orders_search(Order.objects.all(), "example customer").query)
+
+
+@pytest.mark.postgres
+def test_a_term_that_many_orders_match_as_a_whole_stays_plain_conditions(db):
+    for n in range(300):
+        name = "Zlatka Common" if n % 10 == 0 else f"Customer {n}"
+        OrderFactory(customer_name=name, customer_email=f"c{n}@example.com", customer_phone="")
+    with connection.cursor() as cursor:
+        cursor.execute("ANALYZE orders_order")
+    selectors._samples.clear()
+
+    # "zlatka" (10%) is no common word, "example" (all) is; together 10% of the orders match: the newest
+    # orders fill a page, and the planner must see that, so neither is hidden from its statistics.
+    found_orders = orders_search(Order.objects.all(), "example zlatka")
+    assert "|| ''" not in str(found_orders.query)
+    assert found_orders.count() == 30
