@@ -4,6 +4,7 @@ by every write path."""
 
 from decimal import Decimal
 from io import StringIO
+from types import SimpleNamespace
 
 import phonenumbers
 import pytest
@@ -261,3 +262,19 @@ def test_a_term_that_many_orders_match_as_a_whole_stays_plain_conditions(db):
     found_orders = orders_search(Order.objects.all(), "example zlatka")
     assert "|| ''" not in str(found_orders.query)
     assert found_orders.count() == 30
+
+
+def test_the_migration_fills_the_search_column_of_existing_orders(db):
+    from importlib import import_module
+
+    from django.apps import apps
+
+    migration = import_module("orders.migrations.0006_order_search_text")
+    orders = [OrderFactory(customer_name=f"Мария {n}", customer_phone="0888 123 456") for n in range(5)]
+    Order.objects.update(search_text="")  # as the rows were before the column
+    # The fill reads only the schema editor's connection (SQLite refuses a real one inside a test's
+    # transaction).
+    migration.search_text_fill(apps, SimpleNamespace(connection=connection))
+    for order in Order.objects.filter(pk__in=[order.pk for order in orders]):
+        assert order.search_text == search_text_of(order)
+        assert order.search_text.startswith("maria ")
