@@ -237,6 +237,7 @@ def measure_pages(report: Report, dataset: Dataset, repeat: int, smoke: bool) ->
         ("eight common words", "Emma Novak emma.novak example com 359 88 +359"),
         ("1,000 one-letter words (cut to 8)", " ".join(["a"] * 1000)),
         ("common words, no match", "example com 359 zzzq"),
+        ("common names and a city, no match", "Ivanova Muller Plovdiv"),
     ]
     operator = get_user_model().objects.get(pk=dataset.operator_pks[0])
     supervisor = get_user_model().objects.get(pk=dataset.supervisor_pk)

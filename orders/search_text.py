@@ -107,7 +107,7 @@ def _simple_trunk_prefix(region: str) -> tuple[int, str] | None:
         return None
     if (metadata.national_prefix_for_parsing or metadata.national_prefix) != metadata.national_prefix:
         return None
-    if not metadata.national_prefix.isdigit():
+    if not metadata.national_prefix.isdigit() or metadata.country_code is None:
         return None
     return metadata.country_code, metadata.national_prefix
 

@@ -1,7 +1,9 @@
 """Reads of the order domain that several services share."""
 
 import re
+import time
 
+from django.db import connections
 from django.db.models import F, Func, Q, QuerySet, TextField
 
 from orderops.search import BoundedTerm, search_term_bound
@@ -82,10 +84,18 @@ def orders_search(queryset: QuerySet[Order], term: str | BoundedTerm) -> QuerySe
         if not (number.isdigit() and len(number) >= NUMBER_OR_PHONE_MIN_DIGITS):
             return queryset.filter(by_number)
         return queryset.filter(by_number | Q(search_text__contains=phone_national_digits(number)))
+    words = _term_words(text)
+    sample = _search_text_sample(queryset.db)
+    keys = [word for word in words if len(word) >= INDEXED_WORD_MIN_LENGTH and not _common(word, sample)]
+    if not keys or _share(words, sample) >= COMMON_TERM_SHARE:
+        # A common term (or only common words): plain conditions, whose statistics tell the planner that
+        # walking the newest orders fills a page at once (an expression has none: the planner would expect
+        # few rows and read every row the keys find instead).
+        keys = [word for word in words if len(word) >= INDEXED_WORD_MIN_LENGTH]
     condition = Q()
     unindexed = False
-    for word in _term_words(text):
-        if len(word) >= INDEXED_WORD_MIN_LENGTH:
+    for word in words:
+        if word in keys:
             condition &= Q(search_text__contains=word)
         else:
             condition &= Q(search_text_unindexed__contains=word)
@@ -105,3 +115,52 @@ def orders_by_number(queryset: QuerySet[Order], number: str, store: str | None =
     if store is not None:
         return queryset.filter(store__slug=store)
     return queryset
+
+
+# A word found in more than this share of the orders ("example", "com", "359": an email domain, a country
+# code) beside a rarer word is a filter, not a key of the trigram index: reading its trigrams' lists, each
+# nearly as long as the table, would hardly narrow the rows the rarer word finds. Rarer words stay keys:
+# their lists are shorter than the heap rows they save (their intersection is what the page reads).
+COMMON_WORD_SHARE = 0.3
+# A term that at least this share of the orders match as a whole fills a page from the newest orders.
+COMMON_TERM_SHARE = 0.01
+# How long one process keeps its sample of the search column (PostgreSQL's own, from the last ANALYZE).
+SAMPLE_TTL = 600.0
+_samples: dict[str, tuple[float, tuple[str, ...]]] = {}
+
+
+def _search_text_sample(db: str) -> tuple[str, ...]:
+    """Up to 1,000 values of the search column that PostgreSQL's statistics keep (its histogram, refreshed by
+    ANALYZE), read once per SAMPLE_TTL per process; empty elsewhere and before the first ANALYZE."""
+    connection = connections[db]
+    if connection.vendor != "postgresql":
+        return ()
+    now = time.monotonic()
+    cached = _samples.get(db)
+    if cached is not None and now - cached[0] < SAMPLE_TTL:
+        return cached[1]
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT histogram_bounds::text::text[] FROM pg_stats"
+            " WHERE schemaname = current_schema() AND tablename = %s AND attname = 'search_text'",
+            [Order._meta.db_table],
+        )
+        row = cursor.fetchone()
+    sample = tuple(row[0]) if row and row[0] else ()
+    _samples[db] = (now, sample)
+    return sample
+
+
+def _share(words: list[str], sample: tuple[str, ...]) -> float:
+    """The share of the sampled search texts that contain every word (0 without a sample)."""
+    if len(sample) < 100:
+        return 0.0
+    return sum(all(word in text for word in words) for text in sample) / len(sample)
+
+
+def _common(word: str, sample: tuple[str, ...]) -> bool:
+    """Whether `word` is in more than COMMON_WORD_SHARE of the sampled search texts (never without a
+    sample)."""
+    if len(sample) < 100:
+        return False
+    return sum(word in text for text in sample) > COMMON_WORD_SHARE * len(sample)

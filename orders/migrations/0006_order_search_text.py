@@ -45,7 +45,16 @@ def search_text_fill(apps, schema_editor) -> None:
             order.search_text = order_search_text(
                 **{name: getattr(order, name) or "" for name in SEARCH_SOURCE_FIELDS}
             )
-        Order._base_manager.using(db).bulk_update(batch, ["search_text"])
+        if schema_editor.connection.vendor == "postgresql":
+            # One UPDATE ... FROM a set of rows per batch: bulk_update's CASE lists every row in every batch.
+            with schema_editor.connection.cursor() as cursor:
+                cursor.execute(
+                    "UPDATE orders_order SET search_text = v.search_text"
+                    " FROM unnest(%s::bigint[], %s::text[]) AS v(id, search_text) WHERE orders_order.id = v.id",
+                    [[order.pk for order in batch], [order.search_text for order in batch]],
+                )
+        else:
+            Order._base_manager.using(db).bulk_update(batch, ["search_text"])
         last = batch[-1].pk
 
 

@@ -4,13 +4,16 @@ by every write path."""
 
 from decimal import Decimal
 from io import StringIO
+from types import SimpleNamespace
 
 import phonenumbers
 import pytest
 from django.core.management import call_command
 from django.core.management.base import CommandError
+from django.db import connection
 from django.test import override_settings
 
+from orders import selectors
 from orders.importing import order_record_validate, orders_import
 from orders.models import Order
 from orders.search_text import (
@@ -225,3 +228,53 @@ def test_the_plain_forms_read_without_phonenumbers_agree_with_it(region, phone):
         national = phonenumbers.national_significant_number(parsed)
         assert phone_search_text(phone) == f"{parsed.country_code}{national}"
         assert phone_national_digits(phone) == national
+
+
+@pytest.mark.postgres
+def test_a_common_word_beside_a_rare_one_filters_instead_of_reading_the_trigram_index(db):
+    for n in range(300):
+        OrderFactory(customer_name=f"Customer {n}", customer_email=f"c{n}@example.com", customer_phone="")
+    OrderFactory(number="RARE-1", customer_name="Zlatka Raykova", customer_email="z@example.com")
+    with connection.cursor() as cursor:
+        cursor.execute("ANALYZE orders_order")
+    selectors._samples.clear()
+
+    found_orders = orders_search(Order.objects.all(), "example raykova")
+    sql = str(found_orders.query)
+    # "raykova" is the index's key; "example", in every order, only filters the rows it found.
+    assert "search_text\" || '')" in sql and "%example%" in sql
+    assert [order.number for order in found_orders] == ["RARE-1"]
+    # Only common words: plain conditions, so that the planner sees how many rows they keep.
+    assert "|| ''" not in str(orders_search(Order.objects.all(), "example customer").query)
+
+
+@pytest.mark.postgres
+def test_a_term_that_many_orders_match_as_a_whole_stays_plain_conditions(db):
+    for n in range(300):
+        name = "Zlatka Common" if n % 10 == 0 else f"Customer {n}"
+        OrderFactory(customer_name=name, customer_email=f"c{n}@example.com", customer_phone="")
+    with connection.cursor() as cursor:
+        cursor.execute("ANALYZE orders_order")
+    selectors._samples.clear()
+
+    # "zlatka" (10%) is no common word, "example" (all) is; together 10% of the orders match: the newest
+    # orders fill a page, and the planner must see that, so neither is hidden from its statistics.
+    found_orders = orders_search(Order.objects.all(), "example zlatka")
+    assert "|| ''" not in str(found_orders.query)
+    assert found_orders.count() == 30
+
+
+def test_the_migration_fills_the_search_column_of_existing_orders(db):
+    from importlib import import_module
+
+    from django.apps import apps
+
+    migration = import_module("orders.migrations.0006_order_search_text")
+    orders = [OrderFactory(customer_name=f"Мария {n}", customer_phone="0888 123 456") for n in range(5)]
+    Order.objects.update(search_text="")  # as the rows were before the column
+    # The fill reads only the schema editor's connection (SQLite refuses a real one inside a test's
+    # transaction).
+    migration.search_text_fill(apps, SimpleNamespace(connection=connection))
+    for order in Order.objects.filter(pk__in=[order.pk for order in orders]):
+        assert order.search_text == search_text_of(order)
+        assert order.search_text.startswith("maria ")
