@@ -637,6 +637,8 @@ def order_store_write(
     order.updated_by = None
     Order.objects.filter(pk=order.pk).update(
         **{name: getattr(order, name) for name in values},
+        # The search column in the same statement (the manager would re-read and rewrite it otherwise).
+        **({"search_text": search_text_of(order)} if set(values) & set(SEARCH_SOURCE_FIELDS) else {}),
         status_id=order.status_id,
         version=order.version,
         updated_at=now,

@@ -220,3 +220,21 @@ def test_an_order_without_a_customer_is_kept_as_the_store_sends_it(shopify, inco
     draft = dataclasses.replace(incoming, customer_name="", customer_email="", shipping_name="")
     result = store_order_apply(store=shopify, incoming=draft, via="file")
     assert Order.objects.get(pk=result.order_id).customer_name == ""
+
+
+def test_the_search_finds_a_store_order_by_the_phone_as_dictated_after_create_and_update(shopify, incoming):
+    from orders.search_text import search_text_of
+    from orders.selectors import orders_search
+
+    created = store_order_apply(
+        store=shopify, incoming=dataclasses.replace(incoming, customer_phone="+359 88 306 5614"), via="webhook"
+    )
+    order = Order.objects.get(pk=created.order_id)
+    assert list(orders_search(Order.objects.all(), "0883065614")) == [order]
+
+    store_order_apply(store=shopify, incoming=later(incoming, customer_phone="0888 123 456"), via="poll")
+
+    order.refresh_from_db()
+    assert order.search_text == search_text_of(order)
+    assert list(orders_search(Order.objects.all(), "00359888123456")) == [order]
+    assert not orders_search(Order.objects.all(), "0883065614").exists()
