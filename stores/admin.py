@@ -11,6 +11,7 @@ from django.utils.http import urlencode
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy, ngettext
 
+from orderops.admin_search import BoundedSearchAdmin
 from stores.forms import StoreForm
 from stores.inbox import delivery_replay
 from stores.models import Delivery, Store
@@ -60,7 +61,7 @@ def replay_report(request: HttpRequest, model_admin: admin.ModelAdmin, delivery_
 
 
 @admin.register(Store)
-class StoreAdmin(SuperusersOnly, admin.ModelAdmin):
+class StoreAdmin(SuperusersOnly, BoundedSearchAdmin):
     form = StoreForm
     list_display = [
         "name",
@@ -174,7 +175,7 @@ def replay_selected(model_admin, request, queryset):
 
 
 @admin.register(Delivery)
-class DeliveryAdmin(SuperusersOnly, admin.ModelAdmin):
+class DeliveryAdmin(SuperusersOnly, BoundedSearchAdmin):
     list_display = ["received_at", "store", "topic", "order_number", "state", "error_summary", "attempts"]
     list_filter = ["state", "store"]
     list_select_related = ["store"]
