@@ -226,9 +226,8 @@ def test_the_search_finds_a_store_order_by_the_phone_as_dictated_after_create_an
     from orders.search_text import search_text_of
     from orders.selectors import orders_search
 
-    created = store_order_apply(
-        store=shopify, incoming=dataclasses.replace(incoming, customer_phone="+359 88 306 5614"), via="webhook"
-    )
+    phoned = dataclasses.replace(incoming, customer_phone="+359 88 306 5614")
+    created = store_order_apply(store=shopify, incoming=phoned, via="webhook")
     order = Order.objects.get(pk=created.order_id)
     assert list(orders_search(Order.objects.all(), "0883065614")) == [order]
 
