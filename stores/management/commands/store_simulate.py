@@ -72,7 +72,8 @@ class Command(BaseCommand):
             raise CommandError(f"{failed} of {count} orders were not taken by {store.slug}: see above.")
         self.stdout.write(
             self.style.SUCCESS(
-                f"{count} orders sent as {store.name} ({store.slug}): open the order list to see them."
+                f"{count} order{'' if count == 1 else 's'} sent as {store.name} ({store.slug}):"
+                " open the order list to see them."
             )
         )
 
