@@ -449,8 +449,10 @@ def measure_hooks(
     people = f"{load.operators} operators beside webhooks"
     http_load.results_add(report, recorder, windows["operators"], people, smoke, last=True)
     _holds_check(report, log_before)
-    store_orders_delete(store)
+    # The holds and the log first: the operators may have taken and released the store's new orders, and
+    # the log protects its orders.
     data.state_reset()
+    store_orders_delete(store)
 
 
 def _holds_check(report: Report, log_before: int) -> None:
