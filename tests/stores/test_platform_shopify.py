@@ -15,6 +15,7 @@ from stores.incoming import IncomingLine, PayloadError
 from stores.models import DEFAULT_STATUS_MAPS
 from stores.platforms import STORE_STATUSES
 from stores.platforms.shopify import order_from_payload, store_status
+from tests.stores.payload_fuzz import JSON_VALUES, json_paths, replaced
 
 FIXTURES = Path(__file__).resolve().parent.parent.parent / "stores" / "fixtures"
 
@@ -236,42 +237,13 @@ def test_shopify_number_falls_back_to_the_order_number(order_json):
 
 # --- never a crash ----------------------------------------------------------------------------------------
 
-JSON_VALUES = st.recursive(
-    st.none() | st.booleans() | st.integers() | st.floats(allow_nan=True) | st.text(max_size=8),
-    lambda children: (
-        st.lists(children, max_size=3) | st.dictionaries(st.text(max_size=5), children, max_size=3)
-    ),
-    max_leaves=6,
-)
-
-
-def _paths(value, prefix=()):
-    """Every path into a JSON document: keys of objects and indexes of lists."""
-    if isinstance(value, dict):
-        for key, child in value.items():
-            yield (*prefix, key)
-            yield from _paths(child, (*prefix, key))
-    elif isinstance(value, list):
-        for index, child in enumerate(value):
-            yield (*prefix, index)
-            yield from _paths(child, (*prefix, index))
-
-
-def _replaced(document, path, value):
-    changed = copy.deepcopy(document)
-    target = changed
-    for step in path[:-1]:
-        target = target[step]
-    target[path[-1]] = value
-    return changed
-
 
 @settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
 @given(data=st.data())
 def test_shopify_any_field_replaced_by_any_json_maps_or_is_a_payload_error(order_json, data):
-    paths = sorted(_paths(order_json), key=repr)
+    paths = sorted(json_paths(order_json), key=repr)
     path = data.draw(st.sampled_from(paths))
-    payload = _replaced(order_json, path, data.draw(JSON_VALUES))
+    payload = replaced(order_json, path, data.draw(JSON_VALUES))
     try:
         order = order_from_payload(payload)
     except PayloadError as error:
