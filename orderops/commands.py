@@ -88,3 +88,21 @@ class BatchCommand(BaseCommand):
 def plural(count: int, singular: str, plural_form: str | None = None) -> str:
     """`1 hold`, `1,200 holds`, `2 batches`."""
     return f"{count:,} {singular if count == 1 else plural_form or singular + 's'}"
+
+
+def rows_delete_in_batches(queryset, *, batch_size: int) -> tuple[int, int]:
+    """Delete the rows of `queryset`, `batch_size` at a time, each DELETE committing by itself (no
+    transaction around the loop): it holds its rows' locks only while it runs, so writers of the same table
+    never wait long on it. Rows that match only after the first batch wait for the next run. Returns the rows
+    deleted and the batches."""
+    deleted = batches = 0
+    while True:
+        ids = list(queryset.values_list("pk", flat=True)[:batch_size])
+        if not ids:
+            break
+        count, _by_model = queryset.model._default_manager.filter(pk__in=ids).delete()
+        deleted += count
+        batches += 1
+        if len(ids) < batch_size:
+            break
+    return deleted, batches

@@ -9,7 +9,7 @@ from django.utils import timezone
 
 from api.conf import api_setting
 from api.models import IdempotencyRecord
-from orderops.commands import BatchCommand, plural
+from orderops.commands import BatchCommand, plural, rows_delete_in_batches
 from orderops.durations import duration_argument, duration_display
 
 
@@ -61,17 +61,10 @@ class Command(BatchCommand):
         if report.dry_run:
             report.records = expired_records(report.cutoff).count()
         else:
-            # No transaction around the loop: each DELETE commits by itself and holds its rows' locks only
-            # while it runs. Records that expire meanwhile wait for the next run (one cut-off per run).
-            while True:
-                ids = list(expired_records(report.cutoff).values_list("pk", flat=True)[:batch_size])
-                if not ids:
-                    break
-                deleted, _by_model = IdempotencyRecord.objects.filter(pk__in=ids).delete()
-                report.records += deleted
-                report.batches += 1
-                if len(ids) < batch_size:
-                    break
+            # Records that expire meanwhile wait for the next run (one cut-off per run).
+            report.records, report.batches = rows_delete_in_batches(
+                expired_records(report.cutoff), batch_size=batch_size
+            )
         self.summary_write(report, as_json=options["json"])
 
     def summary_json(self, report: PurgeReport) -> dict[str, Any]:

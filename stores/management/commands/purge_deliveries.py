@@ -8,7 +8,7 @@ from typing import Any
 from django.core.management.base import CommandError
 from django.utils import timezone
 
-from orderops.commands import BatchCommand, plural
+from orderops.commands import BatchCommand, plural, rows_delete_in_batches
 from orderops.durations import duration_argument, duration_display
 from stores.models import Delivery
 
@@ -63,15 +63,9 @@ class Command(BatchCommand):
             report.deliveries = old_deliveries(report.cutoff).count()
         else:
             # Each DELETE commits by itself: the inbox's inserts never wait long on it.
-            while True:
-                ids = list(old_deliveries(report.cutoff).values_list("pk", flat=True)[:batch_size])
-                if not ids:
-                    break
-                deleted, _by_model = Delivery.objects.filter(pk__in=ids).delete()
-                report.deliveries += deleted
-                report.batches += 1
-                if len(ids) < batch_size:
-                    break
+            report.deliveries, report.batches = rows_delete_in_batches(
+                old_deliveries(report.cutoff), batch_size=batch_size
+            )
         self.summary_write(report, as_json=options["json"])
 
     def summary_json(self, report: PurgeReport) -> dict[str, Any]:
