@@ -5,6 +5,7 @@ import importlib
 import os
 
 import pytest
+from django.core.cache import cache
 from django.db import connection, connections
 
 from operators.services import roles_setup
@@ -106,6 +107,14 @@ def django_db_setup(django_db_setup, request):
 def through_pgbouncer(request) -> bool:
     """Whether this run's connections go through PgBouncer (--pgbouncer)."""
     return bool(request.config.getoption("pgbouncer"))
+
+
+@pytest.fixture(autouse=True)
+def cache_cleared():
+    """Each test starts with an empty cache: an answer a page caches for a minute (the console's "several
+    stores" check) must not outlive the test that made it and expire in the middle of another, whose
+    pinned query count would then count its refresh."""
+    cache.clear()
 
 
 @pytest.fixture(autouse=True)
