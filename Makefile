@@ -107,8 +107,8 @@ test: lint contracts typecheck
 	DATABASE_URL= $(PY) -m pytest $(PYTEST_ARGS)
 	@if $(PY) -m tests.postgres_check "$(TEST_DATABASE_URL)"; then \
 	  echo "PostgreSQL pass: $(TEST_DATABASE_URL)"; \
-	  DATABASE_URL="$(TEST_DATABASE_URL)" $(PY) -m pytest $(PYTEST_ARGS); \
-	  echo "PgBouncer pass (transaction pooling): the race tests"; \
+	  DATABASE_URL="$(TEST_DATABASE_URL)" $(PY) -m pytest $(PYTEST_ARGS) && \
+	  echo "PgBouncer pass (transaction pooling): the race tests" && \
 	  DATABASE_URL="$(TEST_DATABASE_URL)" $(PY) -m pytest --pgbouncer -m pgbouncer $(PYTEST_ARGS); \
 	elif [ "$$CI" = "true" ]; then \
 	  echo "CI=true and PostgreSQL is not reachable at $(TEST_DATABASE_URL): failing." >&2; exit 1; \
