@@ -62,9 +62,47 @@ def _signature_refused(store: Store, topic: str, request: HttpRequest) -> JsonRe
     return _problem(401, "The signature is missing or wrong.")
 
 
+# How much of a body without a Content-Length is read at a time.
+READ_CHUNK = 64 * 1024
+
+
+def _declared_length(request: HttpRequest) -> int | None:
+    """The body's Content-Length, or None when the request sends none (a chunked body)."""
+    try:
+        return int(request.META["CONTENT_LENGTH"])
+    except (KeyError, ValueError):
+        return None
+
+
+def _read_upto(stream, limit: int) -> bytes:
+    """Read `stream` to its end, but no more than limit + 1 bytes (enough to know it is too long)."""
+    parts: list[bytes] = []
+    size = 0
+    while size <= limit:
+        part = stream.read(min(READ_CHUNK, limit + 1 - size))
+        if not part:
+            break
+        parts.append(part)
+        size += len(part)
+    return b"".join(parts)
+
+
 def _body(request: HttpRequest, limit: int) -> bytes | None:
-    """The raw body, or None when it is longer than `limit` (read no further than that)."""
-    body = request.body if getattr(request, "_body", None) is not None else request.read(limit + 1)
+    """The raw body, or None when it is longer than `limit` (read no further than that).
+
+    A body sent without a Content-Length (`Transfer-Encoding: chunked`: the server de-chunks it) is read
+    from the server's input stream itself: Django's request stream takes a missing Content-Length for an
+    empty body, so its signature would be checked on nothing (a 401 for a valid delivery)."""
+    if getattr(request, "_body", None) is not None:
+        body = request.body
+    elif (
+        _declared_length(request) is None
+        and "chunked" in request.META.get("HTTP_TRANSFER_ENCODING", "").lower()
+        and "wsgi.input" in request.META
+    ):
+        body = _read_upto(request.META["wsgi.input"], limit)
+    else:
+        body = _read_upto(request, limit)
     return None if len(body) > limit else body
 
 
@@ -75,10 +113,7 @@ def store_webhook(request: HttpRequest, slug: str) -> HttpResponse:
         response["Allow"] = "POST"
         return response
     limit = stores_setting("MAX_BODY_BYTES")
-    try:
-        declared = int(request.META.get("CONTENT_LENGTH") or 0)
-    except ValueError:
-        declared = 0
+    declared = _declared_length(request) or 0
     if declared > limit:
         return _problem(413, f"The body is longer than {limit} bytes.")
     store = Store.objects.filter(slug=slug, active=True).first()

@@ -351,3 +351,74 @@ def test_one_new_order_delivery_costs_a_pinned_number_of_statements(
     with django_assert_max_num_queries(11):
         response = post_shopify(client, shopify_body(), event_id="1")
     assert response.json()["state"] == "applied"
+
+
+# --- a body without a Content-Length (Transfer-Encoding: chunked) ---
+
+
+def post_without_length(body: bytes, headers: dict[str, str], *, slug="acme") -> tuple[int, bytes]:
+    """POST through Django's WSGI handler as gunicorn passes a chunked request: no CONTENT_LENGTH, the
+    Transfer-Encoding header, and the de-chunked body on wsgi.input (read in pieces, as a socket gives it)."""
+    import io
+
+    from django.core.handlers.wsgi import WSGIHandler
+    from django.test import RequestFactory
+
+    class Trickle(io.BytesIO):
+        def read(self, size=-1):
+            return super().read(min(size, 1000) if size and size > 0 else 1000)
+
+    environ = RequestFactory()._base_environ(
+        PATH_INFO=f"/hooks/{slug}/",
+        REQUEST_METHOD="POST",
+        CONTENT_TYPE="application/json",
+        HTTP_TRANSFER_ENCODING="chunked",
+        **{"wsgi.input": Trickle(body)},
+        **headers,
+    )
+    environ.pop("CONTENT_LENGTH", None)
+    answered = {}
+
+    def start_response(status, response_headers, exc_info=None):
+        answered["status"] = int(status.split()[0])
+
+    content = b"".join(WSGIHandler()(environ, start_response))
+    return answered["status"], content
+
+
+def shopify_headers(body: bytes, *, event_id="evt-chunked") -> dict[str, str]:
+    return {
+        "HTTP_X_SHOPIFY_TOPIC": "orders/create",
+        "HTTP_X_SHOPIFY_EVENT_ID": event_id,
+        "HTTP_X_SHOPIFY_HMAC_SHA256": signature_for(SECRET, body),
+    }
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_chunked_delivery_without_content_length_is_verified_on_its_body_and_applied(shopify):
+    body = shopify_body()
+    status, content = post_without_length(body, shopify_headers(body))
+    assert status == 200, content
+    delivery = Delivery.objects.get()
+    assert delivery.state == Delivery.State.APPLIED
+    assert delivery.body.encode() == body
+    assert Order.objects.filter(store=shopify).count() == 1
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_chunked_delivery_with_a_wrong_signature_is_401(shopify):
+    body = shopify_body()
+    status, _content = post_without_length(body, shopify_headers(shopify_body(note="other")))
+    assert status == 401
+    assert nothing_stored()
+    assert Store.objects.get(pk=shopify.pk).signature_failures == 1
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_chunked_body_over_the_limit_is_413_and_read_no_further(shopify, settings):
+    settings.ORDEROPS_STORES = {"MAX_BODY_BYTES": 4096}
+    body = shopify_body(note="x" * 20000)
+    status, _content = post_without_length(body, shopify_headers(body))
+    assert status == 413
+    assert nothing_stored()
+    assert Store.objects.get(pk=shopify.pk).signature_failures == 0
