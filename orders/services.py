@@ -674,3 +674,84 @@ def order_store_write(
         )
     event_send_on_commit(event)
     return StoreWrite(order, False, tuple(field_changes))
+
+
+@dataclass(frozen=True, slots=True)
+class StoreNewOrder:
+    """One new order of a connected store, as order_store_write takes it: its fields, status and lines."""
+
+    values: Mapping[str, Any]
+    status_code: str
+    lines: Sequence[Mapping[str, Any]]
+
+
+@transaction.atomic(savepoint=False)
+def orders_store_create(
+    *, store: StoreWriter, orders: Sequence[StoreNewOrder]
+) -> list[StoreWrite | RequestRefused]:
+    """Create many new orders of a connected store at once (a poll's page), each exactly as
+    order_store_write creates one: validated the same way (a refusal names the order, and that order alone
+    is not written), version 1, no history row, its lines with their totals, and OrderChanged from the store
+    once the transaction commits (one event naming them all, as an import sends).
+
+    Set-based: the statuses read once, the orders in one INSERT, their lines in one INSERT. The caller has
+    made sure none of them exists yet; a unique index that says otherwise (another connection created one
+    meanwhile, a number the store already has) raises IntegrityError and writes nothing (the caller's
+    savepoint), and the caller then applies them one by one. Returns, in the order given, each order's
+    StoreWrite or the RequestRefused that kept it out.
+    """
+    for new in orders:
+        unknown = sorted(set(new.values) - set(STORE_FIELDS))
+        if unknown:
+            raise RequestRefused(
+                f"orders_store_create: unknown fields {', '.join(unknown)}", code=Code.INVALID_INPUT
+            )
+    codes = {new.status_code for new in orders}
+    statuses = {status.code: status for status in OrderStatus.objects.filter(code__in=codes)}
+    results: list[StoreWrite | RequestRefused] = []
+    built: list[tuple[StoreNewOrder, Order, list[OrderLine]]] = []
+    for new in orders:
+        number = str(new.values.get("number", ""))
+        status = statuses.get(new.status_code)
+        if status is None:
+            results.append(
+                RequestRefused(
+                    _("%(store)s order #%(number)s was not saved: there is no order status %(code)r.")
+                    % {"store": store.name, "number": number, "code": new.status_code},
+                    code=Code.INVALID_INPUT,
+                )
+            )
+            continue
+        order = Order(store_id=store.store_id, status=status, **new.values)
+        try:
+            order.clean_fields(exclude=_store_unchecked(order))
+            lines = _store_lines(order, store, new.lines)
+        except ValidationError as error:
+            results.append(_store_invalid(number, store, error))
+            continue
+        except RequestRefused as refusal:
+            results.append(refusal)
+            continue
+        built.append((new, order, lines))
+        results.append(StoreWrite(order, True, ()))
+    if not built:
+        return results
+    Order.objects.bulk_create([order for _new, order, _lines in built])
+    for _new, order, lines in built:
+        for line in lines:
+            line.order_id = order.pk
+    OrderLine.objects.bulk_create([line for _new, _order, lines in built for line in lines])
+    written = tuple(
+        dict.fromkeys(name for new, _o, _l in built for name in new.values if name != "store_updated_at")
+    )
+    event = OrderChanged(
+        order_ids=tuple(order.pk for _new, order, _lines in built),
+        fields=(*written, "status"),
+        actor_id=None,
+        at=timezone.now(),
+        source="store",
+        store_name=store.name,
+    )
+    # Not in the transaction: a new order has no holder to notify.
+    event_send_on_commit(event)
+    return results

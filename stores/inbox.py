@@ -9,6 +9,7 @@ stores.services.store_order_apply.
 import hashlib
 import json
 import logging
+from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from decimal import Decimal
@@ -22,7 +23,7 @@ from django.utils.translation import gettext as _
 from orderops.db import db_datetime
 from stores.incoming import IncomingOrder, PayloadError
 from stores.models import Delivery, Platform, Store
-from stores.platforms import order_mapping
+from stores.platforms import order_mapping, poll_mapping
 from stores.services import (
     Outcome,
     StoreApplyResult,
@@ -44,6 +45,9 @@ STATE_OF = {
 # "deleted".
 DELETE_TOPICS = frozenset({"orders/delete", "order.deleted"})
 SHOPIFY_ORDER_EDITED = "orders/edited"
+# The topic of an order a poll read and could not apply (stores.sync): its body is the order as the store's
+# API gave it (Shopify: the GraphQL node), kept failed until replay_deliveries applies it.
+POLL_TOPIC = "poll"
 # The longest error kept with a failed delivery.
 ERROR_MAX_LENGTH = 2000
 
@@ -226,6 +230,17 @@ def _apply_body(
     *, store: Store, topic: str, body: str, received_at: datetime, via: Via
 ) -> tuple[str, StoreApplyResult | None]:
     """Apply the body when its topic carries an order: the delivery's state and the apply's result."""
+    if topic == POLL_TOPIC:
+        try:
+            payload = json.loads(body)
+        except ValueError as error:
+            raise PayloadError(_("The body is not JSON: %(error)s") % {"error": error}) from None
+        if not isinstance(payload, dict):
+            raise PayloadError(_("The body is not an order object."))
+        result = store_order_apply_in_transaction(
+            store=store, incoming=poll_mapping(store.platform)(payload), via=via
+        )
+        return STATE_OF[result.outcome], result
     if not is_order_topic(store.platform, topic):
         return State.IGNORED, None
     if topic == SHOPIFY_ORDER_EDITED and _is_order_edit(body):
@@ -306,6 +321,41 @@ def delivery_receive(
         extra={"store": store.slug, "topic": topic, "key": key, "state": str(state)},
     )
     return DeliveryReceipt(delivery_id, state, result=result)
+
+
+def poll_failure_keep(
+    *,
+    store: Store,
+    payload: Mapping[str, Any],
+    external_id: str,
+    number: str,
+    updated_at: datetime | None,
+    error: BaseException,
+) -> int | None:
+    """Keep an order a poll read and could not apply as a failed delivery (topic "poll"), in the caller's
+    transaction (the page's, with the cursor's move past it): replay_deliveries applies it once its cause is
+    fixed. The key names the order and its change, so the same copy failing again in a later poll is one row
+    (its attempts and latest error); a later change of the order is another. Returns the row's id (None when
+    that copy's row was applied meanwhile: nothing to keep)."""
+    body = json.dumps(payload, ensure_ascii=False)
+    changed = updated_at.isoformat() if updated_at is not None else body_digest(body.encode())
+    key = f"poll:{external_id or body_digest(body.encode())}:{changed}"[:200]
+    reason = f"{type(error).__name__}: {error}" if not isinstance(error, PayloadError) else str(error)
+    return _row(
+        FAILED_SQL,
+        [
+            store.pk,
+            key,
+            POLL_TOPIC,
+            db_datetime(timezone.now()),
+            State.FAILED,
+            reason[:ERROR_MAX_LENGTH],
+            body,
+            json.dumps({}),
+            number[:64],
+            State.FAILED,
+        ],
+    )
 
 
 def delivery_replay(*, delivery_id: int) -> DeliveryReceipt:

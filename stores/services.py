@@ -1,6 +1,8 @@
 """Writes of the connected stores: one apply path for every way an order comes in (webhook, poll, file,
 replay), and the webhook inbox's writer."""
 
+import logging
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC
 from enum import StrEnum
@@ -10,9 +12,11 @@ from django.utils.translation import gettext as _
 
 from orderops.service_log import service_logged
 from orders.models import Order
-from orders.services import StoreWriter, order_store_write
+from orders.services import StoreNewOrder, StoreWriter, order_store_write, orders_store_create
 from stores.incoming import IncomingOrder, PayloadError
 from stores.models import DEFAULT_STATUS_MAPS, DELETED, Store
+
+logger = logging.getLogger("orderops")
 
 
 class Via(StrEnum):
@@ -192,6 +196,98 @@ def store_order_apply_in_transaction(*, store: Store, incoming: IncomingOrder, v
     )
     outcome = Outcome.UPDATED if written.fields else Outcome.UNCHANGED
     return StoreApplyResult(outcome, order.pk, written.order.number, written.fields)
+
+
+@dataclass(frozen=True, slots=True)
+class StoreOrdersApplied:
+    """What store_orders_apply did to each order it was given, in the order given: a StoreApplyResult, or
+    the exception that kept the order out (a PayloadError, a refusal of the order domain, a bug)."""
+
+    results: list[StoreApplyResult | Exception]
+
+    @property
+    def outcomes(self) -> list[StoreApplyResult]:
+        return [result for result in self.results if isinstance(result, StoreApplyResult)]
+
+
+@service_logged("store_orders_apply")
+@transaction.atomic
+def store_orders_apply(*, store: Store, incomings: Sequence[IncomingOrder], via: str) -> StoreOrdersApplied:
+    """Apply many orders of one store (a poll's page), each with exactly the outcome store_order_apply gives
+    it, in fewer statements: the page's known orders are read in one query; the new ones are created
+    together (orders.services.orders_store_create: one INSERT of orders, one of lines); an order older than
+    the copy we hold is `stale` without a lock (store_updated_at only moves forward); every other one (an
+    update, a copy as old as ours, a second copy of an order in the same page, a deletion) goes through
+    store_order_apply in the page's order, after the creations.
+
+    One order that cannot be applied is that order's result, never the page's: the creations run in a
+    savepoint, and when it fails (another connection created one of them meanwhile, a number the store
+    already has, a bug) each of them is applied on its own by store_order_apply, which says which one and
+    why. Raises only for `via` not being a way in.
+    """
+    Via(via)
+    results: list[StoreApplyResult | Exception | None] = [None] * len(incomings)
+    writer = store_writer(store)
+    ids = {incoming.external_id for incoming in incomings if incoming.external_id}
+    known = {
+        external_id: (pk, number, store_updated_at)
+        for external_id, pk, number, store_updated_at in Order.objects.filter(
+            store=store, external_id__in=sorted(ids)
+        ).values_list("external_id", "pk", "number", "store_updated_at")
+    }
+    creating: list[tuple[int, StoreNewOrder]] = []
+    one_by_one: list[int] = []
+    seen: set[str] = set()
+    for index, incoming in enumerate(incomings):
+        external_id = incoming.external_id
+        first_copy = external_id not in seen
+        seen.add(external_id)
+        if not external_id or incoming.deleted or not first_copy:
+            one_by_one.append(index)
+            continue
+        if external_id in known:
+            pk, number, held_at = known[external_id]
+            if held_at is not None and incoming.updated_at.astimezone(UTC) < held_at:
+                results[index] = StoreApplyResult(Outcome.STALE, pk, number)
+            else:
+                one_by_one.append(index)
+            continue
+        try:
+            status_code = _status_code(store, incoming)
+        except PayloadError as error:
+            results[index] = error
+            continue
+        creating.append(
+            (index, StoreNewOrder(values=_values(incoming), status_code=status_code, lines=_lines(incoming)))
+        )
+    if creating:
+        try:
+            with transaction.atomic():
+                created = orders_store_create(store=writer, orders=[new for _index, new in creating])
+        except Exception as error:  # one of them is the cause: each on its own says which, and why
+            logger.info(
+                "store_orders_apply %s: %s new orders created one by one (%s: %s)",
+                store.slug,
+                len(creating),
+                type(error).__name__,
+                error,
+            )
+            one_by_one.extend(index for index, _new in creating)
+            one_by_one.sort()
+        else:
+            for (index, _new), written in zip(creating, created, strict=True):
+                results[index] = (
+                    StoreApplyResult(Outcome.CREATED, written.order.pk, written.order.number)
+                    if not isinstance(written, Exception)
+                    else written
+                )
+    for index in one_by_one:
+        try:
+            results[index] = store_order_apply(store=store, incoming=incomings[index], via=via)
+        except Exception as error:  # that order's result; its savepoint undid it alone
+            results[index] = error
+    assert all(result is not None for result in results)
+    return StoreOrdersApplied([result for result in results if result is not None])
 
 
 # --- connecting a store -------------------------------------------------------------------------------------

@@ -3,13 +3,18 @@ apply path (stores.services.store_order_apply, via "poll"). The reconciliation t
 and the way in for Magento Open Source, which sends none.
 
 Resumable and idempotent: each page is applied in one transaction, with the move of the cursor
-(`Store.sync_cursor`, the store's updated_at up to which everything is applied) to the newest change of that
+(`Store.sync_cursor`, the store's updated_at up to which everything is read) to the newest change of that
 page, so a run that stops (a time-out, a kill) starts again where it stopped and applies nothing twice (an
-order applied again is `unchanged`). One commit a page rather than one an order: a backfill's cost is its
-applies, not its commits; a webhook for an order of the page waits for the page's commit (its row lock), a
-fraction of a second. An order that cannot be applied (its payload, an unmapped status)
-holds the cursor at its change: later orders are still applied, and every run tries it again until its cause
-is fixed. Nothing is lost by moving on.
+order applied again is `unchanged`). One commit a page rather than one an order, and the page's orders
+applied together (stores.services.store_orders_apply: the known orders read in one query, the new ones
+created in one INSERT of orders and one of lines), each with the outcome the one-order path gives it: a
+backfill's cost is its statements. A webhook for an order of the page waits for the page's commit (its row
+lock), a fraction of a second.
+
+An order that cannot be applied (its payload, an unmapped status, a refusal, a bug) is kept in the webhook
+inbox as a failed delivery (topic "poll", the order as the store's API gave it), in the page's transaction,
+and the poll goes on, the cursor past it: `replay_deliveries --failed` applies it once its cause is fixed (a
+later change of the order comes in the next poll anyway). A fetched order is never lost.
 """
 
 import logging
@@ -26,20 +31,16 @@ from django.utils import timezone
 
 from orders.models import Order
 from stores.clients import OrdersClient, StoreClientError, client_for
+from stores.inbox import poll_failure_keep
 from stores.incoming import IncomingOrder, PayloadError
-from stores.models import Platform, Store
-from stores.platforms import magento, woocommerce
-from stores.platforms.shopify_graphql import order_from_graphql
-from stores.services import store_order_apply
+from stores.models import Store
+from stores.platforms import POLL_MAPPINGS
+from stores.services import store_orders_apply
 
 logger = logging.getLogger("orderops")
 
 # How each platform's polled order object becomes an IncomingOrder (Shopify polls the GraphQL Admin API).
-MAPPINGS: dict[str, Callable[[Mapping[str, Any]], IncomingOrder]] = {
-    Platform.SHOPIFY: order_from_graphql,
-    Platform.WOOCOMMERCE: woocommerce.order_from_payload,
-    Platform.MAGENTO: magento.order_from_payload,
-}
+MAPPINGS: dict[str, Callable[[Mapping[str, Any]], IncomingOrder]] = POLL_MAPPINGS
 # What a dry run says it would do with an order.
 WOULD_CREATE, WOULD_UPDATE, WOULD_KEEP = "would create", "would update", "unchanged or older"
 FAILED = "failed"
@@ -53,6 +54,7 @@ class OrderFailure:
     number: str
     updated_at: datetime | None
     reason: str
+    delivery_id: int | None = None  # the failed delivery that keeps it (replay_deliveries); None in a dry run
 
 
 @dataclass
@@ -96,6 +98,7 @@ class StoreSyncResult:
                     "number": failure.number,
                     "updated_at": failure.updated_at.isoformat() if failure.updated_at else None,
                     "reason": failure.reason,
+                    "delivery": failure.delivery_id,
                 }
                 for failure in self.failures
             ],
@@ -184,7 +187,6 @@ def _pages_apply(
     result: StoreSyncResult,
     started: float,
 ) -> None:
-    held_at: datetime | None = None  # the change of the earliest order this run could not apply
     reached: datetime | None = None  # the newest change read
     own_client = client is None
     client = client or client_for(store)
@@ -193,20 +195,13 @@ def _pages_apply(
             result.pages += 1
             if result.total is None:
                 result.total = page.total
-            # One transaction a page, the cursor's move included: a page is applied with its cursor or
-            # not at all. Each order is a savepoint inside it (store_order_apply is atomic), so an order
-            # that fails undoes only itself.
+            # One transaction a page, the cursor's move and the failures kept in the inbox included: a page
+            # is applied with its cursor or not at all.
             with transaction.atomic():
-                for payload in page.payloads:
-                    result.read += 1
-                    changed_at = _changed_at(client, payload)
-                    outcome = _order_sync(store, payload, changed_at, mapping, dry_run, result)
-                    if outcome == FAILED and changed_at is not None:
-                        held_at = changed_at if held_at is None else min(held_at, changed_at)
-                    if changed_at is not None:
-                        reached = changed_at if reached is None else max(reached, changed_at)
+                for changed_at in _page_apply(store, client, page.payloads, mapping, dry_run, result):
+                    reached = changed_at if reached is None else max(reached, changed_at)
                 if not dry_run and may_move_cursor and reached is not None:
-                    _cursor_save(store, result, held_at if held_at is not None else reached)
+                    _cursor_save(store, result, reached)
             if progress:
                 progress(result.read, result.total)
     except StoreClientError as error:
@@ -218,6 +213,41 @@ def _pages_apply(
             client.close()
 
 
+def _page_apply(
+    store: Store,
+    client: OrdersClient,
+    payloads: list[dict[str, Any]],
+    mapping: Callable[[Mapping[str, Any]], IncomingOrder],
+    dry_run: bool,
+    result: StoreSyncResult,
+) -> list[datetime]:
+    """Map a page's orders and apply them together (stores.services.store_orders_apply: each with the
+    outcome of the one-order path, in a few statements a page); count each outcome in `result`, keep each
+    failure in the inbox. Returns the changes read (for the cursor)."""
+    changes: list[datetime] = []
+    mapped: list[tuple[Mapping[str, Any], datetime | None, IncomingOrder]] = []
+    for payload in payloads:
+        result.read += 1
+        changed_at = _changed_at(client, payload)
+        if changed_at is not None:
+            changes.append(changed_at)
+        try:
+            mapped.append((payload, changed_at, mapping(payload)))
+        except Exception as error:  # a PayloadError, or a bug of the mapping: that order's failure
+            _failure(store, payload, changed_at, error, dry_run, result)
+    if dry_run:
+        for *_read, incoming in mapped:
+            result.outcomes[_dry_outcome(store, incoming)] += 1
+        return changes
+    applied = store_orders_apply(store=store, incomings=[incoming for _p, _c, incoming in mapped], via="poll")
+    for (read, changed_at, _incoming), outcome in zip(mapped, applied.results, strict=True):
+        if isinstance(outcome, Exception):
+            _failure(store, read, changed_at, outcome, dry_run, result)
+        else:
+            result.outcomes[str(outcome.outcome)] += 1
+    return changes
+
+
 def _changed_at(client: OrdersClient, payload: Mapping[str, Any]) -> datetime | None:
     try:
         return client.updated_at(payload)
@@ -225,36 +255,44 @@ def _changed_at(client: OrdersClient, payload: Mapping[str, Any]) -> datetime | 
         return None  # the mapping says what is wrong with it
 
 
-def _order_sync(
+def _failure(
     store: Store,
     payload: Mapping[str, Any],
     changed_at: datetime | None,
-    mapping: Callable[[Mapping[str, Any]], IncomingOrder],
+    error: Exception,
     dry_run: bool,
     result: StoreSyncResult,
-) -> str:
-    """Map and apply (or, dry, judge) one order; its outcome's name, counted in `result`."""
+) -> None:
+    """An order of the page that cannot be applied: counted, logged, and (unless dry) kept in the inbox as
+    a failed delivery (stores.inbox.poll_failure_keep), so that the poll goes on past it and
+    replay_deliveries applies it once its cause is fixed."""
     number = str(payload.get("name") or payload.get("number") or payload.get("increment_id") or "")
     external_id = str(payload.get("legacyResourceId") or payload.get("id") or payload.get("entity_id") or "")
-    reason = ""
-    try:
-        incoming = mapping(payload)
-        outcome = (
-            _dry_outcome(store, incoming)
-            if dry_run
-            else str(store_order_apply(store=store, incoming=incoming, via="poll").outcome)
+    if isinstance(error, PayloadError):
+        reason = str(error)
+    else:
+        # A bug or a refusal of the apply. The first with its traceback; the rest (often the same cause) in
+        # one line each.
+        logger.error(
+            "store_sync %s: order %s could not be applied: %s",
+            store.slug,
+            number or external_id,
+            error,
+            exc_info=error if not result.failures else None,
         )
-    except PayloadError as error:
-        outcome, reason = FAILED, str(error)
-    except Exception as error:  # a bug or a refusal of the apply: kept, the poll goes on (module docstring)
-        # The first with its traceback; the rest (often the same cause) in one line each.
-        log = logger.exception if not result.failures else logger.error
-        log("store_sync %s: order %s could not be applied: %s", store.slug, number or external_id, error)
-        outcome, reason = FAILED, f"{type(error).__name__}: {error}"
-    if outcome == FAILED:
-        result.failures.append(OrderFailure(external_id, number, changed_at, reason))
-    result.outcomes[outcome] += 1
-    return outcome
+        reason = f"{type(error).__name__}: {error}"
+    delivery_id = None
+    if not dry_run:
+        delivery_id = poll_failure_keep(
+            store=store,
+            payload=payload,
+            external_id=external_id,
+            number=number.removeprefix("#"),
+            updated_at=changed_at,
+            error=error,
+        )
+    result.failures.append(OrderFailure(external_id, number, changed_at, reason, delivery_id))
+    result.outcomes[FAILED] += 1
 
 
 def _dry_outcome(store: Store, incoming: IncomingOrder) -> str:
@@ -272,9 +310,9 @@ def _dry_outcome(store: Store, incoming: IncomingOrder) -> str:
 
 
 def _cursor_save(store: Store, result: StoreSyncResult, cursor: datetime) -> None:
-    """The cursor after a page: the newest change applied, or the change of the earliest order that failed
-    (so that every run asks for it again). Only forward, unless a failure holds it back."""
-    if result.failures or store.sync_cursor is None or cursor > store.sync_cursor:
+    """The cursor after a page: the newest change read (an order that failed is kept in the inbox, not
+    asked for again). Only forward."""
+    if store.sync_cursor is None or cursor > store.sync_cursor:
         Store.objects.filter(pk=store.pk).update(sync_cursor=cursor)
         result.cursor_moved = result.cursor_moved or cursor != store.sync_cursor
         store.sync_cursor = result.cursor = cursor

@@ -237,3 +237,65 @@ def test_the_search_finds_a_store_order_by_the_phone_as_dictated_after_create_an
     assert order.search_text == search_text_of(order)
     assert list(orders_search(Order.objects.all(), "00359888123456")) == [order]
     assert not orders_search(Order.objects.all(), "0883065614").exists()
+
+
+# --- many orders at once (a poll's page): store_orders_apply ---
+
+
+def one_by_one_and_together(store_a, store_b, incomings):
+    """The same orders applied one by one (store_order_apply) to store_a and together to store_b."""
+    from stores.services import store_orders_apply
+
+    alone = []
+    for order in incomings:
+        try:
+            alone.append(store_order_apply(store=store_a, incoming=order, via="poll"))
+        except Exception as error:
+            alone.append(error)
+    together = store_orders_apply(store=store_b, incomings=incomings, via="poll").results
+    return alone, together
+
+
+def orders_as_kept(store):
+    return [
+        (
+            order.external_id,
+            order.number,
+            order.status_id,
+            order.version,
+            order.store_updated_at,
+            order.grand_total,
+            [(line.sku, line.qty, line.unit_price, line.line_total) for line in order.lines.order_by("id")],
+            sorted(order.changes.values_list("version", "field", "old_value", "new_value")),
+        )
+        for order in Order.objects.filter(store=store).order_by("external_id")
+    ]
+
+
+def test_a_page_applied_together_ends_as_one_by_one(db, incoming):
+    store_a = StoreFactory(platform="shopify", name="Shopify", slug="one-by-one")
+    store_b = StoreFactory(platform="shopify", name="Shopify", slug="together")
+    store_order_apply(store=store_a, incoming=incoming, via="poll")
+    store_order_apply(store=store_b, incoming=incoming, via="poll")
+    second = dataclasses.replace(incoming, external_id="2", number="#1002")
+    page = [
+        later(incoming, store_status="paid"),  # known: updated
+        dataclasses.replace(incoming, updated_at=incoming.updated_at - timedelta(hours=1)),  # known: stale
+        second,  # new
+        later(second, store_status="cancelled"),  # the same new order again, changed: created, then updated
+        dataclasses.replace(incoming, external_id="3", number="#1003", store_status="no-such-status"),
+        dataclasses.replace(incoming, external_id="4", number="#1004", customer_email="not an email"),
+        dataclasses.replace(incoming, external_id="5", number="#1005"),  # new
+    ]
+    alone, together = one_by_one_and_together(store_a, store_b, page)
+    assert [getattr(result, "outcome", type(result).__name__) for result in together] == [
+        Outcome.UPDATED,
+        Outcome.STALE,
+        Outcome.CREATED,
+        Outcome.UPDATED,
+        "UnmappedStatus",
+        "RequestRefused",
+        Outcome.CREATED,
+    ]
+    assert [getattr(r, "outcome", str(r)) for r in alone] == [getattr(r, "outcome", str(r)) for r in together]
+    assert orders_as_kept(store_a) == orders_as_kept(store_b)

@@ -133,3 +133,41 @@ def test_a_webhook_and_a_poll_of_one_order_at_once_leave_the_newer_copy(store):
         # or came second and was stale (1 version).
         assert order.version in (2, 3)
         assert OrderChange.objects.filter(order=order, field="customer_phone").count() == order.version - 1
+
+
+def test_a_new_order_a_webhook_creates_while_a_poll_page_creates_it_too_is_updated_not_lost(store):
+    """The page's read does not see the webhook's uncommitted order; the page's INSERT waits on the unique
+    index, meets it once the webhook commits, and the page's new orders then go one by one: the order is
+    updated by the newer copy of the poll, the page's other new order created."""
+    import threading
+    import time
+
+    from django.db import connection, transaction
+
+    from stores.services import store_orders_apply
+
+    incoming = order_mapping("shopify")(shopify_order(1))
+    other = order_mapping("shopify")(shopify_order(2))
+    newer = dataclasses.replace(
+        incoming, updated_at=incoming.updated_at + timedelta(hours=1), store_status="paid"
+    )
+    created = threading.Event()
+
+    def webhook():
+        try:
+            with transaction.atomic():
+                store_order_apply(store=store, incoming=incoming, via="webhook")
+                created.set()
+                time.sleep(0.5)
+        finally:
+            connection.close()
+
+    thread = threading.Thread(target=webhook)
+    thread.start()
+    assert created.wait(10)
+    results = store_orders_apply(store=store, incomings=[newer, other], via="poll").results
+    thread.join()
+    assert [getattr(result, "outcome", result) for result in results] == [Outcome.UPDATED, Outcome.CREATED]
+    order = Order.objects.get(store=store, external_id=incoming.external_id)
+    assert (order.version, order.store_updated_at) == (2, newer.updated_at)
+    assert Order.objects.filter(store=store).count() == 2
