@@ -313,9 +313,19 @@ class MagentoClient(RestartingPagesClient):
         return answer["items"], total, last_page
 
 
+# The fields of a line that order_from_graphql reads.
+SHOPIFY_LINE_FIELDS = """
+          sku
+          name
+          quantity
+          originalUnitPriceSet { shopMoney { amount currencyCode } }
+          discountedTotalSet { shopMoney { amount currencyCode } }
+"""
 # The fields order_from_graphql reads (stores/platforms/shopify_graphql.py), and the count for the progress.
-SHOPIFY_ORDERS_QUERY = """
-query OrdersUpdatedSince($first: Int!, $after: String, $query: String) {
+# An order's first `$lines` lines come with it; the rest, page by page, by SHOPIFY_ORDER_LINES_QUERY.
+SHOPIFY_ORDERS_QUERY = (
+    """
+query OrdersUpdatedSince($first: Int!, $after: String, $query: String, $lines: Int!) {
   ordersCount(query: $query, limit: null) { count }
   orders(first: $first, after: $after, query: $query, sortKey: UPDATED_AT) {
     nodes {
@@ -340,21 +350,37 @@ query OrdersUpdatedSince($first: Int!, $after: String, $query: String) {
       customer { displayName email phone }
       shippingAddress { name address1 address2 city zip countryCodeV2 phone }
       shippingLine { title }
-      lineItems(first: 100) {
-        nodes {
-          sku
-          name
-          quantity
-          originalUnitPriceSet { shopMoney { amount currencyCode } }
-          discountedTotalSet { shopMoney { amount currencyCode } }
-        }
-        pageInfo { hasNextPage }
+      lineItems(first: $lines) {
+        nodes {"""
+    + SHOPIFY_LINE_FIELDS
+    + """        }
+        pageInfo { hasNextPage endCursor }
       }
     }
     pageInfo { hasNextPage endCursor }
   }
 }
 """
+)
+# The lines of one order after the first page of them (an order with more lines than came with it).
+SHOPIFY_ORDER_LINES_QUERY = (
+    """
+query OrderLines($id: ID!, $lines: Int!, $after: String) {
+  order(id: $id) {
+    lineItems(first: $lines, after: $after) {
+      nodes {"""
+    + SHOPIFY_LINE_FIELDS
+    + """      }
+      pageInfo { hasNextPage endCursor }
+    }
+  }
+}
+"""
+)
+# Lines read with each order of a page (a page of 100 orders stays within one query's cost), and a page of
+# the rest of one order's lines (the most a connection gives).
+SHOPIFY_LINES_WITH_ORDER = 100
+SHOPIFY_LINES_PAGE = 250
 
 
 class ShopifyClient(OrdersClient):
@@ -385,16 +411,45 @@ class ShopifyClient(OrdersClient):
         total: int | None = None
         while True:
             data = self.query(
-                SHOPIFY_ORDERS_QUERY, {"first": self.page_size, "after": after, "query": search}
+                SHOPIFY_ORDERS_QUERY,
+                {
+                    "first": self.page_size,
+                    "after": after,
+                    "query": search,
+                    "lines": SHOPIFY_LINES_WITH_ORDER,
+                },
             )
             if total is None:
                 total = (data.get("ordersCount") or {}).get("count")
             orders = data.get("orders") or {}
-            yield OrdersPage(list(orders.get("nodes") or []), total)
+            nodes = list(orders.get("nodes") or [])
+            for node in nodes:
+                self.lines_complete(node)
+            yield OrdersPage(nodes, total)
             page_info = orders.get("pageInfo") or {}
             if not page_info.get("hasNextPage") or not page_info.get("endCursor"):
                 return
             after = page_info["endCursor"]
+
+    def lines_complete(self, node: dict[str, Any]) -> None:
+        """Read the rest of an order's lines, page by page (`lineItems(first:, after:)` of the order), when
+        more than came with it; the node then holds them all and says there are no more. A node that is not
+        an order object is left for the mapping to refuse."""
+        items = node.get("lineItems") if isinstance(node, dict) else None
+        if not isinstance(items, dict) or not isinstance(items.get("nodes"), list):
+            return
+        page_info = items.get("pageInfo") or {}
+        while page_info.get("hasNextPage") and page_info.get("endCursor") and node.get("id"):
+            data = self.query(
+                SHOPIFY_ORDER_LINES_QUERY,
+                {"id": node["id"], "lines": SHOPIFY_LINES_PAGE, "after": page_info["endCursor"]},
+            )
+            more = ((data.get("order") or {}).get("lineItems")) or {}
+            if not isinstance(more.get("nodes"), list) or not more["nodes"]:
+                break  # the mapping refuses the order: its lines say there are more
+            items["nodes"].extend(more["nodes"])
+            page_info = more.get("pageInfo") or {}
+            items["pageInfo"] = page_info
 
     def query(self, text: str, variables: dict[str, Any]) -> dict[str, Any]:
         """One GraphQL query's `data`, after the wait the previous answer's throttle status asked for; a

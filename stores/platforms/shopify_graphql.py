@@ -38,10 +38,8 @@ def order_from_graphql(node: Mapping[str, Any]) -> IncomingOrder:
     for name in ("customer", "shippingAddress", "shippingLine", "lineItems"):
         read.mapping(name)  # an object, or nothing
     if read.get("lineItems.pageInfo.hasNextPage"):
-        # Never a partial order: the query asks for the first 100 lines.
-        raise read.error(
-            "lineItems", "has more lines than one query reads (100); import this order from a file"
-        )
+        # Never a partial order: the client reads every page of an order's lines (stores.clients).
+        raise read.error("lineItems", "says it has more lines than were read")
 
     financial_status = read.text("displayFinancialStatus").lower()
     fulfillment_enum = read.text("displayFulfillmentStatus").upper()

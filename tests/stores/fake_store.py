@@ -12,7 +12,9 @@ Shopify's GraphQL cost throttle, and slow answers for time-outs.
 - Shopify: `POST /admin/api/<version>/graphql.json` with `X-Shopify-Access-Token`; the client's `variables`
   (`first`, `after`, `query` as `updated_at:>='...'`) are read, the query text is not parsed; `orders` with
   `nodes` and `pageInfo { hasNextPage endCursor }`; `extensions.cost.throttleStatus` from a leaky bucket;
-  a query the bucket cannot pay is answered 200 with a THROTTLED error, as Shopify does.
+  a query the bucket cannot pay is answered 200 with a THROTTLED error, as Shopify does. An order's
+  `lineItems` are paged as Shopify pages them: the orders query gives each order's first `lines` lines with
+  `pageInfo`, and a query with the order's `id` (`order(id:) { lineItems(first: $lines, after:) }`) the rest.
 """
 
 import base64
@@ -263,6 +265,20 @@ class FakeStore:
                     "extensions": {"cost": {**cost, "actualQueryCost": None, "throttleStatus": throttle}},
                 },
             )
+        extensions = {"cost": {**cost, "throttleStatus": throttle}}
+        if "id" in variables:  # the rest of one order's lines (stores.clients.SHOPIFY_ORDER_LINES_QUERY)
+            with self.lock:
+                order = next(
+                    (o for o in self.orders["shopify"].values() if o.get("id") == variables["id"]), None
+                )
+            items = (
+                _lines_page(order, int(variables.get("lines", 50)), variables.get("after")) if order else None
+            )
+            return (
+                200,
+                {},
+                {"data": {"order": {"lineItems": items} if items else None}, "extensions": extensions},
+            )
         since = None
         text = variables.get("query") or ""
         if text.startswith("updated_at:>="):
@@ -274,6 +290,10 @@ class FakeStore:
         if variables.get("after"):
             start = int(base64.b64decode(variables["after"]).decode().removeprefix("offset:"))
         chunk = orders[start : start + first]
+        if "lines" in variables:  # an order's first `lines` lines come with it; lineItems.pageInfo says more
+            chunk = [
+                {**order, "lineItems": _lines_page(order, int(variables["lines"]), None)} for order in chunk
+            ]
         end = start + len(chunk)
         page_info = {
             "hasNextPage": end < len(orders),
@@ -287,7 +307,7 @@ class FakeStore:
                     "ordersCount": {"count": len(orders)},
                     "orders": {"nodes": chunk, "pageInfo": page_info},
                 },
-                "extensions": {"cost": {**cost, "throttleStatus": throttle}},
+                "extensions": extensions,
             },
         )
 
@@ -343,6 +363,21 @@ class FakeStore:
                     pass
 
         return Handler
+
+
+def _lines_page(order: dict, first: int, after: str | None) -> dict:
+    """A page of a Shopify order's `lineItems` connection: `first` lines after the cursor `after`."""
+    nodes = (order.get("lineItems") or {}).get("nodes") or []
+    start = int(base64.b64decode(after).decode().removeprefix("line:")) if after else 0
+    chunk = nodes[start : start + first]
+    end = start + len(chunk)
+    return {
+        "nodes": chunk,
+        "pageInfo": {
+            "hasNextPage": end < len(nodes),
+            "endCursor": base64.b64encode(f"line:{end}".encode()).decode() if chunk else None,
+        },
+    }
 
 
 def ids(platform: str, orders: Iterable[dict]) -> list[str]:

@@ -80,9 +80,11 @@ def test_the_id_falls_back_to_the_gid_when_the_legacy_id_is_missing(node):
     assert order_from_graphql(node).external_id == "450789469"
 
 
-def test_an_order_with_more_lines_than_one_query_reads_is_refused_not_cut_short(node):
+def test_an_order_whose_lines_say_there_are_more_is_refused_not_cut_short(node):
     node["lineItems"]["pageInfo"]["hasNextPage"] = True
-    with pytest.raises(PayloadError, match=r"Shopify order #1001: lineItems has more lines than one query"):
+    with pytest.raises(
+        PayloadError, match=r"Shopify order #1001: lineItems says it has more lines than were read"
+    ):
         order_from_graphql(node)
 
 

@@ -94,6 +94,41 @@ def test_a_shopify_poll_reads_the_graphql_orders_with_their_money_and_lines(fake
     ]
 
 
+def test_a_shopify_order_with_more_lines_than_come_with_it_is_read_whole_page_by_page(
+    fake_store, polled_store
+):
+    from stores.simulation import money, shopify_order
+
+    store = polled_store("shopify")
+    big = shopify_order(2001, START)
+    big["lineItems"]["nodes"] = [
+        {
+            "sku": f"SKU-{n:03}",
+            "name": f"Part {n}",
+            "quantity": 1,
+            "originalUnitPriceSet": money("1.50", "USD"),
+            "discountedTotalSet": money("1.50", "USD"),
+        }
+        for n in range(400)
+    ]
+    fake_store.add("shopify", big)
+    fake_store.add_many("shopify", 2, start=START + timedelta(seconds=1))
+    result = store_sync(store=store)
+    assert result.outcomes == {"created": 3}, result.failures
+    order = store_orders(store).get(external_id=big["legacyResourceId"])
+    assert list(order.lines.order_by("id").values_list("sku", flat=True)) == [
+        f"SKU-{n:03}" for n in range(400)
+    ]
+    queries = [json.loads(seen.body)["variables"] for seen in fake_store.requests_to("/admin/api/")]
+    # The page of orders (with 100 lines each), then the big order's other 300 lines in pages of 250.
+    assert [("id" in variables, variables["lines"]) for variables in queries] == [
+        (False, 100),
+        (True, 250),
+        (True, 250),
+    ]
+    assert all(variables["id"] == big["id"] for variables in queries[1:])
+
+
 def test_a_magento_poll_counts_parent_and_child_items_once(fake_store, polled_store):
     store = polled_store("magento")
     fake_store.add_many("magento", 1, start=START)
