@@ -39,20 +39,21 @@ from orders.models import Order, OrderLine, OrderStatus
 from orders.results import OrderLocked, RequestRefused, is_order_id
 from orders.selectors import orders_search
 from orders.services import EDITABLE, STORE_OWNED, OrderStale
-from stores.selectors import orders_from_several_stores
+from stores.labels import fulfillment_status_label, payment_status_label
+from stores.selectors import orders_from_several_stores, orders_from_stores
 
 # An order from a connected store: which store, the link to it there, and what the store says beside it.
 STORE_FIELDSET: list[str | list[str] | tuple[str, ...] | tuple[()]] = [
     "store_link",
-    ("payment_status", "fulfillment_status"),
+    ("payment_status_shown", "fulfillment_status_shown"),
     "shipping_method",
     ("shipping_total", "tax_total", "discount_total"),
     "customer_note",
 ]
 STORE_READONLY = [
     "store_link",
-    "payment_status",
-    "fulfillment_status",
+    "payment_status_shown",
+    "fulfillment_status_shown",
     "shipping_method",
     "shipping_total",
     "tax_total",
@@ -195,11 +196,36 @@ class OrderAdmin(BoundedSearchAdmin):
             _("Open in %(platform)s") % {"platform": store.platform_label},
         )
 
+    # What the store says of the payment and the fulfilment, in the operator's language (the raw value stays
+    # on the order; an unknown one is shown as sent).
+    @admin.display(description=Order._meta.get_field("payment_status").verbose_name)
+    def payment_status_shown(self, order: Order) -> str:
+        return payment_status_label(order.payment_status)
+
+    @admin.display(description=Order._meta.get_field("fulfillment_status").verbose_name)
+    def fulfillment_status_shown(self, order: Order) -> str:
+        return fulfillment_status_label(order.fulfillment_status)
+
+    @admin.display(description=gettext_lazy("In the store"))
+    def store_state(self, order: Order) -> str:
+        """The list's cell: the store's payment and fulfilment status, in the operator's language."""
+        return " · ".join(
+            label
+            for label in (
+                payment_status_label(order.payment_status),
+                fulfillment_status_label(order.fulfillment_status),
+            )
+            if label
+        )
+
     def get_list_display(self, request):
-        # Once orders come from several stores (two may both have #1001), each row says its store.
+        # Once orders come from several stores (two may both have #1001), each row says its store; once one
+        # store is connected, what the store says of the payment and the fulfilment.
         list_display = list(super().get_list_display(request))
         if orders_from_several_stores():
             list_display.insert(list_display.index("order_number") + 1, "store_column")
+        if orders_from_stores():
+            list_display.insert(list_display.index("status_badge") + 1, "store_state")
         return list_display
 
     def get_list_filter(self, request):

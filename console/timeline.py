@@ -13,6 +13,7 @@ from orderops.types import Actor
 from orders import history
 from orders.models import OrderStatus
 from orders.services import field_label
+from stores.labels import LABELS, store_status_label
 
 
 @dataclass(frozen=True)
@@ -69,6 +70,8 @@ def _hold_sentence(entry: timeline.TimelineEntry) -> str:
 def _shown(name: str, value: str, status_labels: dict[str, str]) -> str:
     if name == "status":
         return status_labels.get(value, value)
+    if name in LABELS and value:
+        return store_status_label(name, value)
     if name == history.LINES:
         return "; ".join(value.splitlines()) or _("no lines")
     return value or _("(empty)")

@@ -219,3 +219,64 @@ def test_the_holders_form_opened_before_the_stores_change_is_refused_naming_the_
     ]
     current = Order.objects.get(pk=order.pk)
     assert (current.customer_name, current.customer_phone) == (incoming.customer_name, "+1 555 0100")
+
+
+# --- the store's payment and fulfilment words, translated ---
+
+
+def test_the_known_payment_and_fulfilment_words_have_labels_and_an_unknown_one_is_shown_as_sent():
+    from django.utils import translation
+
+    from stores.labels import fulfillment_status_label, payment_status_label
+
+    with translation.override("bg"):
+        assert payment_status_label("paid") == "Платено"
+        assert payment_status_label("partially_refunded") == "Частично възстановено"
+        assert fulfillment_status_label("partial") == "Частично изпълнено"
+        assert fulfillment_status_label("in_progress") == "В процес на изпълнение"
+        assert payment_status_label("store_credit") == "store_credit"
+        assert fulfillment_status_label("") == ""
+    with translation.override("en"):
+        assert payment_status_label("authorized") == "Authorised"
+
+
+def test_the_order_page_and_the_list_show_the_stores_words_in_the_operators_language(client, superuser):
+    order = store_order(StoreFactory(platform="shopify", name="Acme Shopify"))
+    assert (order.payment_status, order.fulfillment_status) == ("authorized", "unfulfilled")  # kept raw
+    client.force_login(superuser)
+    page = client.get(
+        reverse("admin:orders_order_change", args=[order.pk]), HTTP_ACCEPT_LANGUAGE="bg"
+    ).content.decode()
+    assert "Авторизирано" in page and "Неизпълнено" in page
+    assert "authorized" not in page and ">unfulfilled<" not in page
+    listed = client.get(reverse("admin:orders_order_changelist"), HTTP_ACCEPT_LANGUAGE="bg")
+    assert "В магазина" in listed.content.decode()
+    assert "Авторизирано · Неизпълнено" in listed.content.decode()
+
+
+def test_the_list_has_no_store_column_while_no_store_is_connected(client, superuser):
+    from tests.factories import OrderFactory
+
+    OrderFactory()
+    client.force_login(superuser)
+    page = client.get(reverse("admin:orders_order_changelist")).content.decode()
+    assert "field-store_state" not in page and "In the store" not in page
+
+
+def test_the_timeline_says_the_stores_payment_change_in_the_operators_words(client, superuser):
+    import dataclasses
+    from datetime import timedelta
+
+    store = StoreFactory(platform="shopify", name="Acme Shopify")
+    payload = json.loads((FIXTURES / "shopify-order.json").read_text())["order"]
+    incoming = order_mapping("shopify")(payload)
+    store_order_apply(store=store, incoming=incoming, via="poll")
+    paid = dataclasses.replace(
+        incoming, updated_at=incoming.updated_at + timedelta(hours=1), payment_status="paid"
+    )
+    result = store_order_apply(store=store, incoming=paid, via="poll")
+    client.force_login(superuser)
+    page = client.get(
+        reverse("admin:orders_order_change", args=[result.order_id]), HTTP_ACCEPT_LANGUAGE="bg"
+    ).content.decode()
+    assert "Авторизирано → Платено" in page
