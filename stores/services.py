@@ -253,13 +253,13 @@ def store_orders_apply(*, store: Store, incomings: Sequence[IncomingOrder], via:
                 one_by_one.append(index)
             continue
         try:
-            status_code = _status_code(store, incoming)
-        except PayloadError as error:
+            new = StoreNewOrder(
+                values=_values(incoming), status_code=_status_code(store, incoming), lines=_lines(incoming)
+            )
+        except Exception as error:  # an unmapped status (PayloadError), or a bug: that order's result
             results[index] = error
             continue
-        creating.append(
-            (index, StoreNewOrder(values=_values(incoming), status_code=status_code, lines=_lines(incoming)))
-        )
+        creating.append((index, new))
     if creating:
         try:
             with transaction.atomic():
