@@ -12,7 +12,7 @@ from orderops.service_log import service_logged
 from orders.models import Order
 from orders.services import StoreWriter, order_store_write
 from stores.incoming import IncomingOrder, PayloadError
-from stores.models import DEFAULT_STATUS_MAPS, DELETED, Store
+from stores.models import DEFAULT_STATUS_MAPS, DELETED, Store, StoreChange
 
 
 class Via(StrEnum):
@@ -185,6 +185,9 @@ def store_order_apply_in_transaction(*, store: Store, incoming: IncomingOrder, v
     incoming_at = incoming.updated_at.astimezone(UTC)
     if order.store_updated_at is not None and incoming_at < order.store_updated_at:
         return StoreApplyResult(Outcome.STALE, order.pk, order.number)
+    if status_code != order.status_id and not incoming.deleted and store_status_echo(store, order, incoming):
+        # The store repeats what we wrote back to it (issue 23): the status stays ours.
+        status_code = order.status_id
     values = _deleted_values(incoming) if incoming.deleted else _values(incoming)
     lines = None if incoming.deleted else _lines(incoming)
     written = order_store_write(
@@ -192,6 +195,27 @@ def store_order_apply_in_transaction(*, store: Store, incoming: IncomingOrder, v
     )
     outcome = Outcome.UPDATED if written.fields else Outcome.UNCHANGED
     return StoreApplyResult(outcome, order.pk, written.order.number, written.fields)
+
+
+def store_status_echo(store: Store, order: Order, incoming: IncomingOrder) -> bool:
+    """Whether the store's status in `incoming` is the echo of our own write-back rather than a change made
+    in the store: the order's status is still the one our latest status change for it sent (nothing has
+    moved it since), and the store reports either the status we set there, or the status it had before our
+    change (it has not taken our write yet, or our change set no store status: a Shopify tag, an unmapped
+    status). One statement, asked only when the store's status would change the order's."""
+    latest = (
+        StoreChange.objects.filter(order=order, kind=StoreChange.Kind.STATUS)
+        .exclude(state=StoreChange.State.DEAD)
+        .order_by("-id")
+        .values("payload", "store_status")
+        .first()
+    )
+    if latest is None or latest["payload"].get("status") != order.status_id:
+        return False
+    if latest["store_status"] and incoming.store_status == latest["store_status"]:
+        return True
+    previous = latest["payload"].get("previous_status")
+    return bool(previous) and store.status_for(incoming.store_status) == previous
 
 
 # --- connecting a store -------------------------------------------------------------------------------------
