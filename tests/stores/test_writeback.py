@@ -289,7 +289,7 @@ def test_a_later_change_of_an_order_waits_for_the_earlier_one(fake_store, polled
 
     orders_status_set(actor=supervisor, order_ids=[order.pk], status_code="complete")
     orders_status_set(actor=supervisor, order_ids=[order.pk], status_code="canceled")
-    first, second = StoreChange.objects.order_by("id")
+    first, _second = StoreChange.objects.order_by("id")
     assert changes_claim(worker="a", limit=10) == [first.pk]
     assert changes_claim(worker="b", limit=10) == []  # the first is leased: the second waits
     StoreChange.objects.filter(pk=first.pk).update(claim="test")
