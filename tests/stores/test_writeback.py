@@ -420,3 +420,23 @@ def test_store_status_reports_each_stores_health(fake_store, polled_store, opera
     ]
     assert report[0]["last_success_at"] and report[0]["last_failure_at"]
     assert "401" in report[0]["last_error"]
+
+
+def test_the_stores_admin_page_shows_dead_changes_and_retries_them(
+    fake_store, polled_store, supervisor, superuser, client
+):
+    store = polled_store("woocommerce")
+    order = store_order(fake_store, store)
+    fake_store.fail(f"/wp-json/wc/v3/orders/{order.external_id}", status=401, retry_after=None)
+    orders_status_set(actor=supervisor, order_ids=[order.pk], status_code="complete")
+    send_all()
+    client.force_login(superuser)
+
+    page = client.get(f"/admin/stores/store/{store.pk}/change/")
+    text = page.content.decode()
+    assert "given up: 1" in text and "answered 401" in text and f"#{order.number}" in text
+    client.post(f"/admin/stores/store/{store.pk}/retry-changes/")
+    send_all()
+
+    assert StoreChange.objects.get(order=order).state == State.SENT
+    assert fake_store.orders["woocommerce"][order.external_id]["status"] == "completed"
