@@ -30,7 +30,7 @@ import copy
 import json
 import threading
 import time
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -107,6 +107,8 @@ class FakeStore:
         # The writes back, in the order they arrived: (platform, order id, what, body).
         self.writes: list[tuple[str, str, str, Any]] = []
         self.notes: dict[tuple[str, str], list[dict]] = {}
+        # Called with each write back as it arrives (the demo prints them).
+        self.on_write: Callable[[tuple[str, str, str, Any]], None] | None = None
         self.bucket = ShopifyBucket()
         self.server = ThreadingHTTPServer(("127.0.0.1", 0), self._handler_class())
         self.server.daemon_threads = True
@@ -212,6 +214,11 @@ class FakeStore:
 
     # --- writes back --------------------------------------------------------------------------------------
 
+    def _record(self, write: tuple[str, str, str, Any]) -> None:
+        self.writes.append(write)
+        if self.on_write is not None:
+            self.on_write(write)
+
     def _touched(self, platform: str, order: dict) -> None:
         now = datetime.now(UTC)
         if platform == "woocommerce":
@@ -243,7 +250,7 @@ class FakeStore:
             order = self.orders[platform].get(external_id)
             if order is None:
                 return 404, {}, {"code": "not_found", "message": "Invalid ID."}
-            self.writes.append((platform, external_id, what, data))
+            self._record((platform, external_id, what, data))
             if what == "note":
                 self.notes.setdefault((platform, external_id), []).append(data)
                 return 201, {}, {"id": len(self.writes), **data}
@@ -286,7 +293,7 @@ class FakeStore:
             if name == "fulfillmentOrders":
                 nodes = [{"id": f"gid://shopify/FulfillmentOrder/{external_id}", "status": "OPEN"}]
                 return 200, {}, {"data": {"order": {"fulfillmentOrders": {"nodes": nodes}}}}
-            self.writes.append(("shopify", external_id, name, variables))
+            self._record(("shopify", external_id, name, variables))
             tags = list(order.get("tags") or [])
             if name == "tagsAdd":
                 order["tags"] = tags + [tag for tag in variables["tags"] if tag not in tags]
@@ -491,13 +498,17 @@ def ids(platform: str, orders: Iterable[dict]) -> list[str]:
 def main() -> None:
     """`python -m tests.stores.fake_store PLATFORM COUNT`: serve COUNT generated orders of PLATFORM in a
     process of its own (the benchmark: the store's work then shares no interpreter lock with the sync it
-    serves); prints its URL on the first line and serves until stdin closes."""
+    serves; the README's walk-through of the write-back); prints its URL on the first line, then a line per
+    write back it receives, and serves until stdin closes."""
     import sys
 
     platform, count = sys.argv[1], int(sys.argv[2])
     store = FakeStore()
     store.add_many(platform, count, start=datetime(2026, 1, 1, tzinfo=UTC))
     store.bucket = ShopifyBucket(maximum=1e12, available=1e12)  # the benchmark measures us, not the throttle
+    store.on_write = lambda write: print(
+        f"{write[0]} order {write[1]}: {write[2]} {json.dumps(write[3])}", flush=True
+    )
     store.start()
     print(store.url, flush=True)
     sys.stdin.read()
