@@ -440,3 +440,17 @@ def test_the_stores_admin_page_shows_dead_changes_and_retries_them(
 
     assert StoreChange.objects.get(order=order).state == State.SENT
     assert fake_store.orders["woocommerce"][order.external_id]["status"] == "completed"
+
+
+def test_a_magento_orders_page_says_an_address_edit_stays_in_orderops(
+    fake_store, polled_store, superuser, client
+):
+    magento, woo = polled_store("magento"), polled_store("woocommerce")
+    client.force_login(superuser)
+    note = "stays in orderops: Magento does not take it back"
+
+    magento_page = client.get(f"/admin/orders/order/{store_order(fake_store, magento).pk}/change/")
+    woo_page = client.get(f"/admin/orders/order/{store_order(fake_store, woo).pk}/change/")
+
+    assert note in magento_page.content.decode()
+    assert note not in woo_page.content.decode()
