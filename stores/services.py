@@ -6,6 +6,7 @@ from datetime import UTC
 from enum import StrEnum
 
 from django.db import IntegrityError, transaction
+from django.db.models import JSONField, OuterRef, Subquery
 from django.utils.translation import gettext as _
 
 from orderops.service_log import service_logged
@@ -120,8 +121,18 @@ def _deleted_values(incoming: IncomingOrder) -> dict:
 
 def _store_order_locked(store: Store, external_id: str) -> Order | None:
     """The store's order with this id, locked for this transaction (one statement, as order_locked)."""
+    # With the latest status change written back to the store (store_status_echo), in the same statement.
+    written_back = (
+        StoreChange.objects.filter(order_id=OuterRef("pk"), kind=StoreChange.Kind.STATUS)
+        .exclude(state=StoreChange.State.DEAD)
+        .order_by("-id")
+    )
     return (
         Order.objects.filter(store=store, external_id=external_id)
+        .annotate(
+            written_back_payload=Subquery(written_back.values("payload")[:1], output_field=JSONField()),
+            written_back_store_status=Subquery(written_back.values("store_status")[:1]),
+        )
         .select_for_update(no_key=True, of=("self",))
         .order_by()
         .first()
@@ -202,19 +213,14 @@ def store_status_echo(store: Store, order: Order, incoming: IncomingOrder) -> bo
     in the store: the order's status is still the one our latest status change for it sent (nothing has
     moved it since), and the store reports either the status we set there, or the status it had before our
     change (it has not taken our write yet, or our change set no store status: a Shopify tag, an unmapped
-    status). One statement, asked only when the store's status would change the order's."""
-    latest = (
-        StoreChange.objects.filter(order=order, kind=StoreChange.Kind.STATUS)
-        .exclude(state=StoreChange.State.DEAD)
-        .order_by("-id")
-        .values("payload", "store_status")
-        .first()
-    )
-    if latest is None or latest["payload"].get("status") != order.status_id:
+    status). `order` comes from _store_order_locked, which read its latest status change written back."""
+    payload = getattr(order, "written_back_payload", None)
+    if not isinstance(payload, dict) or payload.get("status") != order.status_id:
         return False
-    if latest["store_status"] and incoming.store_status == latest["store_status"]:
+    sent = getattr(order, "written_back_store_status", None) or ""
+    if sent and incoming.store_status == sent:
         return True
-    previous = latest["payload"].get("previous_status")
+    previous = payload.get("previous_status")
     return bool(previous) and store.status_for(incoming.store_status) == previous
 
 
