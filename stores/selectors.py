@@ -1,8 +1,9 @@
 """Reads of the connected stores that the surfaces share."""
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from datetime import datetime
+from typing import Any
 
 from django.core.cache import cache
 from django.db.models import Count, Max, Q
@@ -80,7 +81,7 @@ def stores_health(stores: Iterable[Store]) -> list[StoreHealth]:
         failures.setdefault(change.store_id, change)
     health = []
     for store in stores:
-        row = counts.get(store.pk, {})
+        row: Mapping[str, Any] = counts.get(store.pk) or {}
         failure = failures.get(store.pk)
         health.append(
             StoreHealth(
