@@ -189,12 +189,17 @@ class OrderAdmin(BoundedSearchAdmin):
         store = order.store
         if store is None:
             return ""
-        return html_format(
+        link = html_format(
             '{} · <a href="{}" target="_blank" rel="noopener noreferrer">{}</a>',
             store.name,
             store.order_admin_url(order.external_id),
             _("Open in %(platform)s") % {"platform": store.platform_label},
         )
+        if store.platform == "magento":
+            # Magento's REST API takes no address edit back (issue 23): say where such an edit lives.
+            note = _("An address or phone edited here stays in orderops: Magento does not take it back.")
+            return html_format("{}<br><small>{}</small>", link, note)
+        return link
 
     # What the store says of the payment and the fulfilment, in the operator's language (the raw value stays
     # on the order; an unknown one is shown as sent).

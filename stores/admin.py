@@ -15,6 +15,8 @@ from orderops.admin_search import BoundedSearchAdmin
 from stores.forms import StoreForm
 from stores.inbox import delivery_replay
 from stores.models import Delivery, Store
+from stores.outbox import changes_retry
+from stores.selectors import store_dead_changes, stores_health
 
 FAILED = Delivery.State.FAILED
 
@@ -83,6 +85,7 @@ class StoreAdmin(SuperusersOnly, BoundedSearchAdmin):
         "sync_cursor",
         "refused_signatures",
         "failed",
+        "write_back_health",
     ]
     fieldsets = [
         (None, {"fields": ["name", "slug", "platform", "base_url", "active"]}),
@@ -103,6 +106,10 @@ class StoreAdmin(SuperusersOnly, BoundedSearchAdmin):
             {"fields": ["api_key", "api_secret", "access_token", "sync_cursor", "last_sync_at"]},
         ),
         (gettext_lazy("Statuses"), {"fields": ["status_map"]}),
+        (
+            gettext_lazy("Changes back to the store"),
+            {"fields": ["reverse_status_map", "hold_notes", "notify_customer", "write_back_health"]},
+        ),
     ]
 
     def get_queryset(self, request):
@@ -143,9 +150,49 @@ class StoreAdmin(SuperusersOnly, BoundedSearchAdmin):
         )
         return format_html('<a href="{}">{}</a>', url, count)
 
+    @admin.display(description=gettext_lazy("write-back health"))
+    def write_back_health(self, store: Store) -> str:
+        if store.pk is None:
+            return "-"
+        health = stores_health([store])[0]
+        never = _("never")
+        return _(
+            "last success: %(success)s; last failure: %(failure)s; pending: %(pending)s; given up: %(dead)s"
+        ) % {
+            "success": health.last_success_at or never,
+            "failure": health.last_failure_at or never,
+            "pending": health.pending,
+            "dead": health.dead,
+        }
+
     def get_urls(self):
         replay = self.admin_site.admin_view(self.replay_view)
-        return [path("<int:store_id>/replay/", replay, name="stores_store_replay"), *super().get_urls()]
+        retry = self.admin_site.admin_view(self.retry_view)
+        return [
+            path("<int:store_id>/replay/", replay, name="stores_store_replay"),
+            path("<int:store_id>/retry-changes/", retry, name="stores_store_retry_changes"),
+            *super().get_urls(),
+        ]
+
+    def retry_view(self, request: HttpRequest, store_id: int) -> HttpResponse:
+        """Queue the store's dead changes again (a POST from the store's page; CSRF-checked by the admin)."""
+        if request.method != "POST":
+            return HttpResponseNotAllowed(["POST"])
+        if not self.has_change_permission(request):
+            return HttpResponseRedirect(reverse("admin:index"))
+        store = get_object_or_404(Store, pk=store_id)
+        count = changes_retry(store=store)
+        self.message_user(
+            request,
+            ngettext(
+                "%(count)s change is queued for %(store)s again.",
+                "%(count)s changes are queued for %(store)s again.",
+                count,
+            )
+            % {"count": count, "store": store.name},
+            messages.SUCCESS if count else messages.INFO,
+        )
+        return HttpResponseRedirect(reverse("admin:stores_store_change", args=[store.pk]))
 
     def replay_view(self, request: HttpRequest, store_id: int) -> HttpResponse:
         """Replay the store's failed deliveries (a POST from the store's page; CSRF-checked by the admin)."""
@@ -164,6 +211,7 @@ class StoreAdmin(SuperusersOnly, BoundedSearchAdmin):
 
     def render_change_form(self, request, context, add=False, change=False, form_url="", obj=None):
         context["failed_count"] = obj.deliveries.filter(state=FAILED).count() if obj is not None else 0
+        context["dead_changes"] = store_dead_changes(obj) if obj is not None else []
         return super().render_change_form(request, context, add, change, form_url, obj)
 
 

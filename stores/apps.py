@@ -9,4 +9,7 @@ class StoresConfig(AppConfig):
     verbose_name = _("Connected stores")
 
     def ready(self) -> None:
-        from stores import conf  # noqa: F401  (registers the system check)
+        from stores import (
+            conf,  # noqa: F401  (registers the system check)
+            writeback,  # noqa: F401  (queues the changes for the stores)
+        )

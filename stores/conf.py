@@ -23,6 +23,13 @@ DEFAULTS: dict[str, Any] = {
     # The console's address as stores reach it, e.g. "https://orders.example.com": store_connect and the
     # admin print the webhook address with it. Empty: the address is printed as a path only.
     "WEBHOOK_BASE_URL": "",
+    # The write-back outbox (send_to_stores): the wait after a change's first failed send, in seconds,
+    # doubled after each further failure, and the attempts before the change is given up (dead).
+    "RETRY_BASE": 30,
+    "MAX_ATTEMPTS": 10,
+    # Seconds a worker holds the changes it claimed; a change still claimed after that (its worker died) is
+    # claimed again. Longer than the calls of one change (each bounded by HTTP_TIMEOUT).
+    "LEASE": 300,
 }
 
 
@@ -49,6 +56,9 @@ VALIDATORS = {
         'a Shopify API version such as "2025-07"',
     ),
     "WEBHOOK_BASE_URL": (_base_url, 'an address starting with http:// or https://, or ""'),
+    "RETRY_BASE": (_positive_seconds, "a positive number of seconds"),
+    "MAX_ATTEMPTS": (_positive_int, "a whole number, at least 1"),
+    "LEASE": (_positive_seconds, "a positive number of seconds"),
 }
 
 

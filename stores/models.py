@@ -68,6 +68,30 @@ DEFAULT_STATUS_MAPS: dict[str, dict[str, str]] = {
     },
 }
 
+# What goes back to the store for each orderops status (stores/writeback.py): the store's own status
+# (WooCommerce, Magento). A status missing from the map is not written back (the note still is). Shopify has
+# no status to set: its status goes back as a tag (orderops-status:<code>); its map may name the irreversible
+# "orderCancel" or "fulfillmentCreate" for a status, and only then are they called (never by default).
+DEFAULT_REVERSE_STATUS_MAPS: dict[str, dict[str, str]] = {
+    Platform.SHOPIFY: {},
+    Platform.WOOCOMMERCE: {
+        "pending": "pending",
+        "processing": "processing",
+        "on_hold": "on-hold",
+        "complete": "completed",
+        "canceled": "cancelled",
+    },
+    Platform.MAGENTO: {
+        "pending": "pending",
+        "processing": "processing",
+        "on_hold": "holded",
+        "complete": "complete",
+        "closed": "closed",
+        "canceled": "canceled",
+    },
+}
+SHOPIFY_ACTIONS = ("orderCancel", "fulfillmentCreate")
+
 LOOPBACK_HOSTS = frozenset({"localhost"})
 
 
@@ -128,6 +152,31 @@ class Store(models.Model):
         blank=True,
         help_text=_("The store's status → the orderops status code; the key “deleted” names deleted orders."),
     )
+    reverse_status_map = models.JSONField(
+        _("status map back to the store"),
+        default=dict,
+        blank=True,
+        help_text=_(
+            "The orderops status code → the store's status set when an operator changes it; Shopify: "
+            "“orderCancel” or “fulfillmentCreate”, or nothing (a tag only)."
+        ),
+    )
+    hold_notes = models.BooleanField(
+        _("hold notes in the store"),
+        default=True,
+        help_text=_(
+            "Taking, transferring and releasing an order writes a private note (WooCommerce, Magento) or a "
+            "tag orderops:<username> (Shopify) in the store."
+        ),
+    )
+    notify_customer = models.BooleanField(
+        _("let the store notify the customer"),
+        default=False,
+        help_text=_(
+            "Shopify only: a cancellation or fulfilment made from orderops lets Shopify email the customer. "
+            "Notes and tags are never customer-visible."
+        ),
+    )
     active = models.BooleanField(_("active"), default=True)
     # The store's updated_at up to which a poll has applied every order (sync_orders starts from here).
     sync_cursor = models.DateTimeField(_("synchronised up to"), null=True, blank=True)
@@ -158,6 +207,8 @@ class Store(models.Model):
     def save(self, **kwargs) -> None:
         if self._state.adding and not self.status_map:
             self.status_map = dict(DEFAULT_STATUS_MAPS.get(self.platform, {}))
+        if self._state.adding and not self.reverse_status_map:
+            self.reverse_status_map = dict(DEFAULT_REVERSE_STATUS_MAPS.get(self.platform, {}))
         adding = self._state.adding
         super().save(**kwargs)
         if adding:
@@ -171,6 +222,11 @@ class Store(models.Model):
     def status_for(self, store_status: str) -> str | None:
         """The orderops status code the store's map names for `store_status`, or None."""
         value = (self.status_map or {}).get(store_status)
+        return value if isinstance(value, str) and value else None
+
+    def store_status_for(self, status_code: str) -> str | None:
+        """What the store's reverse map names for the orderops status `status_code`, or None."""
+        value = (self.reverse_status_map or {}).get(status_code)
         return value if isinstance(value, str) and value else None
 
     @property
@@ -249,3 +305,65 @@ class Delivery(models.Model):
 
     def __str__(self) -> str:
         return f"{self.store_id}:{self.key}"
+
+
+class StoreChange(models.Model):
+    """One change made in orderops to a store's order, waiting to be written back to the store: the outbox.
+
+    Written in the change's own transaction (stores.writeback receives the domain events), so a rolled-back
+    change writes none; sent by `send_to_stores` (stores/outbox.py), one order's changes in the order they
+    were made. `steps_done` counts the calls of a change that the store has taken (a status PUT, then its
+    note): a retry starts after them, so a note that reached the store is never sent again.
+    """
+
+    class Kind(models.TextChoices):
+        STATUS = "status", _("status")
+        HOLD = "hold", _("hold")
+        ADDRESS = "address", _("address and phone")
+
+    class State(models.TextChoices):
+        PENDING = "pending", _("pending")
+        SENT = "sent", _("sent")
+        DEAD = "dead", _("given up")
+
+    order = models.ForeignKey(
+        "orders.Order", on_delete=models.CASCADE, related_name="+", verbose_name=_("order"), db_index=False
+    )
+    store = models.ForeignKey(
+        Store, on_delete=models.PROTECT, related_name="changes", verbose_name=_("store"), db_index=False
+    )
+    kind = models.CharField(_("kind"), max_length=16, choices=Kind.choices)
+    # What to send, as it was when the change was made (a retry sends the same): the status and the store
+    # status it maps to, the hold's action and people, the address.
+    payload = models.JSONField(_("payload"), default=dict)
+    # The store's status this change sets, for recognising the store's echo of it (stores.services).
+    store_status = models.CharField(_("store status"), max_length=64, blank=True)
+    state = models.CharField(_("state"), max_length=16, choices=State.choices, default=State.PENDING)
+    attempts = models.PositiveIntegerField(_("attempts"), default=0)
+    next_attempt_at = models.DateTimeField(_("next attempt at"), default=timezone.now)
+    claim = models.CharField(_("claimed by"), max_length=64, blank=True)
+    steps_done = models.PositiveSmallIntegerField(_("calls done"), default=0)
+    last_error = models.TextField(_("last error"), blank=True)
+    failed_at = models.DateTimeField(_("last failure"), null=True, blank=True)
+    created_at = models.DateTimeField(_("made"), default=timezone.now)
+    sent_at = models.DateTimeField(_("sent"), null=True, blank=True)
+
+    class Meta:
+        ordering = ["id"]
+        verbose_name = _("change for the store")
+        verbose_name_plural = _("changes for the store")
+        indexes = [
+            # The claim: pending changes by when they are due.
+            models.Index(
+                fields=["next_attempt_at", "id"],
+                name="storechange_due_idx",
+                condition=models.Q(state="pending"),
+            ),
+            # An order's changes in their order (the claim's "no earlier unsent change", the echo check).
+            models.Index(fields=["order", "id"], name="storechange_order_idx"),
+            # A store's health: its pending and dead changes, its last sends.
+            models.Index(fields=["store", "state", "id"], name="storechange_store_state_idx"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.kind} #{self.pk} ({self.state})"

@@ -8,13 +8,14 @@ from datetime import UTC
 from enum import StrEnum
 
 from django.db import IntegrityError, transaction
+from django.db.models import JSONField, OuterRef, Subquery
 from django.utils.translation import gettext as _
 
 from orderops.service_log import service_logged
 from orders.models import Order
 from orders.services import StoreNewOrder, StoreWriter, order_store_write, orders_store_create
 from stores.incoming import IncomingOrder, PayloadError
-from stores.models import DEFAULT_STATUS_MAPS, DELETED, Store
+from stores.models import DEFAULT_STATUS_MAPS, DELETED, Store, StoreChange
 
 logger = logging.getLogger("orderops")
 
@@ -124,8 +125,18 @@ def _deleted_values(incoming: IncomingOrder) -> dict:
 
 def _store_order_locked(store: Store, external_id: str) -> Order | None:
     """The store's order with this id, locked for this transaction (one statement, as order_locked)."""
+    # With the latest status change written back to the store (store_status_echo), in the same statement.
+    written_back = (
+        StoreChange.objects.filter(order_id=OuterRef("pk"), kind=StoreChange.Kind.STATUS)
+        .exclude(state=StoreChange.State.DEAD)
+        .order_by("-id")
+    )
     return (
         Order.objects.filter(store=store, external_id=external_id)
+        .annotate(
+            written_back_payload=Subquery(written_back.values("payload")[:1], output_field=JSONField()),
+            written_back_store_status=Subquery(written_back.values("store_status")[:1]),
+        )
         .select_for_update(no_key=True, of=("self",))
         .order_by()
         .first()
@@ -189,6 +200,9 @@ def store_order_apply_in_transaction(*, store: Store, incoming: IncomingOrder, v
     incoming_at = incoming.updated_at.astimezone(UTC)
     if order.store_updated_at is not None and incoming_at < order.store_updated_at:
         return StoreApplyResult(Outcome.STALE, order.pk, order.number)
+    if status_code != order.status_id and not incoming.deleted and store_status_echo(store, order, incoming):
+        # The store repeats what we wrote back to it (issue 23): the status stays ours.
+        status_code = order.status_id
     values = _deleted_values(incoming) if incoming.deleted else _values(incoming)
     lines = None if incoming.deleted else _lines(incoming)
     written = order_store_write(
@@ -288,6 +302,22 @@ def store_orders_apply(*, store: Store, incomings: Sequence[IncomingOrder], via:
             results[index] = error
     assert all(result is not None for result in results)
     return StoreOrdersApplied([result for result in results if result is not None])
+
+
+def store_status_echo(store: Store, order: Order, incoming: IncomingOrder) -> bool:
+    """Whether the store's status in `incoming` is the echo of our own write-back rather than a change made
+    in the store: the order's status is still the one our latest status change for it sent (nothing has
+    moved it since), and the store reports either the status we set there, or the status it had before our
+    change (it has not taken our write yet, or our change set no store status: a Shopify tag, an unmapped
+    status). `order` comes from _store_order_locked, which read its latest status change written back."""
+    payload = getattr(order, "written_back_payload", None)
+    if not isinstance(payload, dict) or payload.get("status") != order.status_id:
+        return False
+    sent = getattr(order, "written_back_store_status", None) or ""
+    if sent and incoming.store_status == sent:
+        return True
+    previous = payload.get("previous_status")
+    return bool(previous) and store.status_for(incoming.store_status) == previous
 
 
 # --- connecting a store -------------------------------------------------------------------------------------

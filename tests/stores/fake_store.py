@@ -15,14 +15,24 @@ Shopify's GraphQL cost throttle, and slow answers for time-outs.
   a query the bucket cannot pay is answered 200 with a THROTTLED error, as Shopify does. An order's
   `lineItems` are paged as Shopify pages them: the orders query gives each order's first `lines` lines with
   `pageInfo`, and a query with the order's `id` (`order(id:) { lineItems(first: $lines, after:) }`) the rest.
+
+Writes back (issue 23), recorded in `writes` (platform, order id, what, body) and applied to the order:
+- WooCommerce: `PUT /wp-json/wc/v3/orders/{id}` (status, shipping, billing) and
+  `POST /wp-json/wc/v3/orders/{id}/notes` (kept in `notes`).
+- Magento: `POST /rest/V1/orders/{id}/comments` (`statusHistory`: its status set, its comment a note).
+- Shopify GraphQL mutations `tagsAdd`, `tagsRemove`, `orderCancel`, `fulfillmentCreate`, `orderUpdate`,
+  and the `fulfillmentOrders` query. Each write moves the order's updated_at to now, as the platforms do.
+Faults for them: `fail(path, status=500)`, `delay=` (a time-out), `drop=True` (the connection closes without
+an answer), 429 with `retry_after`.
 """
 
 import base64
+import contextlib
 import copy
 import json
 import threading
 import time
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -48,6 +58,8 @@ class Fault:
     times: int = 1
     after: int = 0  # let this many matching requests through first
     shopify_throttled: bool = False  # 200 with a THROTTLED error, as Shopify's GraphQL answers
+    drop: bool = False  # close the connection without an answer
+    apply: bool = False  # do the write first, then answer with the fault (the answer is lost, the write not)
 
 
 @dataclass
@@ -94,6 +106,11 @@ class FakeStore:
         self.orders: dict[str, dict[str, dict]] = {"woocommerce": {}, "magento": {}, "shopify": {}}
         self.faults: list[Fault] = []
         self.requests: list[Seen] = []
+        # The writes back, in the order they arrived: (platform, order id, what, body).
+        self.writes: list[tuple[str, str, str, Any]] = []
+        self.notes: dict[tuple[str, str], list[dict]] = {}
+        # Called with each write back as it arrives (the demo prints them).
+        self.on_write: Callable[[tuple[str, str, str, Any]], None] | None = None
         self.bucket = ShopifyBucket()
         self.server = ThreadingHTTPServer(("127.0.0.1", 0), self._handler_class())
         self.server.daemon_threads = True
@@ -188,6 +205,114 @@ class FakeStore:
                     fault.times -= 1
                     return fault
         return None
+
+    def writes_of(self, platform: str, external_id: str | None = None) -> list[tuple[str, str, str, Any]]:
+        with self.lock:
+            return [
+                write
+                for write in self.writes
+                if write[0] == platform and (external_id is None or write[1] == str(external_id))
+            ]
+
+    # --- writes back --------------------------------------------------------------------------------------
+
+    def _record(self, write: tuple[str, str, str, Any]) -> None:
+        self.writes.append(write)
+        if self.on_write is not None:
+            self.on_write(write)
+
+    def _touched(self, platform: str, order: dict) -> None:
+        now = datetime.now(UTC)
+        if platform == "woocommerce":
+            order["date_modified_gmt"] = now.strftime("%Y-%m-%dT%H:%M:%S")
+        elif platform == "magento":
+            order["updated_at"] = now.strftime("%Y-%m-%d %H:%M:%S")
+        else:
+            order["updatedAt"] = iso_z(now)
+
+    def write(self, platform: str, path: str, method: str, body: bytes) -> tuple[int, dict, Any] | None:
+        """A write back, or None when `path` is not one."""
+        parts = path.strip("/").split("/")
+        data = json.loads(body or b"{}")
+        if (
+            platform == "woocommerce"
+            and len(parts) in (5, 6)
+            and parts[:4] == ["wp-json", "wc", "v3", "orders"]
+        ):
+            external_id, what = parts[4], ("note" if len(parts) == 6 and parts[5] == "notes" else "update")
+            if (what == "note" and method != "POST") or (what == "update" and method != "PUT"):
+                return None
+        elif platform == "magento" and len(parts) == 5 and parts[:3] == ["rest", "V1", "orders"]:
+            if parts[4] != "comments" or method != "POST":
+                return None
+            external_id, what = parts[3], "comment"
+        else:
+            return None
+        with self.lock:
+            order = self.orders[platform].get(external_id)
+            if order is None:
+                return 404, {}, {"code": "not_found", "message": "Invalid ID."}
+            self._record((platform, external_id, what, data))
+            if what == "note":
+                self.notes.setdefault((platform, external_id), []).append(data)
+                return 201, {}, {"id": len(self.writes), **data}
+            if what == "comment":
+                history = data.get("statusHistory") or {}
+                self.notes.setdefault((platform, external_id), []).append(history)
+                if history.get("status"):
+                    order["status"] = history["status"]
+                self._touched(platform, order)
+                return 200, {}, True
+            for name in ("status",):
+                if name in data:
+                    order[name] = data[name]
+            for name in ("shipping", "billing"):
+                if name in data:
+                    order[name] = {**(order.get(name) or {}), **data[name]}
+            self._touched(platform, order)
+            return 200, {}, order
+
+    def shopify_write(self, request: dict) -> tuple[int, dict, Any] | None:
+        """A GraphQL mutation (or the fulfillment orders' query), or None when the request is a poll."""
+        text = request.get("query") or ""
+        variables = request.get("variables") or {}
+        name = (
+            text.split("(")[0].split()[-1] if text.startswith(("mutation", "query fulfillmentOrders")) else ""
+        )
+        if not name:
+            return None
+        gid = (
+            variables.get("id") or variables.get("orderId") or (variables.get("input") or {}).get("id") or ""
+        )
+        external_id = str(gid).rsplit("/", 1)[-1]
+        with self.lock:
+            if name == "fulfillmentCreate":
+                groups = (variables.get("fulfillment") or {}).get("lineItemsByFulfillmentOrder") or []
+                external_id = str(groups[0]["fulfillmentOrderId"]).rsplit("/", 1)[-1] if groups else ""
+            order = self.orders["shopify"].get(external_id)
+            if order is None:
+                return 200, {}, {"data": {name: None}, "errors": [{"message": f"order {gid} not found"}]}
+            if name == "fulfillmentOrders":
+                nodes = [{"id": f"gid://shopify/FulfillmentOrder/{external_id}", "status": "OPEN"}]
+                return 200, {}, {"data": {"order": {"fulfillmentOrders": {"nodes": nodes}}}}
+            self._record(("shopify", external_id, name, variables))
+            tags = list(order.get("tags") or [])
+            if name == "tagsAdd":
+                order["tags"] = tags + [tag for tag in variables["tags"] if tag not in tags]
+            elif name == "tagsRemove":
+                order["tags"] = [tag for tag in tags if tag not in variables["tags"]]
+            elif name == "orderCancel":
+                order["cancelledAt"] = iso_z(datetime.now(UTC))
+            elif name == "fulfillmentCreate":
+                order["displayFulfillmentStatus"] = "FULFILLED"
+            elif name == "orderUpdate":
+                order["shippingAddress"] = {
+                    **(order.get("shippingAddress") or {}),
+                    **variables["input"]["shippingAddress"],
+                }
+            self._touched("shopify", order)
+            errors_field = "orderCancelUserErrors" if name == "orderCancel" else "userErrors"
+            return 200, {}, {"data": {name: {errors_field: []}}}
 
     # --- the platforms ------------------------------------------------------------------------------------
 
@@ -311,6 +436,15 @@ class FakeStore:
             },
         )
 
+    def _write_any(self, path: str, method: str, body: bytes) -> tuple[int, dict, Any] | None:
+        if path.startswith("/wp-json/"):
+            return self.write("woocommerce", path, method, body)
+        if path.startswith("/rest/V1/"):
+            return self.write("magento", path, method, body)
+        if path.startswith("/admin/api/") and path.endswith("/graphql.json") and method == "POST":
+            return self.shopify_write(json.loads(body or b"{}"))
+        return None
+
     def _handler_class(self) -> type[BaseHTTPRequestHandler]:
         store = self
 
@@ -326,6 +460,9 @@ class FakeStore:
             def do_POST(self) -> None:
                 self._answer()
 
+            def do_PUT(self) -> None:
+                self._answer()
+
             def _answer(self) -> None:
                 split = urlsplit(self.path)
                 length = int(self.headers.get("Content-Length") or 0)
@@ -338,10 +475,19 @@ class FakeStore:
                 if fault and fault.delay:
                     time.sleep(fault.delay)
                 status, extra, payload = 404, {}, {"message": f"no route {split.path}"}
+                if fault and fault.apply:
+                    store._write_any(split.path, self.command, body)
+                if fault and fault.drop:
+                    self.close_connection = True
+                    with contextlib.suppress(OSError):
+                        self.connection.shutdown(2)
+                    return
                 if fault and not fault.shopify_throttled and fault.status:
                     status, payload = fault.status, {"errors": "Exceeded the request limit"}
                     if fault.retry_after is not None:
                         extra = {"Retry-After": fault.retry_after}
+                elif (written := store._write_any(split.path, self.command, body)) is not None:
+                    status, extra, payload = written
                 elif split.path == "/wp-json/wc/v3/orders" and self.command == "GET":
                     status, extra, payload = store.woocommerce(seen.query, headers)
                 elif split.path == "/rest/V1/orders" and self.command == "GET":
@@ -387,13 +533,17 @@ def ids(platform: str, orders: Iterable[dict]) -> list[str]:
 def main() -> None:
     """`python -m tests.stores.fake_store PLATFORM COUNT`: serve COUNT generated orders of PLATFORM in a
     process of its own (the benchmark: the store's work then shares no interpreter lock with the sync it
-    serves); prints its URL on the first line and serves until stdin closes."""
+    serves; the README's walk-through of the write-back); prints its URL on the first line, then a line per
+    write back it receives, and serves until stdin closes."""
     import sys
 
     platform, count = sys.argv[1], int(sys.argv[2])
     store = FakeStore()
     store.add_many(platform, count, start=datetime(2026, 1, 1, tzinfo=UTC))
     store.bucket = ShopifyBucket(maximum=1e12, available=1e12)  # the benchmark measures us, not the throttle
+    store.on_write = lambda write: print(
+        f"{write[0]} order {write[1]}: {write[2]} {json.dumps(write[3])}", flush=True
+    )
     store.start()
     print(store.url, flush=True)
     sys.stdin.read()
