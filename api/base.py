@@ -35,6 +35,9 @@ class StrictSerializer(serializers.Serializer):
 class ApiView(APIView):
     idempotent = False  # POST and PUT accept an Idempotency-Key
     schema = ApiAutoSchema()  # its problem responses too
+    # The methods the OpenAPI document lists at this route (None: all the view has); api.urls gives each
+    # route its own when one view answers at two documented paths.
+    schema_methods: tuple[str, ...] | None = None
 
     def initial(self, request: Request, *args: Any, **kwargs: Any) -> None:
         self.idempotency_claim = None

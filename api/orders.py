@@ -433,7 +433,31 @@ def if_match_version(request: Request, number: str) -> int:
     return int(text)
 
 
-class OrderDetailView(ApiView):
+def not_saved_problem(number: str, errors: Any) -> ApiProblem:
+    """A PATCH body the serializer refuses, as a 400 naming the order and every field (lines[2].qty)."""
+    found = field_errors(errors)
+    return ApiProblem(
+        400,
+        Code.INVALID_INPUT,
+        _("#%(number)s was not saved: %(errors)s")
+        % {"number": number, "errors": "; ".join(f"{field}: {message}" for field, message in found)},
+        order=number,
+        errors=[{"field": field, "message": message} for field, message in found],
+    )
+
+
+class OrderView(ApiView):
+    """One order: read it (GET), edit it (PATCH, the holder or a supervisor, If-Match), and the store's
+    upsert (PUT, for users the rule book lets ingest). The schema lists GET and PATCH at
+    /orders/{number}/ and PUT at /orders/{number} (api.urls): either form answers every method."""
+
+    idempotent = True  # PUT accepts an Idempotency-Key (api.idempotency: only POST and PUT)
+
+    def get_permissions(self):
+        if self.request.method == "PUT":
+            return [MayIngestOrders()]
+        return super().get_permissions()
+
     @extend_schema(operation_id="orders_read", responses=OrderDetailSerializer)
     def get(self, request: Request, number: str) -> Response:
         order = order_read(number, store=request.query_params.get("store"))
@@ -469,26 +493,6 @@ class OrderDetailView(ApiView):
         except RequestRefused as refused:
             raise refusal_problem(refused, order=number) from None
         return order_response(request, order_read(number, order_id=order_id))
-
-
-def not_saved_problem(number: str, errors: Any) -> ApiProblem:
-    """A PATCH body the serializer refuses, as a 400 naming the order and every field (lines[2].qty)."""
-    found = field_errors(errors)
-    return ApiProblem(
-        400,
-        Code.INVALID_INPUT,
-        _("#%(number)s was not saved: %(errors)s")
-        % {"number": number, "errors": "; ".join(f"{field}: {message}" for field, message in found)},
-        order=number,
-        errors=[{"field": field, "message": message} for field, message in found],
-    )
-
-
-class OrderUpsertView(ApiView):
-    """PUT /api/v1/orders/{number}: the store's upsert."""
-
-    idempotent = True
-    permission_classes = [MayIngestOrders]
 
     @extend_schema(
         operation_id="orders_upsert",

@@ -92,6 +92,10 @@ class ApiAutoSchema(AutoSchema):
             problems |= PROBLEMS_OF_A_BATCH
         return problems
 
+    def is_excluded(self) -> bool:
+        methods = getattr(self.view, "schema_methods", None)
+        return methods is not None and self.method not in methods
+
     def _map_serializer(self, serializer, direction, bypass_extensions=False):
         schema = super()._map_serializer(serializer, direction, bypass_extensions)
         if direction == "request" and getattr(serializer, "refuses_unknown_fields", False):
