@@ -304,7 +304,15 @@ def _fields_with_nul(data: Any, path: str = "") -> list[str]:
 
 
 def _ingest(request: Request, data: Any, *, number: str | None) -> tuple[Order, bool]:
-    """Validate one order as the import does and write it with the import's service; (order, created)."""
+    """Validate one order as the import does and write it with the import's service; (order, created). A
+    body that is no JSON object is a 400, as on every operation; the import's refusals are 422s."""
+    if not isinstance(data, dict):
+        raise ApiProblem(
+            400,
+            Code.INVALID_INPUT,
+            _("The body must be a JSON object; nothing was changed."),
+            **({"order": number} if number is not None else {}),
+        )
     if number is not None and isinstance(data, dict):
         if "number" in data and str(data["number"]) != number:
             raise ApiProblem(

@@ -2,10 +2,11 @@
 listed; each answers the same in the other form (slash added or dropped), and any other path is a 404
 problem."""
 
+import json
 from collections.abc import Callable
 from typing import Any
 
-from django.http import Http404, HttpRequest, HttpResponse
+from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
 from django.urls import URLPattern, path, re_path
 from django.views.decorators.csrf import csrf_exempt
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerSplitView
@@ -18,7 +19,7 @@ from api.conf import api_setting
 from api.holds import ClaimNextView, HoldsBatchView, OrderHoldView, OrderTakeOverView
 from api.orders import OrderListView, OrderView
 from api.permissions import MayViewOrders
-from api.problems import PROBLEM_CONTENT_TYPE
+from api.problems import PROBLEM_CONTENT_TYPE, problem_title
 from api.statuses import OrderStatusView, StatusListView
 from api.timeline import OrderTimelineView
 from api.workload import WorkloadView
@@ -90,9 +91,12 @@ def both_forms(route: str, view: Callable[..., HttpResponse], name: str) -> list
 
 
 def api_not_found(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
-    """Any other path under /api/v1/: a problem naming the path and where the paths are listed, also with
-    DEBUG on (Django's debug 404 page is HTML)."""
-    return errors.page_not_found(request, Http404())
+    """Any other path under /api/v1/: the site's 404 problem naming the path and where the paths are listed
+    (orderops.errors), also with DEBUG on (Django's debug 404 page is HTML); its title in the client's
+    language, as every other problem's of the API."""
+    problem = json.loads(errors.page_not_found(request, Http404()).content)
+    problem["title"] = problem_title(404)
+    return JsonResponse(problem, status=404, content_type=PROBLEM_CONTENT_TYPE)
 
 
 # One view for an order: GET and PATCH documented at orders/{number}/, PUT at orders/{number}.

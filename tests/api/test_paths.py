@@ -138,3 +138,10 @@ def test_any_other_path_is_a_404_problem_naming_it_and_where_the_paths_are(api, 
             problem = response.json()
             assert problem["code"] == "not_found" and problem["instance"] == path
             assert path in problem["detail"] and reverse("api:docs") in problem["detail"]
+
+
+def test_an_unknown_path_is_told_in_the_clients_language(api):
+    response = api.get("/api/v1/nothing/", HTTP_ACCEPT_LANGUAGE="bg")
+    problem = response.json()
+    assert response.status_code == 404 and problem["title"] == "Не е намерено"
+    assert problem["detail"].startswith("В API няма такъв път: /api/v1/nothing/")

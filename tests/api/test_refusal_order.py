@@ -135,11 +135,31 @@ def test_a_filter_the_list_does_not_take_is_400_naming_it(operator, query):
     assert [error["field"] for error in response.json()["errors"]] == list(query)
 
 
-def test_ingest_names_a_line_with_a_nul_as_the_import_does_counted_from_1(roles):
-    store = UserFactory(username="store", is_staff=True)
-    store.user_permissions.add(
+@pytest.fixture
+def store(roles):
+    """The store's integration user: it may ingest orders."""
+    user = UserFactory(username="store", is_staff=True)
+    user.user_permissions.add(
         *Permission.objects.filter(codename__in=["add_order", "view_order"], content_type__app_label="orders")
     )
+    return user
+
+
+@pytest.mark.parametrize(("method", "path"), [("POST", "/api/v1/orders/"), ("PUT", "/api/v1/orders/S-8")])
+@pytest.mark.parametrize(
+    ("body", "status"),
+    [(MALFORMED, 400), (NOT_AN_OBJECT, 400), (UNKNOWN_FIELD, 422)],
+    ids=["malformed", "list", "unknown"],
+)
+def test_the_ingest_tells_no_json_object_400_from_a_refused_field_422(store, method, path, body, status):
+    before = snapshot()
+    response = send(store, method, path, body)
+    assert response.status_code == status, response.json()
+    assert response.json()["code"] == "invalid_input"
+    assert snapshot() == before
+
+
+def test_ingest_names_a_line_with_a_nul_as_the_import_does_counted_from_1(store):
     body = {
         "status": "pending",
         "customer_name": "Mila",

@@ -104,7 +104,10 @@ def test_a_final_status_from_the_store_ends_the_hold_by_the_store_in_the_timelin
     store_order_apply(
         store=shopify,
         incoming=dataclasses.replace(
-            incoming, updated_at=incoming.updated_at + timedelta(hours=1), store_status="cancelled", deleted=True
+            incoming,
+            updated_at=incoming.updated_at + timedelta(hours=1),
+            store_status="cancelled",
+            deleted=True,
         ),
         via="webhook",
     )
