@@ -45,11 +45,16 @@ class ProblemSerializer(serializers.Serializer):
     since = serializers.DateTimeField(
         required=False, allow_null=True, help_text="Since when the holder holds it (null: nobody holds it)."
     )
-    errors = FieldErrorSerializer(
-        many=True,
-        required=False,
-        help_text="Each field refused and why (a 422 of a body, a 400 of a filter); lines counted from 1.",
-    )
+
+    def get_fields(self):
+        # `errors` is a Serializer's own property: the member is added here, not declared as a field.
+        fields = super().get_fields()
+        fields["errors"] = FieldErrorSerializer(
+            many=True,
+            required=False,
+            help_text="Each field refused and why (a 422 of a body, a 400 of a filter); lines counted from 1.",
+        )
+        return fields
 
 
 # Which problems an operation may answer with, by what it is (api.problems.CODE_STATUS has each code's).

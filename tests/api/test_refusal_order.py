@@ -172,3 +172,13 @@ def test_ingest_names_a_line_with_a_nul_as_the_import_does_counted_from_1(store)
     assert response.status_code == 422
     assert [error["field"] for error in response.json()["errors"]] == ["lines[2].sku"]
     assert not Order.objects.filter(number="S-9").exists()
+
+
+def test_the_schema_says_lines_are_counted_from_1_and_which_status_is_which(operator):
+    schema = client_for(operator).get("/api/v1/schema/?format=json").json()
+    field = schema["components"]["schemas"]["FieldError"]["properties"]["field"]["description"]
+    assert "lines[2].qty" in field and "counted from 1" in field
+    patch = schema["paths"]["/api/v1/orders/{number}/"]["patch"]["responses"]
+    assert "not a JSON object" in patch["400"]["description"]
+    assert "counted from 1" in patch["422"]["description"]
+    assert patch["422"]["content"]["application/problem+json"]["schema"]["$ref"].endswith("/Problem")
