@@ -40,13 +40,10 @@ class OrderCommentsView(ApiView):
         operation_id="comments_add", request=CommentAddSerializer, responses={201: CommentSerializer}
     )
     def post(self, request: Request, number: str) -> Response:
-        order_id = self.order_id(number)
-        body = CommentAddSerializer(data=request.data)
-        body.is_valid(raise_exception=True)
+        order_id = self.order_id(number)  # anyone who may view orders (the view's permission)
+        body = self.body(CommentAddSerializer, number=number)
         try:
-            comment = order_comment_add(
-                actor=request.user, order_id=order_id, body=body.validated_data["body"]
-            )
+            comment = order_comment_add(actor=request.user, order_id=order_id, body=body["body"])
         except RequestRefused as refused:
             raise refusal_problem(refused, order=number) from None
         return Response(CommentSerializer(comment).data, status=201)

@@ -104,9 +104,8 @@ class OrderHoldView(ApiView):
     @extend_schema(operation_id="hold_take", request=HoldTakeSerializer, responses=HoldStateSerializer)
     def put(self, request: Request, number: str) -> Response:
         order_id = self.order_id(number)
-        body = HoldTakeSerializer(data=request.data)
-        body.is_valid(raise_exception=True)
-        username = body.validated_data.get("operator")
+        self.permission_first(rules.actor_refusal(self.actor), order=number)  # may they hold any order
+        username = self.body(HoldTakeSerializer, number=number).get("operator")
         operator = operator_named(cast(Actor, request.user), username) if username else None
         try:
             result = orders_assign(actor=request.user, order_ids=[order_id], operator=operator)
@@ -129,13 +128,10 @@ class OrderTakeOverView(ApiView):
 
     @extend_schema(operation_id="hold_take_over", request=ReasonSerializer, responses=HoldStateSerializer)
     def post(self, request: Request, number: str) -> Response:
-        order_id = self.order_id(number)
-        body = ReasonSerializer(data=request.data)
-        body.is_valid(raise_exception=True)
+        order_id = self.order_id(number, permission=rules.take_over_refusal)
+        reason = self.body(ReasonSerializer, number=number)["reason"]
         try:
-            result = orders_take_over(
-                actor=request.user, order_ids=[order_id], reason=body.validated_data["reason"]
-            )
+            result = orders_take_over(actor=request.user, order_ids=[order_id], reason=reason)
         except RequestRefused as refused:
             raise refusal_problem(refused, order=number) from None
         return hold_answer(number, order_id, _one(result), accepted=(Code.DONE, Code.ALREADY_YOURS))
@@ -183,6 +179,7 @@ class HoldsBatchView(ApiView):
 
     @extend_schema(operation_id="holds_batch", request=BatchSerializer, responses=BatchResultSerializer)
     def post(self, request: Request) -> Response:
+        self.permission_first(rules.actor_refusal(self.actor))  # whatever the action, they may not
         limit = api_setting("BATCH_MAX_ORDERS")
         raw = request.data.get("orders") if isinstance(request.data, dict) else None
         if isinstance(raw, list) and len(raw) > limit:
@@ -192,9 +189,7 @@ class HoldsBatchView(ApiView):
                 _("%(count)s orders were sent; a batch can name at most %(limit)s. Nothing was changed.")
                 % {"count": len(raw), "limit": limit},
             )
-        body = BatchSerializer(data=request.data)
-        body.is_valid(raise_exception=True)
-        data = body.validated_data
+        data = self.body(BatchSerializer)
         numbers = list(dict.fromkeys(data["orders"]))
         ids = dict(Order.objects.filter(number__in=numbers).values_list("number", "pk"))
         operator = (

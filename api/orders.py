@@ -21,8 +21,9 @@ from rest_framework.response import Response
 from api.base import ApiView, StrictSerializer
 from api.conf import api_setting
 from api.permissions import MayIngestOrders
-from api.problems import ApiCode, ApiProblem, ambiguous_number_problem, field_errors, refusal_problem
+from api.problems import ApiCode, ApiProblem, ambiguous_number_problem, refusal_problem
 from api.selectors import order_powers, orders_with_holds
+from operators import rules
 from operators.selectors import HoldQueue, orders_in_queue
 from orders.importing import QTY_LIMIT, order_record_validate, orders_import
 from orders.models import Order, OrderLine, OrderStatus
@@ -58,15 +59,34 @@ class PowersSerializer(serializers.Serializer):
     comment = PowerRefusalSerializer(allow_null=True)
 
 
+class StoreSerializer(serializers.Serializer):
+    """The connected store an order came from."""
+
+    slug = serializers.CharField()
+    name = serializers.CharField()
+    platform = serializers.ChoiceField(choices=["shopify", "woocommerce", "magento"])
+
+
 ORDER_FIELDS = (
     "number",
+    "store",
+    "external_id",
+    "store_updated_at",
+    "store_order_url",
     "status",
     "status_label",
     "customer_name",
     "customer_email",
     "customer_phone",
+    "customer_note",
     "grand_total",
+    "shipping_total",
+    "tax_total",
+    "discount_total",
     "currency",
+    "payment_status",
+    "fulfillment_status",
+    "shipping_method",
     "shipping_name",
     "shipping_street",
     "shipping_city",
@@ -79,11 +99,32 @@ ORDER_FIELDS = (
     "powers",
 )
 
+# What the fields from a connected store mean (issue 22's; empty or null for orders from files and the API).
+STORE_FIELD_HELP = {
+    "external_id": 'The order\'s id in its store (Shopify id, WooCommerce id, Magento entity_id); "" for an '
+    "order from no store.",
+    "store_updated_at": "The store's own updated_at of the copy applied last (null: from no store).",
+    "payment_status": 'As the store words it (Shopify financial_status, ...); "" when it sent none.',
+    "fulfillment_status": 'As the store words it; "" when it sent none.',
+    "shipping_method": 'As the store words it; "" when it sent none.',
+    "shipping_total": "Shipping charged, in the order's currency.",
+    "tax_total": "Tax charged, in the order's currency.",
+    "discount_total": "Discounts given, in the order's currency.",
+    "customer_note": "The customer's own note to the shop, as the store sent it.",
+}
+
 
 class OrderSerializer(serializers.ModelSerializer):
     """An order as the API shows it: its fields, its hold, its version and what the caller may do with it
     (None: allowed; otherwise the rule book's refusal)."""
 
+    store = StoreSerializer(
+        allow_null=True,
+        read_only=True,
+        help_text="The connected store the order came from (null: a file or the API). Two stores may "
+        "both have an order #1001: ?store=SLUG says which.",
+    )
+    store_order_url = serializers.SerializerMethodField()
     status = serializers.CharField(source="status_id")
     status_label = serializers.CharField(source="status.label")
     hold = serializers.SerializerMethodField()
@@ -92,6 +133,19 @@ class OrderSerializer(serializers.ModelSerializer):
     class Meta:
         model = Order
         fields: tuple[str, ...] = ORDER_FIELDS
+        extra_kwargs = {name: {"help_text": text} for name, text in STORE_FIELD_HELP.items()}
+
+    @extend_schema_field(
+        {
+            "type": "string",
+            "description": 'The order\'s page in its store\'s own admin ("Open in Shopify"); "" for an '
+            "order from no store.",
+        }
+    )
+    def get_store_order_url(self, order: Order) -> str:
+        if order.store is None or not order.external_id:
+            return ""
+        return order.store.order_admin_url(order.external_id)
 
     @extend_schema_field(HoldSerializer(allow_null=True))
     def get_hold(self, order: Order) -> dict | None:
@@ -104,9 +158,22 @@ class OrderSerializer(serializers.ModelSerializer):
 
 
 class LineSerializer(serializers.ModelSerializer):
+    total = serializers.DecimalField(
+        max_digits=14,
+        decimal_places=2,
+        read_only=True,
+        help_text="The line's total: the store's line_total where it sent one, else qty x unit_price.",
+    )
+
     class Meta:
         model = OrderLine
-        fields = ("id", "sku", "name", "qty", "unit_price")
+        fields = ("id", "sku", "name", "qty", "unit_price", "line_total", "total")
+        extra_kwargs = {
+            "line_total": {
+                "help_text": "What the store charges for the line (after the line's own discount), as it "
+                "sent it; null for lines from people, files and the API."
+            }
+        }
 
 
 class OrderDetailSerializer(OrderSerializer):
@@ -219,7 +286,8 @@ class OrderCursorPagination(CursorPagination):
 
 
 def _fields_with_nul(data: Any, path: str = "") -> list[str]:
-    """The fields (lines.0.sku, ...) whose text holds a NUL: PostgreSQL cannot store one."""
+    """The fields whose text holds a NUL (PostgreSQL cannot store one), named as the import names them:
+    `lines[2].sku` for the second line's sku (lines counted from 1)."""
     if isinstance(data, str):
         return [path or "body"] if "\x00" in data else []
     if isinstance(data, dict):
@@ -228,13 +296,23 @@ def _fields_with_nul(data: Any, path: str = "") -> list[str]:
         return keys_with_nul + [name for name, value in items for name in _fields_with_nul(value, name)]
     if isinstance(data, list):
         return [
-            name for index, value in enumerate(data) for name in _fields_with_nul(value, f"{path}.{index}")
+            name
+            for index, value in enumerate(data, start=1)
+            for name in _fields_with_nul(value, f"{path}[{index}]")
         ]
     return []
 
 
 def _ingest(request: Request, data: Any, *, number: str | None) -> tuple[Order, bool]:
-    """Validate one order as the import does and write it with the import's service; (order, created)."""
+    """Validate one order as the import does and write it with the import's service; (order, created). A
+    body that is no JSON object is a 400, as on every operation; the import's refusals are 422s."""
+    if not isinstance(data, dict):
+        raise ApiProblem(
+            400,
+            Code.INVALID_INPUT,
+            _("The body must be a JSON object; nothing was changed."),
+            **({"order": number} if number is not None else {}),
+        )
     if number is not None and isinstance(data, dict):
         if "number" in data and str(data["number"]) != number:
             raise ApiProblem(
@@ -433,7 +511,18 @@ def if_match_version(request: Request, number: str) -> int:
     return int(text)
 
 
-class OrderDetailView(ApiView):
+class OrderView(ApiView):
+    """One order: read it (GET), edit it (PATCH, the holder or a supervisor, If-Match), and the store's
+    upsert (PUT, for users the rule book lets ingest). The schema lists GET and PATCH at
+    /orders/{number}/ and PUT at /orders/{number} (api.urls): either form answers every method."""
+
+    idempotent = True  # PUT accepts an Idempotency-Key (api.idempotency: only POST and PUT)
+
+    def get_permissions(self):
+        if self.request.method == "PUT":
+            return [MayIngestOrders()]
+        return super().get_permissions()
+
     @extend_schema(operation_id="orders_read", responses=OrderDetailSerializer)
     def get(self, request: Request, number: str) -> Response:
         order = order_read(number, store=request.query_params.get("store"))
@@ -455,12 +544,9 @@ class OrderDetailView(ApiView):
         parameters=[OpenApiParameter("If-Match", str, OpenApiParameter.HEADER, required=True)],
     )
     def patch(self, request: Request, number: str) -> Response:
-        order_id = self.order_id(number)
+        order_id = self.order_id(number, permission=rules.edit_refusal)
         version = if_match_version(request, number)
-        body = OrderPatchSerializer(data=request.data)
-        if not body.is_valid():
-            raise not_saved_problem(number, body.errors)
-        changes = dict(body.validated_data)
+        changes = dict(self.body(OrderPatchSerializer, number=number))
         lines = changes.pop("lines", None)
         try:
             order_update(
@@ -469,26 +555,6 @@ class OrderDetailView(ApiView):
         except RequestRefused as refused:
             raise refusal_problem(refused, order=number) from None
         return order_response(request, order_read(number, order_id=order_id))
-
-
-def not_saved_problem(number: str, errors: Any) -> ApiProblem:
-    """A PATCH body the serializer refuses, as a 400 naming the order and every field (lines[2].qty)."""
-    found = field_errors(errors)
-    return ApiProblem(
-        400,
-        Code.INVALID_INPUT,
-        _("#%(number)s was not saved: %(errors)s")
-        % {"number": number, "errors": "; ".join(f"{field}: {message}" for field, message in found)},
-        order=number,
-        errors=[{"field": field, "message": message} for field, message in found],
-    )
-
-
-class OrderUpsertView(ApiView):
-    """PUT /api/v1/orders/{number}: the store's upsert."""
-
-    idempotent = True
-    permission_classes = [MayIngestOrders]
 
     @extend_schema(
         operation_id="orders_upsert",

@@ -104,12 +104,13 @@ def _problem_of(exc: exceptions.APIException) -> tuple[str, str, dict[str, Any]]
     """(code, sentence, extra members) of a DRF exception."""
     if isinstance(exc, ApiProblem):
         return exc.problem_code, str(exc.detail), exc.extra
-    if isinstance(exc, exceptions.ValidationError):
-        errors = exc.detail
+    if isinstance(exc, exceptions.ValidationError):  # a query parameter (the list's filters)
+        found = field_errors(exc.detail)
         return (
             Code.INVALID_INPUT,
-            _("The request was refused and nothing was changed: %(errors)s") % {"errors": _flatten(errors)},
-            {"errors": errors},
+            _("The request was refused and nothing was changed: %(errors)s")
+            % {"errors": "; ".join(f"{field}: {message}" for field, message in found)},
+            {"errors": [{"field": field, "message": message} for field, message in found]},
         )
     if isinstance(exc, exceptions.ParseError):
         return Code.INVALID_INPUT, str(exc.detail), {}
@@ -149,6 +150,25 @@ def field_errors(errors: Any, path: str = "") -> list[tuple[str, str]]:
     return [(path or "body", str(errors))]
 
 
+def fields_refused_problem(errors: Any, number: str | None = None) -> ApiProblem:
+    """A body whose fields a serializer refuses, as a 422 naming the order (when the request names one) and
+    every field (`lines[2].qty`, lines counted from 1) with its message. Nothing was changed."""
+    found = field_errors(errors)
+    listed = "; ".join(f"{field}: {message}" for field, message in found)
+    detail = (
+        _("#%(number)s was not saved: %(errors)s") % {"number": number, "errors": listed}
+        if number is not None
+        else _("The request was refused and nothing was changed: %(errors)s") % {"errors": listed}
+    )
+    return ApiProblem(
+        422,
+        Code.INVALID_INPUT,
+        detail,
+        **({"order": number} if number is not None else {}),
+        errors=[{"field": field, "message": message} for field, message in found],
+    )
+
+
 def _field_path(path: str, key: Any) -> str:
     if isinstance(
         key, int
@@ -157,14 +177,6 @@ def _field_path(path: str, key: Any) -> str:
     if key == "non_field_errors":
         return path
     return f"{path}.{key}" if path else str(key)
-
-
-def _flatten(errors: Any, prefix: str = "") -> str:
-    if isinstance(errors, dict):
-        return "; ".join(_flatten(value, f"{prefix}{key}: ") for key, value in errors.items())
-    if isinstance(errors, list):
-        return "; ".join(_flatten(value, prefix) for value in errors)
-    return f"{prefix}{errors}"
 
 
 # The problems' titles: HTTP's own phrases, in the catalogue so that a client asking for Bulgarian

@@ -20,6 +20,14 @@ class ApiKeyScheme(OpenApiAuthenticationExtension):
         }
 
 
+class FieldErrorSerializer(serializers.Serializer):
+    field = serializers.CharField(
+        help_text="The field refused, as the body names it: `customer_email`, `lines[2].qty` for the second "
+        "line's qty (lines counted from 1, in the order the body lists them)."
+    )
+    message = serializers.CharField()
+
+
 class ProblemSerializer(serializers.Serializer):
     """A refused request (RFC 9457), with the `code` of the refusal; some carry further members (the
     order, its holder, since when, the invalid fields)."""
@@ -38,11 +46,22 @@ class ProblemSerializer(serializers.Serializer):
         required=False, allow_null=True, help_text="Since when the holder holds it (null: nobody holds it)."
     )
 
+    def get_fields(self):
+        # `errors` is a Serializer's own property: the member is added here, not declared as a field.
+        fields = super().get_fields()
+        fields["errors"] = FieldErrorSerializer(
+            many=True,
+            required=False,
+            help_text="Each field refused and why (a 422 of a body, a 400 of a filter); lines counted from 1.",
+        )
+        return fields
+
 
 # Which problems an operation may answer with, by what it is (api.problems.CODE_STATUS has each code's).
 PROBLEMS_OF_EVERY_OPERATION = {
-    400: "The request is malformed: a filter, a header, or a body that is not the JSON object this operation "
-    "reads (`invalid_input`).",
+    400: "The request cannot be read as this operation's (`invalid_input`): a body that is not JSON, not a "
+    "JSON object, or nests too deep; a filter, cursor or page size this operation does not take (`errors` "
+    "names each); a NUL in the address. Nothing was changed.",
     401: "No key, or an unknown, revoked or expired one (`unauthenticated`); an inactive account "
     "(`inactive`).",
     403: "The caller may not do this (`not_allowed`, `inactive`): their role does not allow it, or the rule "
@@ -58,14 +77,14 @@ PROBLEMS_OF_A_BODY = {
     "is still running (`idempotency_in_progress`).",
     413: "The body is larger than the server accepts (`too_large`; DATA_UPLOAD_MAX_MEMORY_SIZE).",
     415: "The body is not `application/json`.",
-    422: "The request is well formed but refused as it stands (`invalid_input`, `needs_reason`, `too_long`, "
-    "`idempotency_key_reused`, ...).",
+    422: "The body is a JSON object, but a value is refused (`invalid_input`, `needs_reason`, `too_long`, "
+    "`idempotency_key_reused`, ...): a field unknown, missing, of the wrong type, too long or out of range, "
+    "or refused by the rules (an unknown status, an operator who may not hold orders). `errors` names each "
+    "field as the body names it (`lines[2].qty`: lines counted from 1), and the problem the order. Nothing "
+    "was changed.",
 }
 PROBLEMS_OF_A_RELEASE = {409: "The order is not held (`not_held`), with the order."}
 PROBLEMS_OF_AN_EDIT = {
-    400: "The body is not what this operation reads, or a value breaks its field's rule (a line's qty under "
-    "1, a negative price, a missing sku): the problem names the order, and `errors` each field "
-    "(`lines[2].qty`) with its message. Nothing was saved.",
     412: "If-Match is not the order's current version (`precondition_failed`): nothing was saved.",
     428: "If-Match is missing (`precondition_required`).",
 }
@@ -87,10 +106,14 @@ class ApiAutoSchema(AutoSchema):
         if self.method == "DELETE":
             problems |= PROBLEMS_OF_A_RELEASE
         if self.method == "PATCH":
-            problems |= PROBLEMS_OF_AN_EDIT  # its 400 says more than every operation's
+            problems |= PROBLEMS_OF_AN_EDIT
         if self.path.endswith("/holds/batch"):
             problems |= PROBLEMS_OF_A_BATCH
         return problems
+
+    def is_excluded(self) -> bool:
+        methods = getattr(self.view, "schema_methods", None)
+        return methods is not None and self.method not in methods
 
     def _map_serializer(self, serializer, direction, bypass_extensions=False):
         schema = super()._map_serializer(serializer, direction, bypass_extensions)

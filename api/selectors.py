@@ -8,8 +8,8 @@ from orders.models import Order
 
 
 def orders_with_holds() -> QuerySet[Order]:
-    """Orders with their status, hold, holder and assigner joined: a page of any size is one query."""
-    return Order.objects.select_related("status", "assignment__operator", "assignment__assigned_by")
+    """Orders with their status, store, hold, holder and assigner joined: a page of any size is one query."""
+    return Order.objects.select_related("status", "store", "assignment__operator", "assignment__assigned_by")
 
 
 def order_powers(user: Actor, order: Order) -> dict[str, dict | None]:

@@ -9,6 +9,7 @@ from rest_framework.response import Response
 from api.base import ApiView, StrictSerializer
 from api.orders import OrderDetailSerializer, order_read, order_response
 from api.problems import order_refusal_problem, refusal_problem
+from operators import rules
 from orders.models import OrderStatus
 from orders.results import Code, RequestRefused
 from orders.services import orders_status_set
@@ -37,13 +38,10 @@ class OrderStatusView(ApiView):
         operation_id="order_status_set", request=StatusSetSerializer, responses=OrderDetailSerializer
     )
     def post(self, request: Request, number: str) -> Response:
-        order_id = self.order_id(number)
-        body = StatusSetSerializer(data=request.data)
-        body.is_valid(raise_exception=True)
+        order_id = self.order_id(number, permission=rules.edit_refusal)
+        body = self.body(StatusSetSerializer, number=number)
         try:
-            result = orders_status_set(
-                actor=request.user, order_ids=[order_id], status_code=body.validated_data["status"]
-            )
+            result = orders_status_set(actor=request.user, order_ids=[order_id], status_code=body["status"])
         except RequestRefused as refused:
             raise refusal_problem(refused, order=number) from None
         outcome = result.outcomes[0]

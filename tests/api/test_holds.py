@@ -138,11 +138,14 @@ def test_batch_release_take_over_and_transfer(operator, other_operator, supervis
     ("body", "status", "code"),
     [
         ({"action": "assign", "orders": [str(n) for n in range(101)]}, 413, "too_many"),
-        ({"action": "steal", "orders": ["1"]}, 400, "invalid_input"),
-        ({"action": "assign", "orders": []}, 400, "invalid_input"),
-        ({"action": "assign", "orders": "1"}, 400, "invalid_input"),
-        ({"action": "assign", "orders": ["1"], "extra": 1}, 400, "invalid_input"),
+        # A JSON object with a field refused (unknown, missing, of the wrong type, not a choice): 422.
+        ({"action": "steal", "orders": ["1"]}, 422, "invalid_input"),
+        ({"action": "assign", "orders": []}, 422, "invalid_input"),
+        ({"action": "assign", "orders": "1"}, 422, "invalid_input"),
+        ({"action": "assign", "orders": ["1"], "extra": 1}, 422, "invalid_input"),
         ({"action": "transfer", "orders": ["1"]}, 422, "invalid_input"),
+        # No JSON object at all: 400.
+        (["assign", "1"], 400, "invalid_input"),
     ],
 )
 def test_a_bad_batch_is_a_problem_and_changes_nothing(supervisor, body, status, code):

@@ -163,12 +163,14 @@ def test_a_patch_by_a_non_holder_is_409_held_by(operator, other_operator):
 @pytest.mark.parametrize(
     ("body", "kwargs", "status"),
     [
-        ({"version": 5}, {"format": "json"}, 400),  # unknown field
-        ({"number": "1"}, {"format": "json"}, 400),  # a field the PATCH does not change
-        ({"grand_total": "lots"}, {"format": "json"}, 400),
-        ({"customer_name": ["a"]}, {"format": "json"}, 400),
-        ({"customer_name": "x" * 100_000}, {"format": "json"}, 400),
+        # A JSON object with a field refused (unknown, of the wrong type, too long, not a status): 422.
+        ({"version": 5}, {"format": "json"}, 422),  # unknown field
+        ({"number": "1"}, {"format": "json"}, 422),  # a field the PATCH does not change
+        ({"grand_total": "lots"}, {"format": "json"}, 422),
+        ({"customer_name": ["a"]}, {"format": "json"}, 422),
+        ({"customer_name": "x" * 100_000}, {"format": "json"}, 422),
         ({"status": "nope"}, {"format": "json"}, 422),
+        # No JSON object at all: 400.
         ('{"customer_name": ', {"content_type": "application/json"}, 400),
         ('{"grand_total": NaN}', {"content_type": "application/json"}, 400),
         ("[1, 2]", {"content_type": "application/json"}, 400),

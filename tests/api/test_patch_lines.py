@@ -107,7 +107,7 @@ def test_the_lines_as_they_are_are_no_change_and_no_new_version(operator, held):
         ({"sku": "X", "name": "X", "qty": 1, "unit_price": "1.00", "colour": "red"}, "lines[2].colour"),
     ],
 )
-def test_an_invalid_line_is_a_400_naming_the_order_and_the_field_and_changes_nothing(
+def test_an_invalid_line_is_a_422_naming_the_order_and_the_field_and_changes_nothing(
     operator, held, line, field
 ):
     mug, _tea = line_ids(held)
@@ -120,7 +120,7 @@ def test_an_invalid_line_is_a_400_naming_the_order_and_the_field_and_changes_not
             "lines": [{"id": mug, "sku": "MUG-1", "name": "Mug", "qty": 5, "unit_price": "9.50"}, line],
         },
     )
-    assert response.status_code == 400, response.json()
+    assert response.status_code == 422, response.json()
     problem = response.json()
     assert response["Content-Type"] == "application/problem+json"
     assert problem["code"] == "invalid_input" and problem["order"] == held.number
@@ -160,7 +160,7 @@ def test_a_line_id_twice_is_refused(operator, held):
     mug, _tea = line_ids(held)
     line = {"id": mug, "sku": "MUG-1", "name": "Mug", "qty": 1, "unit_price": "9.50"}
     response = patch(operator, held, {"lines": [line, line]})
-    assert response.status_code == 400
+    assert response.status_code == 422
     assert response.json()["errors"][0]["field"] == "lines"
     assert str(mug) in response.json()["detail"]
     assert len(lines_of(held)) == 2
@@ -169,7 +169,7 @@ def test_a_line_id_twice_is_refused(operator, held):
 @pytest.mark.parametrize("lines", ["MUG-1", {"sku": "MUG-1"}, [1, 2], None])
 def test_lines_that_are_no_list_of_objects_are_refused(operator, held, lines):
     response = patch(operator, held, {"lines": lines})
-    assert response.status_code == 400 and response.json()["code"] == "invalid_input"
+    assert response.status_code == 422 and response.json()["code"] == "invalid_input"
     assert held.number in response.json()["detail"]
     assert len(lines_of(held)) == 2
 
