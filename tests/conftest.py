@@ -5,8 +5,10 @@ import importlib
 import os
 
 import pytest
+from django.conf import settings
 from django.core.cache import cache
 from django.db import connection, connections
+from django.utils import translation
 
 from operators.services import roles_setup
 from orders.models import OrderStatus
@@ -115,6 +117,16 @@ def cache_cleared():
     stores" check) must not outlive the test that made it and expire in the middle of another, whose
     pinned query count would then count its refresh."""
     cache.clear()
+
+
+@pytest.fixture(autouse=True)
+def language_reset():
+    """Each test starts in the site's language: a request in Bulgarian (Accept-Language, a person's
+    preference) leaves its language active in the thread, as LocaleMiddleware does between requests, and a
+    later test that reads a message without a request would read it in Bulgarian."""
+    translation.activate(settings.LANGUAGE_CODE)
+    yield
+    translation.activate(settings.LANGUAGE_CODE)
 
 
 @pytest.fixture(autouse=True)
