@@ -124,6 +124,34 @@ document.addEventListener("DOMContentLoaded", function () {
     }, true);
   }
 
+  // Back, then Update: the page comes again with new tokens, and Chromium puts what was typed back in the
+  // box. That input was sent already, under the token this page's history entry remembers: sent again
+  // untouched, it goes with that token, and the server answers it with the first submit's result
+  // (console/once.py) instead of adding the comment twice. Anything typed or chosen on this page makes it a
+  // new submit, with this page's own token (the server's, from the attribute: Chromium may restore a value
+  // set here).
+  const HISTORY_KEY = "orderopsUpdateToken";
+  let touched = false;
+  [orderForm, updateForm].forEach(function (form) {
+    if (!form) { return; }
+    form.addEventListener("input", function () { touched = true; });
+    form.addEventListener("change", function () { touched = true; });
+  });
+  function updateRestored() {
+    return Boolean((commentBox && commentBox.value.trim() && commentBox.value !== commentBox.defaultValue) ||
+      (statusChoice && edited(statusChoice)) || (releaseAfter && edited(releaseAfter)));
+  }
+  // Bubble phase: after the questions above and the double-click guard, which may cancel the submit.
+  document.addEventListener("submit", function (event) {
+    const form = event.target;
+    if (event.defaultPrevented || (form !== orderForm && form !== updateForm)) { return; }
+    const token = form.querySelector('input[name="submit_token"]');
+    if (!token) { return; }
+    const sent = history.state && history.state[HISTORY_KEY];
+    token.value = !touched && sent && updateRestored() ? sent : token.getAttribute("value");
+    history.replaceState(Object.assign({}, history.state, {[HISTORY_KEY]: token.value}), "");
+  });
+
   // The page's own submits leave it on purpose (bubble phase: after the questions above, which may cancel).
   document.addEventListener("submit", function (event) {
     if (!event.defaultPrevented) { leaving = true; }
