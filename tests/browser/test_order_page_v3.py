@@ -6,6 +6,8 @@ import re
 import pytest
 from playwright.sync_api import Page, expect
 
+from operators.models import Assignment
+from operators.services import orders_assign
 from orders.models import OrderComment
 from tests.browser.test_console import messages, order_page_url
 from tests.factories import OrderFactory
@@ -66,3 +68,32 @@ def test_a_new_comment_typed_after_back_posts(console, operator):
         "Called back: no answer",
         "Customer asked for a call back",
     ]
+
+
+@pytest.mark.parametrize("size", list(SIZES))
+def test_r_releases_only_after_a_confirmation(console, operator, size):
+    order = OrderFactory()
+    orders_assign(actor=operator, order_ids=[order.pk])
+    page = console(operator)
+    open_at(page, size)
+    page.goto(order_page_url(order))
+    page.wait_for_load_state("load")
+    page.evaluate("document.activeElement && document.activeElement.blur()")  # typing in no field
+    questions: list[str] = []
+
+    def answer(dialog, accept: bool) -> None:
+        questions.append(dialog.message)
+        dialog.accept() if accept else dialog.dismiss()
+
+    page.once("dialog", lambda dialog: answer(dialog, False))
+    page.keyboard.press("r")
+    expect(page.locator("#release-button")).to_be_visible()
+    page.wait_for_timeout(300)  # a release, had one been sent, would have been answered by now
+    assert questions == [f"Release #{order.number}? Anyone may take it then."]
+    assert Assignment.objects.filter(order=order, operator=operator).exists()
+
+    page.once("dialog", lambda dialog: answer(dialog, True))
+    page.keyboard.press("r")
+    expect(page).to_have_url(re.compile(r"/admin/orders/order/$"))
+    assert len(questions) == 2
+    assert not Assignment.objects.filter(order=order).exists()

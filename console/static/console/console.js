@@ -164,7 +164,7 @@ document.addEventListener("DOMContentLoaded", function () {
   });
 });
 
-// Keyboard shortcuts: n next order, a assign, r release, c comment, j/k move between rows, Enter open, ? list.
+// Keyboard shortcuts: n next order, a assign, r release (asked first), c comment, j/k move between rows, Enter open, ? list.
 (function () {
   const KEYS = [
     ["n", "#claim-next", "click"],
@@ -188,6 +188,10 @@ document.addEventListener("DOMContentLoaded", function () {
     all[next].scrollIntoView({block: "nearest"});
     const link = all[next].querySelector("th a");
     if (link) { link.focus(); }
+  }
+  function releaseQuestion(button) {
+    const texts = document.getElementById("console-texts");
+    return (texts && texts.dataset.releaseQuestion) || button.textContent.trim() + "?";
   }
   function overlay() {
     let box = document.getElementById("shortcut-overlay");
@@ -216,6 +220,8 @@ document.addEventListener("DOMContentLoaded", function () {
     const element = document.querySelector(found[1]);
     if (!element) { return; }
     event.preventDefault();
+    // A key is easy to press by mistake: a release (which lets anyone take the order) asks first.
+    if (found[0] === "r" && !window.confirm(releaseQuestion(element))) { return; }
     if (found[2] === "click") { element.click(); } else { element.focus(); }
   });
 })();
