@@ -90,6 +90,14 @@ class OrderLineInline(admin.TabularInline):
         return order_admin.order_page(request, order).powers.edit is None
 
 
+# The order page's query that shows its items' inline: the Edit items step.
+EDIT_ITEMS = "edit_items"
+
+
+def editing_items(request) -> bool:
+    return request.GET.get(EDIT_ITEMS) == "1"
+
+
 # A search with no result in a queue counts its results in all orders up to this many ("100+").
 SEARCH_ELSEWHERE_MAX = 101
 
@@ -374,6 +382,13 @@ class OrderAdmin(BoundedSearchAdmin):
             cache[order.pk] = order_page_read(request.user, order)
         return cache[order.pk]
 
+    def get_inline_instances(self, request, obj=None):
+        # An order's items are read at the top of its page (order_glance); editing them is a deliberate
+        # step: the inline comes with ?edit_items=1 (the Edit items button), and its form posts there too.
+        if obj is not None and not editing_items(request):
+            return []
+        return super().get_inline_instances(request, obj)
+
     def has_change_permission(self, request, obj=None) -> bool:
         if not super().has_change_permission(request, obj):
             return False
@@ -528,7 +543,7 @@ class OrderAdmin(BoundedSearchAdmin):
     def change_view(self, request, object_id, form_url="", extra_context=None):
         context = dict(extra_context or {})
         if object_id and is_order_id(object_id):
-            order = Order.objects.select_related("status").filter(pk=int(object_id)).first()
+            order = Order.objects.select_related("status", "store").filter(pk=int(object_id)).first()
             if order is not None and request.method == "GET":
                 request._orderops_shown_order = order
             if order is not None and self.has_view_permission(request, order):
@@ -544,9 +559,18 @@ class OrderAdmin(BoundedSearchAdmin):
                 # #100427 | orderops" rather than the admin's "#100427 | Change order".
                 context["title"] = _("Order #%(number)s") % {"number": order.number}
                 context["subtitle"] = order.customer_name or None
-        if flow_read(request).via_next and not form_url:
-            # The order form posts to its page with the queue's filters (the admin adds them) and this.
-            form_url = "?" + urlencode({VIA: VIA_NEXT})
+                context["store_link"] = self.store_link(order)
+                context["editing_items"] = editing_items(request)
+                context["edit_items_url"] = "?" + urlencode({**request.GET.dict(), EDIT_ITEMS: "1"})
+                context["items_done_url"] = "?" + urlencode(
+                    {key: value for key, value in request.GET.items() if key != EDIT_ITEMS}
+                )
+        if not form_url:
+            # The order form posts to its page with the queue's filters (the admin adds them) and these.
+            kept = {VIA: VIA_NEXT} if flow_read(request).via_next else {}
+            if editing_items(request):
+                kept[EDIT_ITEMS] = "1"
+            form_url = "?" + urlencode(kept) if kept else ""
         return super().change_view(request, object_id, form_url, context)
 
 
