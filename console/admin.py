@@ -41,14 +41,6 @@ from orders.selectors import orders_search
 from orders.services import EDITABLE, STORE_OWNED, OrderStale
 from stores.selectors import orders_from_several_stores
 
-# An order from a connected store: which store, the link to it there, and what the store says beside it.
-STORE_FIELDSET: list[str | list[str] | tuple[str, ...] | tuple[()]] = [
-    "store_link",
-    ("payment_status", "fulfillment_status"),
-    "shipping_method",
-    ("shipping_total", "tax_total", "discount_total"),
-    "customer_note",
-]
 STORE_READONLY = [
     "store_link",
     "payment_status",
@@ -406,8 +398,8 @@ class OrderAdmin(BoundedSearchAdmin):
             (name, {**options, "fields": ["status_badge" if f == "status" else f for f in options["fields"]]})
             for name, options in fieldsets
         ]
-        if obj.store_id is not None:
-            fieldsets.insert(1, (gettext_lazy("In the store"), {"fields": STORE_FIELDSET}))
+        # What a connected store sent beside the order's own fields (payment, shipping, its link) is read at
+        # the top of the page (order_glance), not repeated in the form.
         return fieldsets
 
     def get_readonly_fields(self, request, obj=None):
