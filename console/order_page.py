@@ -6,6 +6,7 @@ from dataclasses import dataclass
 from decimal import Decimal
 
 from django.utils.translation import gettext as _
+from django.utils.translation import pgettext_lazy
 
 from console.flow import flow_read
 from console.formatting import display_name, exact_time, money, time_ago
@@ -143,9 +144,29 @@ class GlanceLine:
     total: str
 
 
+# The payment and fulfilment statuses the platforms send (stores/platforms), in the viewer's language; a word
+# a store sends beyond these is shown as it sent it.
+STORE_STATUS_WORDS = {
+    "paid": pgettext_lazy("payment status", "Paid"),
+    "pending": pgettext_lazy("payment status", "Pending"),
+    "authorized": pgettext_lazy("payment status", "Authorized"),
+    "partially_paid": pgettext_lazy("payment status", "Partially paid"),
+    "partially_refunded": pgettext_lazy("payment status", "Partially refunded"),
+    "refunded": pgettext_lazy("payment status", "Refunded"),
+    "voided": pgettext_lazy("payment status", "Voided"),
+    "failed": pgettext_lazy("payment status", "Failed"),
+    "fulfilled": pgettext_lazy("fulfilment status", "Fulfilled"),
+    "unfulfilled": pgettext_lazy("fulfilment status", "Unfulfilled"),
+    "partial": pgettext_lazy("fulfilment status", "Partially fulfilled"),
+    "partially_fulfilled": pgettext_lazy("fulfilment status", "Partially fulfilled"),
+    "restocked": pgettext_lazy("fulfilment status", "Restocked"),
+}
+
+
 def _store_status(value: str) -> str:
-    """A store's own word for a payment or fulfilment status ("partially_refunded"), as a person reads it."""
-    return value.replace("_", " ").strip().capitalize()
+    """A store's word for a payment or fulfilment status ("partially_refunded"), as a person reads it."""
+    word = STORE_STATUS_WORDS.get(value.strip().lower())
+    return str(word) if word is not None else value.replace("_", " ").strip().capitalize()
 
 
 def _totals_mismatch(order: Order, subtotal: Decimal) -> Decimal | None:
