@@ -42,14 +42,6 @@ from orders.services import EDITABLE, STORE_OWNED, OrderStale
 from stores.labels import fulfillment_status_label, payment_status_label
 from stores.selectors import orders_from_several_stores, orders_from_stores
 
-# An order from a connected store: which store, the link to it there, and what the store says beside it.
-STORE_FIELDSET: list[str | list[str] | tuple[str, ...] | tuple[()]] = [
-    "store_link",
-    ("payment_status_shown", "fulfillment_status_shown"),
-    "shipping_method",
-    ("shipping_total", "tax_total", "discount_total"),
-    "customer_note",
-]
 STORE_READONLY = [
     "store_link",
     "payment_status_shown",
@@ -89,6 +81,14 @@ class OrderLineInline(admin.TabularInline):
         order_admin = self.admin_site.get_model_admin(Order)
         assert isinstance(order_admin, OrderAdmin)
         return order_admin.order_page(request, order).powers.edit is None
+
+
+# The order page's query that shows its items' inline: the Edit items step.
+EDIT_ITEMS = "edit_items"
+
+
+def editing_items(request) -> bool:
+    return request.GET.get(EDIT_ITEMS) == "1"
 
 
 # A search with no result in a queue counts its results in all orders up to this many ("100+").
@@ -405,6 +405,13 @@ class OrderAdmin(BoundedSearchAdmin):
             cache[order.pk] = order_page_read(request.user, order)
         return cache[order.pk]
 
+    def get_inline_instances(self, request, obj=None):
+        # An order's items are read at the top of its page (order_glance); editing them is a deliberate
+        # step: the inline comes with ?edit_items=1 (the Edit items button), and its form posts there too.
+        if obj is not None and not editing_items(request):
+            return []
+        return super().get_inline_instances(request, obj)
+
     def has_change_permission(self, request, obj=None) -> bool:
         if not super().has_change_permission(request, obj):
             return False
@@ -422,8 +429,8 @@ class OrderAdmin(BoundedSearchAdmin):
             (name, {**options, "fields": ["status_badge" if f == "status" else f for f in options["fields"]]})
             for name, options in fieldsets
         ]
-        if obj.store_id is not None:
-            fieldsets.insert(1, (gettext_lazy("In the store"), {"fields": STORE_FIELDSET}))
+        # What a connected store sent beside the order's own fields (payment, shipping, its link) is read at
+        # the top of the page (order_glance), not repeated in the form.
         return fieldsets
 
     def get_readonly_fields(self, request, obj=None):
@@ -559,7 +566,7 @@ class OrderAdmin(BoundedSearchAdmin):
     def change_view(self, request, object_id, form_url="", extra_context=None):
         context = dict(extra_context or {})
         if object_id and is_order_id(object_id):
-            order = Order.objects.select_related("status").filter(pk=int(object_id)).first()
+            order = Order.objects.select_related("status", "store").filter(pk=int(object_id)).first()
             if order is not None and request.method == "GET":
                 request._orderops_shown_order = order
             if order is not None and self.has_view_permission(request, order):
@@ -575,9 +582,18 @@ class OrderAdmin(BoundedSearchAdmin):
                 # #100427 | orderops" rather than the admin's "#100427 | Change order".
                 context["title"] = _("Order #%(number)s") % {"number": order.number}
                 context["subtitle"] = order.customer_name or None
-        if flow_read(request).via_next and not form_url:
-            # The order form posts to its page with the queue's filters (the admin adds them) and this.
-            form_url = "?" + urlencode({VIA: VIA_NEXT})
+                context["store_link"] = self.store_link(order)
+                context["editing_items"] = editing_items(request)
+                context["edit_items_url"] = "?" + urlencode({**request.GET.dict(), EDIT_ITEMS: "1"})
+                context["items_done_url"] = "?" + urlencode(
+                    {key: value for key, value in request.GET.items() if key != EDIT_ITEMS}
+                )
+        if not form_url:
+            # The order form posts to its page with the queue's filters (the admin adds them) and these.
+            kept = {VIA: VIA_NEXT} if flow_read(request).via_next else {}
+            if editing_items(request):
+                kept[EDIT_ITEMS] = "1"
+            form_url = "?" + urlencode(kept) if kept else ""
         return super().change_view(request, object_id, form_url, context)
 
 

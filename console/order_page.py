@@ -1,12 +1,14 @@
 """The order page's reading of one order: its hold, the viewer's powers over it (operators.rules), and how
-the page words them; and what the order form's line inline changed, for the edit service."""
+the page words them; the order at a glance (its items and totals, payment and shipping, the customer's other
+orders); and what the order form's line inline changed, for the edit service."""
 
 from dataclasses import dataclass
+from decimal import Decimal
 
 from django.utils.translation import gettext as _
 
 from console.flow import flow_read
-from console.formatting import display_name, exact_time, time_ago
+from console.formatting import display_name, exact_time, money, time_ago
 from console.forms import OperatorChoiceForm
 from console.timeline import order_timeline
 from console.update import draft_take
@@ -14,9 +16,11 @@ from operators import rules
 from operators.models import Assignment
 from orderops.conf import orderops_setting
 from orderops.types import Actor
-from orders.models import Order, OrderStatus
+from orders.models import Order, OrderLine, OrderStatus
 from orders.results import Code
+from orders.selectors import orders_search
 from orders.services import LINE_FIELDS, LinesChange, OrderStale
+from stores.labels import fulfillment_status_label, payment_status_label
 
 
 @dataclass(frozen=True)
@@ -102,6 +106,7 @@ def order_page_context(request, order: Order, page: OrderPage, may_change_orders
     submit was refused (taken from the session once: only the page itself shows it, never a poll)."""
     context = banner_context(request, order, page, may_change_orders)
     context["timeline"] = order_timeline(order.pk)
+    context["glance"] = order_glance(order)
     draft = draft_take(request, order.pk)
     statuses = settable_statuses(page)
     context.update(
@@ -124,6 +129,88 @@ def order_page_context(request, order: Order, page: OrderPage, may_change_orders
         }
     )
     return context
+
+
+# "N other orders" counts this many at most (one bounded query): more are "99+".
+OTHER_ORDERS_SHOWN_MAX = 99
+
+
+@dataclass(frozen=True)
+class GlanceLine:
+    name: str
+    sku: str
+    qty: int
+    unit_price: str
+    total: str
+
+
+def _totals_mismatch(order: Order, subtotal: Decimal) -> Decimal | None:
+    """What the lines, shipping, tax and discount add up to when that is not the order's total, else None.
+    Stores differ in what the total counts: taxes included in the prices, or a discount already taken off
+    the lines, both add up."""
+    shipping = order.shipping_total or Decimal(0)
+    tax = order.tax_total or Decimal(0)
+    discount = order.discount_total or Decimal(0)
+    expected = subtotal + shipping + tax - discount
+    accepted = {expected, expected - tax, expected + discount, expected - tax + discount}
+    return None if order.grand_total in accepted else expected
+
+
+def other_orders(order: Order) -> dict | None:
+    """The customer's other orders, found as the list's search finds them (the email, or the phone when
+    there is no email), counted in one query bounded at OTHER_ORDERS_SHOWN_MAX + 1 rows."""
+    term = order.customer_email or order.customer_phone
+    if not term:
+        return None
+    found = orders_search(Order.objects.exclude(pk=order.pk), term).values("pk")[: OTHER_ORDERS_SHOWN_MAX + 1]
+    count = found.count()
+    return {"term": term, "count": min(count, OTHER_ORDERS_SHOWN_MAX), "more": count > OTHER_ORDERS_SHOWN_MAX}
+
+
+def order_glance(order: Order) -> dict:
+    """The top of the order page: what they bought (one query for the lines), what they paid, how it is
+    shipped, and who the customer is. Orders from files may lack what only stores send: it is left out."""
+    currency = order.currency
+    lines = []
+    subtotal = Decimal(0)
+    for line in OrderLine.objects.filter(order_id=order.pk).order_by("id"):
+        subtotal += line.total
+        lines.append(
+            GlanceLine(
+                line.name, line.sku, line.qty, money(line.unit_price, currency), money(line.total, currency)
+            )
+        )
+    expected = _totals_mismatch(order, subtotal) if lines else None
+    return {
+        "lines": lines,
+        "subtotal": money(subtotal, currency),
+        # Free shipping from a store is said; a file's order without these figures shows none of them.
+        "shipping_total": money(order.shipping_total, currency)
+        if order.shipping_total or (order.store_id and order.shipping_total is not None)
+        else "",
+        "tax_total": money(order.tax_total, currency) if order.tax_total else "",
+        "discount_total": money(order.discount_total, currency) if order.discount_total else "",
+        "grand_total": money(order.grand_total, currency),
+        "mismatch": _("The lines, shipping, tax and discount add up to %(expected)s, not %(total)s.")
+        % {"expected": money(expected, currency), "total": money(order.grand_total, currency)}
+        if expected is not None
+        else "",
+        "payment_status": payment_status_label(order.payment_status),
+        "fulfillment_status": fulfillment_status_label(order.fulfillment_status),
+        "shipping_method": order.shipping_method,
+        "shipping_address": ", ".join(
+            part
+            for part in (
+                order.shipping_name,
+                order.shipping_street,
+                " ".join(filter(None, (order.shipping_postcode, order.shipping_city))),
+                order.shipping_country,
+            )
+            if part
+        ),
+        "customer_note": order.customer_note,
+        "other_orders": other_orders(order),
+    }
 
 
 def stale_sentence(stale: OrderStale, *, update: bool = False) -> str:

@@ -21,6 +21,7 @@ PAYMENT_STATUS_LABELS: dict[str, Promise] = {
 FULFILLMENT_STATUS_LABELS: dict[str, Promise] = {
     "unfulfilled": pgettext_lazy("fulfilment status", "Not fulfilled"),
     "partial": pgettext_lazy("fulfilment status", "Partly fulfilled"),
+    "partially_fulfilled": pgettext_lazy("fulfilment status", "Partly fulfilled"),
     "fulfilled": pgettext_lazy("fulfilment status", "Fulfilled"),
     "restocked": pgettext_lazy("fulfilment status", "Restocked"),
     # Shopify's GraphQL displayFulfillmentStatus, lower-cased, beyond the REST words above.

@@ -102,6 +102,7 @@ def data_words() -> set[str]:
     for order in Order.objects.all():
         words |= words_of(order.number, order.customer_name, order.customer_email, order.shipping_street)
         words |= words_of(order.shipping_city, *(line.sku for line in order.lines.all()))
+        words |= words_of(order.shipping_country)  # an ISO code, in the glance's address line
     return words
 
 

@@ -124,6 +124,34 @@ document.addEventListener("DOMContentLoaded", function () {
     }, true);
   }
 
+  // Back, then Update: the page comes again with new tokens, and Chromium puts what was typed back in the
+  // box. That input was sent already, under the token this page's history entry remembers: sent again
+  // untouched, it goes with that token, and the server answers it with the first submit's result
+  // (console/once.py) instead of adding the comment twice. Anything typed or chosen on this page makes it a
+  // new submit, with this page's own token (the server's, from the attribute: Chromium may restore a value
+  // set here).
+  const HISTORY_KEY = "orderopsUpdateToken";
+  let touched = false;
+  [orderForm, updateForm].forEach(function (form) {
+    if (!form) { return; }
+    form.addEventListener("input", function () { touched = true; });
+    form.addEventListener("change", function () { touched = true; });
+  });
+  function updateRestored() {
+    return Boolean((commentBox && commentBox.value.trim() && commentBox.value !== commentBox.defaultValue) ||
+      (statusChoice && edited(statusChoice)) || (releaseAfter && edited(releaseAfter)));
+  }
+  // Bubble phase: after the questions above and the double-click guard, which may cancel the submit.
+  document.addEventListener("submit", function (event) {
+    const form = event.target;
+    if (event.defaultPrevented || (form !== orderForm && form !== updateForm)) { return; }
+    const token = form.querySelector('input[name="submit_token"]');
+    if (!token) { return; }
+    const sent = history.state && history.state[HISTORY_KEY];
+    token.value = !touched && sent && updateRestored() ? sent : token.getAttribute("value");
+    history.replaceState(Object.assign({}, history.state, {[HISTORY_KEY]: token.value}), "");
+  });
+
   // The page's own submits leave it on purpose (bubble phase: after the questions above, which may cancel).
   document.addEventListener("submit", function (event) {
     if (!event.defaultPrevented) { leaving = true; }
@@ -136,7 +164,7 @@ document.addEventListener("DOMContentLoaded", function () {
   });
 });
 
-// Keyboard shortcuts: n next order, a assign, r release, c comment, j/k move between rows, Enter open, ? list.
+// Keyboard shortcuts: n next order, a assign, r release (asked first), c comment, j/k move between rows, Enter open, ? list.
 (function () {
   const KEYS = [
     ["n", "#claim-next", "click"],
@@ -160,6 +188,10 @@ document.addEventListener("DOMContentLoaded", function () {
     all[next].scrollIntoView({block: "nearest"});
     const link = all[next].querySelector("th a");
     if (link) { link.focus(); }
+  }
+  function releaseQuestion(button) {
+    const texts = document.getElementById("console-texts");
+    return (texts && texts.dataset.releaseQuestion) || button.textContent.trim() + "?";
   }
   function overlay() {
     let box = document.getElementById("shortcut-overlay");
@@ -188,6 +220,8 @@ document.addEventListener("DOMContentLoaded", function () {
     const element = document.querySelector(found[1]);
     if (!element) { return; }
     event.preventDefault();
+    // A key is easy to press by mistake: a release (which lets anyone take the order) asks first.
+    if (found[0] === "r" && !window.confirm(releaseQuestion(element))) { return; }
     if (found[2] === "click") { element.click(); } else { element.focus(); }
   });
 })();
