@@ -61,7 +61,11 @@ PROBLEMS_OF_A_BODY = {
     422: "The request is well formed but refused as it stands (`invalid_input`, `needs_reason`, `too_long`, "
     "`idempotency_key_reused`, ...).",
 }
-PROBLEMS_OF_A_RELEASE = {409: "The order is not held (`not_held`), with the order."}
+PROBLEMS_OF_A_RELEASE = {
+    409: "The order is not held (`not_held`), with the order.",
+    422: "A colleague's hold is released without a `reason` (`needs_reason`), or a reason longer than "
+    "REASON_MAX_LENGTH (`too_long`): nothing was released.",
+}
 PROBLEMS_OF_AN_EDIT = {
     400: "The body is not what this operation reads, or a value breaks its field's rule (a line's qty under "
     "1, a negative price, a missing sku): the problem names the order, and `errors` each field "

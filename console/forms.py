@@ -96,6 +96,30 @@ class TakeOverForm(forms.Form):
         return reason
 
 
+class ReleaseForm(forms.Form):
+    """Why a supervisor (or whoever assigned them) ends colleagues' holds from the list, which the holders are
+    told: required, at most ORDEROPS["REASON_MAX_LENGTH"] characters, surrounding spaces dropped. The
+    service refuses a colleague's release without one again, whichever surface calls it."""
+
+    reason = forms.CharField()
+
+    def __init__(self, *args, **kwargs) -> None:
+        super().__init__(*args, **kwargs)
+        self.max_length = orderops_setting("REASON_MAX_LENGTH")
+        self.fields["reason"].error_messages["required"] = _(
+            "Say why you release these orders: their holders are told."
+        )
+
+    def clean_reason(self) -> str:
+        reason = self.cleaned_data["reason"]
+        if len(reason) > self.max_length:
+            raise forms.ValidationError(
+                _("The reason can have at most %(limit)s characters.") % {"limit": self.max_length},
+                code="max_length",
+            )
+        return reason
+
+
 class StatusSelect(forms.Select):
     """The status choice, each final status marked: the page says it ends the hold and asks first."""
 

@@ -77,6 +77,8 @@ def banner_context(request, order: Order, page: OrderPage, may_change_orders: bo
         "powers": powers,
         "can_assign": powers.assign is None,
         "can_release": powers.release is None,
+        # A colleague's hold: Release stands with Take over…, after the reason box both need.
+        "release_needs_reason": rules.release_needs_reason(user, hold),
         "can_take_over": powers.take_over is None,
         "can_transfer": powers.transfer is None,
         "read_only_reason": read_only_reason(page, may_change_orders=may_change_orders),

@@ -72,7 +72,10 @@ def _release(model_admin, request: HttpRequest, order: Order) -> HttpResponse:
 
     def release():
         nonlocal result
-        result = orders_release(actor=request.user, order_ids=[order.pk])
+        # A colleague's hold comes with the reason box's text (the holder is told); one's own without.
+        result = orders_release(
+            actor=request.user, order_ids=[order.pk], reason=request.POST.get("reason", "")
+        )
         return result
 
     run_and_report(
