@@ -11,6 +11,7 @@ from orders.history import value_text
 from orders.models import Order, OrderStatus
 from orders.results import RequestRefused
 from orders.services import OrderStale
+from orders.validators import currency_normalised
 
 
 def first_error(form: forms.Form) -> str:
@@ -223,6 +224,10 @@ class OrderForm(forms.ModelForm):
                 posted_text = str(posted)
             if posted_text == change.loaded_value:
                 data[self.add_prefix(name)] = change.current_value
+
+    def clean_currency(self):
+        # "eur" is EUR: upper-cased before the model's ISO 4217 check, as everywhere (orders.validators).
+        return currency_normalised(self.cleaned_data["currency"])
 
     def clean_update_status(self) -> OrderStatus | None:
         code = self.cleaned_data["update_status"]

@@ -173,6 +173,24 @@ def test_the_edit_service_refuses_store_owned_changes_from_anyone_but_a_superuse
         order_update(actor=superuser, order_id=order.pk, version=2, changes={"currency": "ZZZ"})
 
 
+def test_a_lower_case_currency_is_upper_cased_by_every_path_not_refused(operator, superuser):
+    order = OrderFactory(currency="EUR")
+    orders_assign(actor=operator, order_ids=[order.pk])
+    # The operator's "eur" is the store's EUR: no change, so no refusal of a store-owned field.
+    order_update(actor=operator, order_id=order.pk, version=1, changes={"currency": "eur"})
+    assert Order.objects.get(pk=order.pk).version == 1
+    saved = order_update(actor=superuser, order_id=order.pk, version=1, changes={"currency": " bgn "})
+    assert (saved.currency, saved.version) == ("BGN", 2)
+    # The console's form, as a superuser corrects it.
+    client = login(superuser)
+    response = client.post(change_url(order), {**form_data(client, order), "currency": "usd"})
+    assert response.status_code == 302
+    assert Order.objects.get(pk=order.pk).currency == "USD"
+    # Upper-cased, a code that is none is still refused, naming the order.
+    with pytest.raises(RequestRefused, match=f"#{order.number}.*ZZZ is not an ISO 4217 currency code"):
+        order_update(actor=superuser, order_id=order.pk, version=3, changes={"currency": "zzz"})
+
+
 def test_the_timeline_says_who_changed_which_field_from_what_to_what(operator, supervisor):
     order = OrderFactory(shipping_street="Hauptstraße 36")
     orders_assign(actor=operator, order_ids=[order.pk])
