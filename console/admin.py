@@ -442,7 +442,7 @@ class OrderAdmin(BoundedSearchAdmin):
         except RequestRefused as refusal:
             # Stale, or the comment sent with the save refused: nothing landed; the page again with the input.
             if isinstance(refusal, OrderStale):
-                text = stale_sentence(refusal)
+                text = stale_sentence(refusal, viewer=request.user)
             else:
                 text = _("Nothing was saved: %(reason)s") % {"reason": refusal.message}
             self.message_user(request, text, messages.ERROR)

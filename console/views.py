@@ -9,6 +9,7 @@ OrderAdmin.get_urls routes to them through the admin site's admin_view, passing 
 
 from dataclasses import replace
 from datetime import datetime, time
+from typing import cast
 
 from django.contrib import admin, messages
 from django.core.exceptions import PermissionDenied
@@ -37,6 +38,7 @@ from operators.services import (
     orders_take_over,
     orders_transfer,
 )
+from orderops.types import Actor
 from orders.models import Order
 from orders.results import Outcome, RequestRefused, is_order_id
 from orders.services import OrderStale
@@ -150,7 +152,8 @@ def _update(model_admin, request: HttpRequest, order: Order) -> HttpResponse:
             from_update_box=True,
         )
     except OrderStale as stale:
-        draft_keep(request, order.pk, replace(posted, error=stale_sentence(stale, update=True)))
+        refused = stale_sentence(stale, update=True, viewer=cast(Actor, request.user))
+        draft_keep(request, order.pk, replace(posted, error=refused))
         return _back_to(request, order, "#update-form")
     except RequestRefused as refusal:
         draft_keep(request, order.pk, replace(posted, error=refusal.message))
