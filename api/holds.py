@@ -5,7 +5,7 @@ service's outcome; a refusal is a problem with the code, the holder and since wh
 from typing import cast
 
 from django.utils.translation import gettext as _
-from drf_spectacular.utils import OpenApiResponse, extend_schema
+from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
 from rest_framework import serializers
 from rest_framework.request import Request
 from rest_framework.response import Response
@@ -113,11 +113,30 @@ class OrderHoldView(ApiView):
             raise refusal_problem(refused, order=number) from None
         return hold_answer(number, order_id, _one(result), accepted=(Code.DONE, Code.ALREADY_YOURS))
 
-    @extend_schema(operation_id="hold_release", request=None, responses={200: HoldStateSerializer})
+    @extend_schema(
+        operation_id="hold_release",
+        request=None,
+        parameters=[
+            OpenApiParameter(
+                "reason",
+                str,
+                description=(
+                    "Why a colleague's hold ends (a supervisor's release, or the assigner's): required then "
+                    "(422 `needs_reason` without it), logged, and told to the holder by a notification. Your "
+                    "own hold needs none. The batch (`POST /api/v1/holds/batch`, action `release`) takes it "
+                    "in its body."
+                ),
+            )
+        ],
+        responses={200: HoldStateSerializer},
+    )
     def delete(self, request: Request, number: str) -> Response:
         order_id = self.order_id(number)
+        # A query parameter, not a body: a DELETE's content has no defined meaning (RFC 9110), and proxies
+        # may drop it.
+        reason = request.query_params.get("reason", "")
         try:
-            result = orders_release(actor=request.user, order_ids=[order_id])
+            result = orders_release(actor=request.user, order_ids=[order_id], reason=reason)
         except RequestRefused as refused:
             raise refusal_problem(refused, order=number) from None
         return hold_answer(number, order_id, _one(result), accepted=(Code.DONE,))

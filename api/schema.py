@@ -83,7 +83,11 @@ PROBLEMS_OF_A_BODY = {
     "field as the body names it (`lines[2].qty`: lines counted from 1), and the problem the order. Nothing "
     "was changed.",
 }
-PROBLEMS_OF_A_RELEASE = {409: "The order is not held (`not_held`), with the order."}
+PROBLEMS_OF_A_RELEASE = {
+    409: "The order is not held (`not_held`), with the order.",
+    422: "A colleague's hold is released without a `reason` (`needs_reason`), or a reason longer than "
+    "REASON_MAX_LENGTH (`too_long`): nothing was released.",
+}
 PROBLEMS_OF_AN_EDIT = {
     412: "If-Match is not the order's current version (`precondition_failed`): nothing was saved.",
     428: "If-Match is missing (`precondition_required`).",

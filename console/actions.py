@@ -5,6 +5,8 @@ has_<name>_permission; which orders each actor may change is decided per order b
 needs a choice renders an intermediate page on the first POST and acts on the second (with `post`).
 """
 
+from typing import cast
+
 from django.contrib import admin, messages
 from django.contrib.admin import helpers
 from django.contrib.admin.utils import model_ngettext
@@ -14,10 +16,13 @@ from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy, ngettext
 
 from console.formatting import display_name
-from console.forms import OperatorChoiceForm, StatusChoiceForm, TakeOverForm, first_error
+from console.forms import OperatorChoiceForm, ReleaseForm, StatusChoiceForm, TakeOverForm, first_error
 from console.messages import run_and_report
+from operators import rules
+from operators.selectors import holds_of
 from operators.services import orders_assign, orders_release, orders_take_over, orders_transfer
 from orderops.conf import orderops_setting
+from orderops.types import Actor
 from orders.models import Order
 from orders.results import RequestRefused, unique_ids
 from orders.services import orders_status_set
@@ -97,17 +102,53 @@ def assign_to_me(modeladmin, request: HttpRequest, queryset) -> None:
     )
 
 
+def _colleagues_holds(request: HttpRequest, queryset) -> bool:
+    """Whether the selection holds a colleague's hold that the person may end (which needs a reason): one
+    query for the selected orders' holds. A selection refused as too large goes on to the service, which
+    says so."""
+    try:
+        ids = selected_ids(request, queryset)
+    except RequestRefused:
+        return False
+    user = cast(Actor, request.user)
+    return any(
+        rules.release_needs_reason(user, hold)
+        and rules.may_release(user, holder_id=hold.operator_id, assigned_by_id=hold.assigned_by_id)
+        for hold in holds_of(ids).values()
+    )
+
+
 @admin.action(description=gettext_lazy("Release"), permissions=["hold"])
-def release(modeladmin, request: HttpRequest, queryset) -> None:
+def release(modeladmin, request: HttpRequest, queryset):
+    # One's own holds are released in one click; a colleague's among them asks for the reason they are told.
+    confirmed = _confirmed(request)
+    form = ReleaseForm(confirmed)
+    if confirmed is None and not _colleagues_holds(request, queryset):
+        reason = ""
+    elif form.is_valid():
+        reason = form.cleaned_data["reason"]
+    else:
+        return _intermediate_page(
+            modeladmin,
+            request,
+            queryset,
+            action="release",
+            title=_("Release colleagues' orders"),
+            template="release.html",
+            form=form,
+            reason=(form["reason"].value() or "").strip(),
+            error=first_error(form),
+        )
     run_and_report(
         modeladmin,
         request,
-        lambda: orders_release(actor=request.user, order_ids=selected_ids(request, queryset)),
+        lambda: orders_release(actor=request.user, order_ids=selected_ids(request, queryset), reason=reason),
         done=lambda count, orders: (
             ngettext("Released %(count)s order: %(orders)s.", "Released %(count)s orders: %(orders)s.", count)
             % {"count": count, "orders": orders}
         ),
     )
+    return None
 
 
 @admin.action(description=gettext_lazy("Assign to an operator…"), permissions=["assign_others"])

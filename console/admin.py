@@ -11,9 +11,10 @@ from django.contrib import admin, messages
 from django.contrib.admin import helpers
 from django.contrib.admin.options import ActionLocation
 from django.contrib.admin.views.main import ORDER_VAR, PAGE_VAR, SEARCH_VAR
-from django.core.exceptions import ObjectDoesNotExist
+from django.core.exceptions import ObjectDoesNotExist, PermissionDenied
 from django.db.models import IntegerField, Value
-from django.http import HttpResponseRedirect
+from django.http import Http404, HttpResponseRedirect
+from django.template.response import TemplateResponse
 from django.urls import path
 from django.utils.http import urlencode
 from django.utils.safestring import SafeString
@@ -25,12 +26,13 @@ from console.actions import assign_to_me, assign_to_operator, release, set_statu
 from console.changelist import html_format
 from console.filters import AssignmentFilter, OperatorFilter
 from console.flow import VIA, VIA_NEXT, flow_read, next_order_offer
-from console.formatting import display_name, exact_time, money, short_age
+from console.formatting import display_name, exact_time, money, short_age, short_ago
 from console.forms import OrderForm
 from console.order_links import order_by_number
 from console.order_page import OrderPage, lines_change, order_page_context, order_page_read, stale_sentence
 from console.paginator import EstimatingPaginator, SearchEstimatingPaginator
 from console.queues import queue_title
+from console.timeline import order_timeline
 from console.update import draft_keep, draft_take, order_page_submit
 from operators import rules
 from orderops.admin_search import BoundedSearchAdmin
@@ -251,7 +253,7 @@ class OrderAdmin(BoundedSearchAdmin):
             '<time datetime="{}" title="{}">{}</time>',
             order.created_at.isoformat(),
             exact_time(order.created_at),
-            _("%(age)s ago") % {"age": short_age(order.created_at)},
+            short_ago(order.created_at),
         )
 
     @admin.display(description=gettext_lazy("customer"), ordering="customer_name")
@@ -478,7 +480,7 @@ class OrderAdmin(BoundedSearchAdmin):
         except RequestRefused as refusal:
             # Stale, or the comment sent with the save refused: nothing landed; the page again with the input.
             if isinstance(refusal, OrderStale):
-                text = stale_sentence(refusal)
+                text = stale_sentence(refusal, viewer=request.user)
             else:
                 text = _("Nothing was saved: %(reason)s") % {"reason": refusal.message}
             self.message_user(request, text, messages.ERROR)
@@ -562,6 +564,32 @@ class OrderAdmin(BoundedSearchAdmin):
         if shown is not None and from_field is None and str(shown.pk) == str(object_id):
             return shown
         return super().get_object(request, object_id, from_field)
+
+    def history_view(self, request, object_id, extra_context=None):
+        """The History button: the order's timeline (console.timeline), its one history, as the order page
+        shows it, rather than the admin's log of form saves, which knows nothing of holds and comments."""
+        order = (
+            Order.objects.select_related("status").filter(pk=int(object_id)).first()
+            if is_order_id(object_id)
+            else None
+        )
+        if order is None:
+            raise Http404(_("There is no order with id %(id)r.") % {"id": object_id})
+        if not self.has_view_permission(request, order):
+            raise PermissionDenied
+        context = {
+            **self.admin_site.each_context(request),
+            "title": _("History of order #%(number)s") % {"number": order.number},
+            "subtitle": order.customer_name or None,
+            "opts": self.opts,
+            "object": order,
+            "module_name": str(self.opts.verbose_name_plural).capitalize(),
+            "timeline": order_timeline(order.pk),
+            "order_url": flow_read(request).order_url(order.pk, "#timeline"),
+            **(extra_context or {}),
+        }
+        request.current_app = self.admin_site.name
+        return TemplateResponse(request, "admin/orders/order/object_history.html", context)
 
     def change_view(self, request, object_id, form_url="", extra_context=None):
         context = dict(extra_context or {})

@@ -1,9 +1,11 @@
-"""The holds and the assignment log in the admin, read-only: both change only through the services. People
-are named as the console names them, every order number links to its order, and both lists filter by
-operator, action or date."""
+"""The holds, the assignment log and the internal comments in the admin, read-only: they change only through
+the services (and the order page). They speak as the rest of the console does: a title rather than the
+admin's "Select … to view", people named as the console names them, exact times in the viewer's zone, every
+order number a link to its order, action names capitalised, and filters titled in words ("By date")."""
 
 from django.contrib import admin
 from django.contrib.admin.options import IncorrectLookupParameters
+from django.utils.text import capfirst
 from django.utils.translation import gettext_lazy
 
 from console.formatting import display_name, exact_time
@@ -11,10 +13,48 @@ from console.order_links import order_link
 from operators.models import Assignment, AssignmentLog
 from operators.selectors import holders_eligible
 from orderops.admin_search import BoundedSearchAdmin
+from orders.models import OrderComment
 from orders.results import is_order_id
 
 
-class ReadOnlyAdmin(BoundedSearchAdmin):
+class ConsoleListTitle(admin.ModelAdmin):
+    """The list's title as the console writes it ("Assignment log"), not the admin's "Select … to view"."""
+
+    def changelist_view(self, request, extra_context=None):
+        title = capfirst(self.model._meta.verbose_name_plural)
+        return super().changelist_view(request, {"title": title, **(extra_context or {})})
+
+
+def date_filter(title):
+    """Django's date filter, titled in words: "By date" rather than the column's name ("By at")."""
+
+    class DateFilter(admin.DateFieldListFilter):
+        def __init__(self, *args, **kwargs) -> None:
+            super().__init__(*args, **kwargs)
+            self.title = title  # Django titles it with the field's verbose name
+
+    return DateFilter
+
+
+class ActionFilter(admin.SimpleListFilter):
+    """The log's actions as the console writes them: "Taken over", not "taken over"."""
+
+    title = gettext_lazy("action")
+    parameter_name = "action"
+
+    def lookups(self, request, model_admin):
+        return [(value, capfirst(label)) for value, label in AssignmentLog.Action.choices]
+
+    def queryset(self, request, queryset):
+        value = self.value()
+        if not value:
+            return queryset
+        if value not in AssignmentLog.Action.values:
+            raise IncorrectLookupParameters(value)
+        return queryset.filter(action=value)
+
+
+class ReadOnlyAdmin(ConsoleListTitle, BoundedSearchAdmin):
     show_full_result_count = False
     # Facet counts would count the whole table once per filter choice.
     show_facets = admin.ShowFacets.NEVER
@@ -65,7 +105,7 @@ class AssignmentAdmin(ReadOnlyAdmin):
     list_display = ["order_number", "operator_name", "assigned_by_name", "assigned", "last_activity"]
     list_display_links = None
     list_select_related = ["order", "operator", "assigned_by"]
-    list_filter = [OperatorFilter, ("assigned_at", admin.DateFieldListFilter)]
+    list_filter = [OperatorFilter, ("assigned_at", date_filter(gettext_lazy("date taken")))]
     ordering = ["-assigned_at", "-id"]
 
     @admin.display(description=gettext_lazy("operator"), ordering="operator__first_name")
@@ -87,14 +127,18 @@ class AssignmentAdmin(ReadOnlyAdmin):
 
 @admin.register(AssignmentLog)
 class AssignmentLogAdmin(ReadOnlyAdmin):
-    list_display = ["when", "order_number", "action", "operator_name", "actor_name", "reason"]
+    list_display = ["when", "order_number", "action_name", "operator_name", "actor_name", "reason"]
     list_select_related = ["order", "operator", "actor"]
-    list_filter = [OperatorFilter, "action", ("at", admin.DateFieldListFilter)]
+    list_filter = [OperatorFilter, ActionFilter, ("at", date_filter(gettext_lazy("date")))]
     ordering = ["-at", "-id"]
 
-    @admin.display(description=gettext_lazy("at"), ordering="at")
+    @admin.display(description=gettext_lazy("when"), ordering="at")
     def when(self, entry: AssignmentLog) -> str:
         return exact_time(entry.at)
+
+    @admin.display(description=gettext_lazy("action"), ordering="action")
+    def action_name(self, entry: AssignmentLog) -> str:
+        return capfirst(entry.get_action_display())
 
     @admin.display(description=gettext_lazy("operator"), ordering="operator__first_name")
     def operator_name(self, entry: AssignmentLog) -> str:
@@ -104,3 +148,40 @@ class AssignmentLogAdmin(ReadOnlyAdmin):
     def actor_name(self, entry: AssignmentLog) -> str:
         # No actor: the system did it (an automatic release, an expiry, a command).
         return display_name(entry.actor)
+
+
+@admin.register(OrderComment)
+class OrderCommentAdmin(ConsoleListTitle, BoundedSearchAdmin):
+    """The internal comments of every order, newest first; each is added on its order's page and never
+    changed (a superuser may delete one). A long unbroken comment wraps in its cell (console.css)."""
+
+    list_display = ["when", "order_number", "author_name", "body"]
+    list_display_links = None
+    list_select_related = ["order", "author"]
+    search_fields = ["=order__number", "body"]
+    raw_id_fields = ["order"]
+    readonly_fields = ["author", "created_at"]
+    ordering = ["-created_at", "-id"]
+    show_full_result_count = False
+    show_facets = admin.ShowFacets.NEVER
+
+    def has_add_permission(self, request) -> bool:
+        return False  # comments are added on the order's page, where the box is
+
+    def has_change_permission(self, request, obj=None) -> bool:
+        return False  # a comment, once written, stays as it was written
+
+    def has_delete_permission(self, request, obj=None) -> bool:
+        return request.user.is_superuser
+
+    @admin.display(description=gettext_lazy("when"), ordering="created_at")
+    def when(self, comment: OrderComment) -> str:
+        return exact_time(comment.created_at)
+
+    @admin.display(description=gettext_lazy("order"), ordering="order__number")
+    def order_number(self, comment: OrderComment) -> str:
+        return order_link(comment.order_id, comment.order.number)
+
+    @admin.display(description=gettext_lazy("author"), ordering="author__first_name")
+    def author_name(self, comment: OrderComment) -> str:
+        return display_name(comment.author)

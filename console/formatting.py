@@ -4,29 +4,39 @@ names, each in the viewer's language and time zone."""
 from decimal import Decimal
 
 from django.contrib.humanize.templatetags.humanize import naturaltime
-from django.utils import formats, timezone
+from django.utils import formats
 from django.utils.translation import get_language
 from django.utils.translation import gettext as _
 
+from orderops.formatting import elapsed
 from orderops.formatting import exact_time as exact_time  # the console writes exact times as the emails do
 from orderops.types import Actor
 from orders.results import user_display_name
 
 
 def short_age(moment) -> str:
-    """How long ago, in one short unit: "5 min", "3 h", "2 d"."""
-    seconds = max(int((timezone.now() - moment).total_seconds()), 0)
-    if seconds < 3600:
-        return _("%(count)s min") % {"count": max(seconds // 60, 1)}
-    if seconds < 86400:
-        return _("%(count)s h") % {"count": seconds // 3600}
-    return _("%(count)s d") % {"count": seconds // 86400}
+    """How long ago, in one short unit: "just now", "5 min", "3 h", "2 d" (orderops.formatting.elapsed)."""
+    unit, count = elapsed(moment)
+    if unit == "now":
+        return _("just now")
+    if unit == "min":
+        return _("%(count)s min") % {"count": count}
+    if unit == "h":
+        return _("%(count)s h") % {"count": count}
+    return _("%(count)s d") % {"count": count}
+
+
+def short_ago(moment) -> str:
+    """ "3 h ago", or "just now": how the list and the timeline say when something happened."""
+    if elapsed(moment)[0] == "now":
+        return _("just now")
+    return _("%(age)s ago") % {"age": short_age(moment)}
 
 
 def time_ago(moment) -> str:
-    """How long ago `moment` was, in words: "just now" for the first minute (naturaltime would say "now"),
-    then "5 minutes ago", "2 hours ago", "3 days ago"."""
-    if (timezone.now() - moment).total_seconds() < 60:
+    """How long ago `moment` was, in words: "just now" for the first minute, as short_ago says it (naturaltime
+    would say "now" or "30 seconds ago"), then "5 minutes ago", "2 hours ago", "3 days ago"."""
+    if elapsed(moment)[0] == "now":
         return _("just now")
     return naturaltime(moment)
 

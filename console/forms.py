@@ -11,6 +11,7 @@ from orders.history import value_text
 from orders.models import Order, OrderStatus
 from orders.results import RequestRefused
 from orders.services import OrderStale
+from orders.validators import currency_normalised
 
 
 def first_error(form: forms.Form) -> str:
@@ -93,6 +94,30 @@ class TakeOverForm(forms.Form):
                     "limit": self.max_length,
                 }
             raise forms.ValidationError(message, code="max_length")
+        return reason
+
+
+class ReleaseForm(forms.Form):
+    """Why a supervisor (or whoever assigned them) ends colleagues' holds from the list, which the holders are
+    told: required, at most ORDEROPS["REASON_MAX_LENGTH"] characters, surrounding spaces dropped. The
+    service refuses a colleague's release without one again, whichever surface calls it."""
+
+    reason = forms.CharField()
+
+    def __init__(self, *args, **kwargs) -> None:
+        super().__init__(*args, **kwargs)
+        self.max_length = orderops_setting("REASON_MAX_LENGTH")
+        self.fields["reason"].error_messages["required"] = _(
+            "Say why you release these orders: their holders are told."
+        )
+
+    def clean_reason(self) -> str:
+        reason = self.cleaned_data["reason"]
+        if len(reason) > self.max_length:
+            raise forms.ValidationError(
+                _("The reason can have at most %(limit)s characters.") % {"limit": self.max_length},
+                code="max_length",
+            )
         return reason
 
 
@@ -199,6 +224,10 @@ class OrderForm(forms.ModelForm):
                 posted_text = str(posted)
             if posted_text == change.loaded_value:
                 data[self.add_prefix(name)] = change.current_value
+
+    def clean_currency(self):
+        # "eur" is EUR: upper-cased before the model's ISO 4217 check, as everywhere (orders.validators).
+        return currency_normalised(self.cleaned_data["currency"])
 
     def clean_update_status(self) -> OrderStatus | None:
         code = self.cleaned_data["update_status"]

@@ -93,13 +93,16 @@ def order_page_moved(
         timeline=render_to_string(TIMELINE_TEMPLATE, {"timeline": timeline}, request=request),
         editable=may_change and page.powers.edit is None,
         read_only_reason=context["read_only_reason"],
-        changed=_changed_sentence(order, loaded_version) if order.version > loaded_version else "",
+        changed=_changed_sentence(order, loaded_version, request.user)
+        if order.version > loaded_version
+        else "",
         notice=_hold_lost_sentence(order, request.user, seen_logs=token_log_rows(since_token)),
     )
 
 
-def _changed_sentence(order: Order, loaded_version: int) -> str:
-    """ "Boris changed street, city on #1001 2 minutes ago. …" from the field-change history."""
+def _changed_sentence(order: Order, loaded_version: int, viewer: Actor) -> str:
+    """ "Boris changed street, city on #1001 2 minutes ago. …" from the field-change history; the viewer's
+    own change (made in another tab) is said to them in the second person."""
     changes = changes_since(order, loaded_version)
     if not changes:
         return _(
@@ -107,16 +110,43 @@ def _changed_sentence(order: Order, loaded_version: int) -> str:
             "from this page would be refused."
         ) % {"number": order.number}
     latest = max(changes, key=lambda change: change.at)
-    names = sorted({change.store_name or display_name(change.actor) for change in changes})
-    return _(
-        "%(who)s changed %(fields)s on #%(number)s %(when)s. Reload it before you save: a save from this "
-        "page would be refused."
-    ) % {
-        "who": ", ".join(names),
+
+    def by_viewer(change) -> bool:
+        return not change.store_name and change.actor is not None and change.actor.pk == viewer.pk
+
+    mine = any(by_viewer(change) for change in changes)
+    others = sorted(
+        {change.store_name or display_name(change.actor) for change in changes if not by_viewer(change)}
+    )
+    names = {
+        "who": ", ".join(others),
         "fields": ", ".join(change.label for change in changes),
         "number": order.number,
         "when": time_ago(latest.at),
     }
+    if mine and not others:
+        return (
+            _(
+                "You changed %(fields)s on #%(number)s %(when)s in another tab. Reload it before you save: a "
+                "save from this page would be refused."
+            )
+            % names
+        )
+    if mine:
+        return (
+            _(
+                "%(who)s and you (in another tab) changed %(fields)s on #%(number)s %(when)s. Reload it "
+                "before you save: a save from this page would be refused."
+            )
+            % names
+        )
+    return (
+        _(
+            "%(who)s changed %(fields)s on #%(number)s %(when)s. Reload it before you save: a save from this "
+            "page would be refused."
+        )
+        % names
+    )
 
 
 def _hold_lost_sentence(order: Order, viewer: Actor, *, seen_logs: int | None) -> str:

@@ -81,6 +81,8 @@ def banner_context(request, order: Order, page: OrderPage, may_change_orders: bo
         "powers": powers,
         "can_assign": powers.assign is None,
         "can_release": powers.release is None,
+        # A colleague's hold: Release stands with Take over…, after the reason box both need.
+        "release_needs_reason": rules.release_needs_reason(user, hold),
         "can_take_over": powers.take_over is None,
         "can_transfer": powers.transfer is None,
         "read_only_reason": read_only_reason(page, may_change_orders=may_change_orders),
@@ -213,13 +215,44 @@ def order_glance(order: Order) -> dict:
     }
 
 
-def stale_sentence(stale: OrderStale, *, update: bool = False) -> str:
+def _by_viewer_only(stale: OrderStale, viewer: Actor | None) -> bool:
+    """Whether every change since the refused form was loaded is the viewer's own (another tab of theirs)."""
+    if viewer is None or stale.changed_by_store:
+        return False
+    actors = [change.actor for change in stale.changes] or [stale.changed_by]
+    return all(actor is not None and actor.pk == viewer.pk for actor in actors)
+
+
+def stale_sentence(stale: OrderStale, *, update: bool = False, viewer: Actor | None = None) -> str:
     """ "Boris changed street 2 minutes ago. Your changes were not saved: check them and save again." With
-    `update`, worded for the Update box, which comes back on the order as it is now."""
+    `update`, worded for the Update box, which comes back on the order as it is now. The `viewer`'s own
+    change, made in another tab, is said to them in the second person."""
     fields = ", ".join(change.label for change in stale.changes)
     who = stale.changed_by_store or display_name(stale.changed_by)
     names = {"who": who, "fields": fields, "number": stale.number}
     names["when"] = time_ago(stale.changed_at)
+    if _by_viewer_only(stale, viewer):
+        if update and fields:
+            text = _(
+                "You changed %(fields)s on #%(number)s %(when)s in another tab, after you opened it here. "
+                "Your update was not made: check the order as it is now and send it again."
+            )
+        elif update:
+            text = _(
+                "You saved #%(number)s %(when)s in another tab, after you opened it here. Your update was "
+                "not made: check the order as it is now and send it again."
+            )
+        elif fields:
+            text = _(
+                "You changed %(fields)s on #%(number)s %(when)s in another tab. Your changes were not saved: "
+                "check them and save again."
+            )
+        else:
+            text = _(
+                "You saved #%(number)s %(when)s in another tab, after you opened it here. Your changes were "
+                "not saved: check them and save again."
+            )
+        return text % names
     if update and fields:
         text = _(
             "%(who)s changed %(fields)s on #%(number)s %(when)s, after you opened it. Your update was not "

@@ -9,6 +9,7 @@ OrderAdmin.get_urls routes to them through the admin site's admin_view, passing 
 
 from dataclasses import replace
 from datetime import datetime, time
+from typing import cast
 
 from django.contrib import admin, messages
 from django.core.exceptions import PermissionDenied
@@ -37,6 +38,7 @@ from operators.services import (
     orders_take_over,
     orders_transfer,
 )
+from orderops.types import Actor
 from orders.models import Order
 from orders.results import Outcome, RequestRefused, is_order_id
 from orders.services import OrderStale
@@ -72,7 +74,10 @@ def _release(model_admin, request: HttpRequest, order: Order) -> HttpResponse:
 
     def release():
         nonlocal result
-        result = orders_release(actor=request.user, order_ids=[order.pk])
+        # A colleague's hold comes with the reason box's text (the holder is told); one's own without.
+        result = orders_release(
+            actor=request.user, order_ids=[order.pk], reason=request.POST.get("reason", "")
+        )
         return result
 
     run_and_report(
@@ -147,7 +152,8 @@ def _update(model_admin, request: HttpRequest, order: Order) -> HttpResponse:
             from_update_box=True,
         )
     except OrderStale as stale:
-        draft_keep(request, order.pk, replace(posted, error=stale_sentence(stale, update=True)))
+        refused = stale_sentence(stale, update=True, viewer=cast(Actor, request.user))
+        draft_keep(request, order.pk, replace(posted, error=refused))
         return _back_to(request, order, "#update-form")
     except RequestRefused as refusal:
         draft_keep(request, order.pk, replace(posted, error=refusal.message))

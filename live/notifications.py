@@ -31,14 +31,19 @@ Kind = Notification.Kind
 Action = AssignmentLog.Action
 
 # Who hears of each kind of hold change: (the log row's column naming the recipient, the kind they get).
-# Releases (by the holder, or a status that ends holds) notify nobody here: a person's own release is their
-# own action, and the status change that auto-releases notifies the holder as a change to their order.
+# A release notifies the holder when a colleague (a supervisor, or whoever assigned it) ended it, with the
+# reason they had to give; a person's own release is their own action, and the status change that
+# auto-releases notifies the holder as a change to their order.
 HOLD_RECIPIENTS: dict[str, tuple[tuple[str, str], ...]] = {
     Action.ASSIGNED: (("operator_id", Kind.ASSIGNED),),
     Action.TAKEN_OVER: (("previous_operator_id", Kind.TAKEN_OVER),),
     Action.REASSIGNED: (("previous_operator_id", Kind.TRANSFERRED), ("operator_id", Kind.ASSIGNED)),
     Action.EXPIRED: (("operator_id", Kind.EXPIRED),),
+    Action.RELEASED: (("operator_id", Kind.RELEASED),),
 }
+# Hold changes that notify only when a person made them: the system's releases (release_orders, an incident's
+# clean-up of thousands of holds) are an operations step, announced by whoever runs it.
+BY_A_PERSON_ONLY = frozenset({Action.RELEASED})
 
 # "@anna" or "@anna.k" in a comment, not part of an address ("anna@example.com") and without the sentence's
 # final punctuation. Usernames are Django's: letters, digits and @ . + - _.
@@ -67,6 +72,8 @@ def hold_change_notify(event: HoldChanged) -> list[int]:
     """Notify the people whose holds the log rows of `event` changed, except the one who changed them.
     No statement when nobody is to hear of it (a person taking or releasing orders for themselves)."""
     recipients = HOLD_RECIPIENTS.get(event.action, ())
+    if event.actor_id is None and event.action in BY_A_PERSON_ONLY:
+        return []
     concerned = [
         entry
         for entry in event.entries

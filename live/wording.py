@@ -20,6 +20,7 @@ def _sentences() -> dict[str, str]:
         Kind.EXPIRED: _("Your hold on %(order)s expired"),
         Kind.CHANGED: _("%(actor)s changed your order %(order)s"),
         Kind.MENTIONED: _("%(actor)s mentioned you in a comment on %(order)s"),
+        Kind.RELEASED: _("%(actor)s released your hold on %(order)s"),
     }
 
 

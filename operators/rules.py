@@ -223,6 +223,12 @@ def assign_refusal(user: Actor, order: OrderState) -> Refusal | None:
     return None
 
 
+def release_needs_reason(user: Actor, hold: Hold | Assignment | None) -> bool:
+    """Ending a colleague's hold (a supervisor's release, or the assigner's) needs a reason, which the
+    holder is told; a person releases their own hold with one click."""
+    return hold is not None and hold.operator_id != user.pk
+
+
 def release_refusal(user: Actor, order: OrderState) -> Refusal | None:
     if order.hold is None:
         return Refusal(Code.NOT_HELD, _("#%(number)s is not held by anyone.") % {"number": order.number})

@@ -50,8 +50,9 @@ DEFAULTS: dict[str, Any] = {
     # is visible.
     "NOTIFICATION_BELL_INTERVAL": 15,
     # The kinds of notification emailed to a person who has not chosen for themselves (their preferences
-    # page): taken_over, transferred, assigned, expired, changed, mentioned. The console shows every kind.
-    "NOTIFICATION_EMAIL_KINDS": ["taken_over"],
+    # page): taken_over, transferred, assigned, expired, changed, mentioned, released. The console shows every
+    # kind.
+    "NOTIFICATION_EMAIL_KINDS": ["taken_over", "released"],
     # The console's address as people open it, e.g. "https://orders.example.com": emails link to the order
     # with it. Empty: emails name the order without a link.
     "NOTIFICATION_SITE_URL": "",

@@ -36,6 +36,7 @@ from orders.results import (
 )
 from orders.search_text import SEARCH_SOURCE_FIELDS, search_text_of
 from orders.signals import order_activity, order_status_changed
+from orders.validators import currency_normalised
 
 
 @service_logged("orders_status_set")
@@ -357,6 +358,8 @@ def order_update(
     saved. The lines change either as `lines` (what to add, change and delete) or as `replace_lines` (the
     order's lines as they are to be: LinesChange.replacing, read under the lock).
     """
+    if "currency" in changes:  # "eur" is EUR, whoever sends it (orders.validators.currency_normalised)
+        changes = {**changes, "currency": currency_normalised(changes["currency"])}
     order = order_locked(order_id)
     if order is None:
         raise RequestRefused(_("Order id %(id)s does not exist.") % {"id": order_id}, code=Code.NOT_FOUND)
@@ -570,6 +573,8 @@ def order_store_write(
         raise RequestRefused(
             f"order_store_write: unknown fields {', '.join(unknown)}", code=Code.INVALID_INPUT
         )
+    if "currency" in values:
+        values = {**values, "currency": currency_normalised(values["currency"])}
     status = OrderStatus.objects.filter(code=status_code).first()
     number = str(values.get("number", ""))
     if status is None:

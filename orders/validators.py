@@ -22,6 +22,13 @@ ISO_4217 = frozenset(
 )
 
 
+def currency_normalised(value):
+    """A currency code as the order keeps it: "eur", " Eur " and "EUR" are all EUR. The one normaliser of the
+    console's form, the edit service (the API), the import and the stores' files; a value that is not text
+    is left for the validators to refuse."""
+    return value.strip().upper() if isinstance(value, str) else value
+
+
 @deconstructible
 class CurrencyCodeValidator:
     message = _("%(value)s is not an ISO 4217 currency code (such as EUR, BGN, USD)")

@@ -26,6 +26,7 @@ from typing import Any
 from orders.importing.formats import ForeignApplied, ForeignRecord
 from orders.importing.reading import ImportFileError
 from orders.results import RequestRefused
+from orders.validators import currency_normalised
 from stores.incoming import IncomingLine, IncomingOrder, PayloadError
 from stores.platforms import magento, shopify, woocommerce
 from stores.platforms.common import Reader, first, street
@@ -380,7 +381,7 @@ def shopify_csv_order(rows: list[tuple[int, dict[str, str]]]) -> IncomingOrder:
         ),
         created_at=created_at,
         updated_at=max(moments),
-        currency=text("Currency", required=True).upper(),
+        currency=currency_normalised(text("Currency", required=True)),
         grand_total=money("Total", required=True),
         subtotal=money("Subtotal"),
         shipping_total=money("Shipping"),

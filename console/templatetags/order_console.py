@@ -4,11 +4,10 @@ from django import template
 from django.template.defaultfilters import linebreaksbr
 from django.utils import timezone
 from django.utils.safestring import SafeString
-from django.utils.translation import gettext as _
 
 from console import changelist
 from console.changelist import html_format
-from console.formatting import display_name, exact_time, short_age
+from console.formatting import display_name, exact_time, short_ago
 
 register = template.Library()
 
@@ -66,8 +65,8 @@ def order_timeline_entries(timeline) -> SafeString:
 
 @register.filter
 def ago(moment) -> str:
-    """ "3 h ago": how the console says when something happened (console.formatting.short_age)."""
-    return _("%(age)s ago") % {"age": short_age(moment)}
+    """ "3 h ago", or "just now": how the console says when something happened (console.formatting)."""
+    return short_ago(moment)
 
 
 @register.filter(name="exact_time")

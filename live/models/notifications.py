@@ -21,6 +21,7 @@ class Notification(models.Model):
         EXPIRED = "expired", _("Your hold expired")
         CHANGED = "changed", _("Your held order was changed")
         MENTIONED = "mentioned", _("You were mentioned in a comment")
+        RELEASED = "released", _("A colleague released your hold")
 
     recipient = models.ForeignKey(
         settings.AUTH_USER_MODEL,

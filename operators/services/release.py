@@ -10,7 +10,18 @@ from operators import log, rules
 from operators.services import _holds
 from orderops.service_log import service_logged
 from orderops.types import Actor
-from orders.results import BulkResult, Code, OrderOutcome, RequestRefused, reason_checked, unique_ids
+from orders.results import (
+    BulkResult,
+    Code,
+    OrderOutcome,
+    RequestRefused,
+    reason_checked,
+    unique_ids,
+    user_display_name,
+)
+
+# How many of the orders a refusal names before it says "and N more".
+NAMED_MAX = 10
 
 
 def _release(ids: list[int], releasing: list[int], *, actor: Actor | None, reason: str) -> None:
@@ -24,7 +35,9 @@ def _release(ids: list[int], releasing: list[int], *, actor: Actor | None, reaso
 @service_logged("orders_release")
 @transaction.atomic
 def orders_release(*, actor: Actor, order_ids: Iterable[int], reason: str = "") -> BulkResult:
-    """Release holds. Allowed to the holder, to whoever assigned the hold, and to supervisors.
+    """Release holds. Allowed to the holder, to whoever assigned the hold, and to supervisors; releasing a
+    colleague's hold needs a reason (logged, and told to the holder by a notification), else nothing is
+    released.
 
     Outcomes: done, not held, not allowed (naming the holder), not found. Set-based.
     """
@@ -50,8 +63,32 @@ def orders_release(*, actor: Actor, order_ids: Iterable[int], reason: str = "") 
             outcomes[pk] = OrderOutcome(pk, Code.NOT_HELD, number)
         else:
             outcomes[pk] = refusal.outcome(pk, number, holder)
+    if not reason:
+        _refuse_without_reason(actor, orders, releasing)
     _release(ids, releasing, actor=actor, reason=reason)
     return BulkResult([outcomes[pk] for pk in ids])
+
+
+def _refuse_without_reason(actor: Actor, orders: _holds.LockedOrders, releasing: list[int]) -> None:
+    """Nothing is released when a colleague's hold among them has no reason: they are told why it ended."""
+    colleagues = [pk for pk in releasing if rules.release_needs_reason(actor, orders.holds[pk])]
+    if not colleagues:
+        return
+    named = ", ".join(
+        _("#%(number)s (held by %(holder)s)")
+        % {"number": orders.numbers[pk], "holder": user_display_name(orders.holder_of(pk))}
+        for pk in colleagues[:NAMED_MAX]
+    )
+    if len(colleagues) > NAMED_MAX:
+        named = _("%(orders)s and %(count)s more") % {"orders": named, "count": len(colleagues) - NAMED_MAX}
+    raise RequestRefused(
+        _(
+            "Nothing was released: releasing a colleague's hold needs a reason, which they are told: "
+            "%(orders)s."
+        )
+        % {"orders": named},
+        code=Code.NEEDS_REASON,
+    )
 
 
 @service_logged("holds_release")

@@ -20,7 +20,7 @@ from django.utils.dateparse import parse_datetime
 
 from orders.importing.reading import REQUIRED_FIELDS, Problem, RawLine, RawRecord, record_from_object
 from orders.models import Order, OrderLine, OrderStatus
-from orders.validators import order_number_problem
+from orders.validators import currency_normalised, order_number_problem
 
 DEFAULT_CURRENCY = "EUR"
 MONEY_PLACES = Decimal("0.01")
@@ -83,7 +83,7 @@ class RecordValidator:
                 raw.problem("customer_email", f"{email!r} is not an email address")
         values["customer_email"] = email
         currency = (
-            self._text(raw, "currency", raw.values.get("currency"), check_length=False).upper()
+            currency_normalised(self._text(raw, "currency", raw.values.get("currency"), check_length=False))
             or DEFAULT_CURRENCY
         )
         if not CURRENCY_CODE.fullmatch(currency):

@@ -4,7 +4,8 @@ not)."""
 
 import pytest
 
-from operators.models import Assignment
+from live.models import Notification
+from operators.models import Assignment, AssignmentLog
 from operators.services import orders_assign
 from tests.api.conftest import client_for
 from tests.factories import OrderFactory
@@ -75,6 +76,42 @@ def test_delete_releases_and_a_stranger_may_not(operator, other_operator):
     again = client_for(operator).delete(hold_url(order))
     assert again.status_code == 409 and again.json()["code"] == "not_held"
     assert_log_replays_to_holds()
+
+
+def test_a_supervisors_delete_of_a_colleagues_hold_needs_a_reason_and_tells_the_holder(operator, supervisor):
+    order = OrderFactory()
+    orders_assign(actor=operator, order_ids=[order.pk])
+    api = client_for(supervisor)
+    refused = api.delete(hold_url(order))
+    assert refused.status_code == 422 and refused["Content-Type"] == "application/problem+json"
+    body = refused.json()
+    assert body["code"] == "needs_reason" and body["order"] == order.number
+    assert f"#{order.number} (held by Anna)" in body["detail"]
+    assert holder_of(order) == "anna"
+    done = api.delete(hold_url(order) + "?reason=Anna%20is%20on%20leave")
+    assert done.status_code == 200 and done.json()["hold"] is None
+    entry = AssignmentLog.objects.filter(order=order).last()
+    assert (entry.action, entry.reason) == ("released", "Anna is on leave")
+    assert list(Notification.objects.values_list("recipient__username", "kind", "detail")) == [
+        ("anna", "released", "Anna is on leave")
+    ]
+    assert_log_replays_to_holds()
+
+
+def test_the_batch_release_of_a_colleagues_hold_takes_the_reason_in_its_body(operator, supervisor):
+    order = OrderFactory()
+    orders_assign(actor=operator, order_ids=[order.pk])
+    api = client_for(supervisor)
+    refused = api.post("/api/v1/holds/batch", {"action": "release", "orders": [order.number]}, format="json")
+    assert refused.status_code == 422 and refused.json()["code"] == "needs_reason"
+    assert holder_of(order) == "anna"
+    done = api.post(
+        "/api/v1/holds/batch",
+        {"action": "release", "orders": [order.number], "reason": "shift change"},
+        format="json",
+    )
+    assert done.status_code == 200 and done.json()["counts"] == {"done": 1}
+    assert Notification.objects.get().detail == "shift change"
 
 
 def test_take_over_needs_a_supervisor_and_a_reason(operator, other_operator, supervisor):

@@ -127,6 +127,15 @@ def test_the_holder_patches_with_the_current_version(operator):
     assert OrderChange.objects.filter(order=order, field="shipping_city", actor=operator).exists()
 
 
+def test_a_patch_with_a_lower_case_currency_upper_cases_it(superuser):
+    order = OrderFactory(currency="EUR")
+    response = client_for(superuser).patch(
+        f"/api/v1/orders/{order.number}/", {"currency": "bgn"}, format="json", HTTP_IF_MATCH='"1"'
+    )
+    assert response.status_code == 200, response.json()
+    assert response.json()["currency"] == "BGN" and Order.objects.get(pk=order.pk).currency == "BGN"
+
+
 def test_a_stale_patch_is_412_with_who_changed_what_and_lands_nothing(operator, supervisor):
     order = OrderFactory(shipping_city="Sofia")
     orders_assign(actor=operator, order_ids=[order.pk])

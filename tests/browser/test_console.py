@@ -172,7 +172,7 @@ def test_supervisor_takes_an_order_over_with_a_reason_and_the_former_holder_sees
     boss.goto(order_page_url(order))
     expect(banner(boss)).to_contain_text("Assigned to Anna")
 
-    boss.locator("#take-over-reason").fill(reason)
+    boss.locator("#hold-reason").fill(reason)
     boss.locator("#take-over-button").click()
 
     expect(messages(boss, "success")).to_have_text(f"You took over #{order.number}.")

@@ -57,7 +57,7 @@ def test_a_take_over_raises_the_displaced_holders_bell_and_her_page_says_who_and
     boss = console(supervisor)
     reason = "Anna is at lunch; the customer is on the phone"
     boss.goto(order_page_url(order))
-    boss.locator("#take-over-reason").fill(reason)
+    boss.locator("#hold-reason").fill(reason)
     boss.locator("#take-over-button").click()
     expect(messages(boss, "success")).to_have_text(f"You took over #{order.number}.")
 

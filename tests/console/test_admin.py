@@ -7,6 +7,7 @@ from django.contrib.messages import get_messages
 from django.db.models import Q
 from django.urls import reverse
 
+from live.models import Notification
 from operators.models import Assignment, AssignmentLog
 from operators.services import orders_assign, orders_release
 from orders.models import Order, OrderComment
@@ -444,6 +445,99 @@ def test_assign_and_release_buttons(client, operator, orders):
     assert not Assignment.objects.exists()
 
 
+def hold_buttons(html: str) -> str:
+    """The order page's hold buttons, as they stand (the banner's button block)."""
+    start = html.index('<div class="hold-buttons">')
+    return html[start : html.index("</div>", start)]
+
+
+def test_the_holders_release_is_one_click_and_a_colleagues_stands_with_the_reason_box(
+    client, supervisor, operator, orders
+):
+    orders_assign(actor=operator, order_ids=[orders[0].pk])
+    client.force_login(operator)
+    own = hold_buttons(client.get(change_url(orders[0])).content.decode())
+    assert 'id="release-button"' in own and 'name="reason"' not in own
+    client.force_login(supervisor)
+    theirs = hold_buttons(client.get(change_url(orders[0])).content.decode())
+    # One form: the reason box, then Release and Take over…, each posting to its own URL.
+    form = theirs[theirs.index('class="hold-reason-form"') :]
+    form = form[: form.index("</form>")]
+    assert theirs.count('id="release-button"') == 1 and theirs.count('name="reason"') == 1
+    assert (
+        form.index('id="hold-reason"')
+        < form.index('id="release-button"')
+        < form.index('id="take-over-button"')
+    )
+    assert f'formaction="{reverse("admin:orders_order_release", args=[orders[0].pk])}' in form
+    assert f'formaction="{reverse("admin:orders_order_take_over", args=[orders[0].pk])}' in form
+
+
+def test_a_supervisors_release_button_needs_a_reason_logs_it_and_tells_the_holder(
+    client, supervisor, operator, orders
+):
+    orders_assign(actor=operator, order_ids=[orders[0].pk])
+    client.force_login(supervisor)
+    url = reverse("admin:orders_order_release", args=[orders[0].pk])
+    refused = client.post(url, {"reason": " "}, follow=True)
+    assert messages_of(refused) == [
+        f"Nothing was released: releasing a colleague's hold needs a reason, which they are told: "
+        f"#{orders[0].number} (held by Anna)."
+    ]
+    assert holder_of(orders[0]) == operator
+    done = client.post(url, {"reason": "Anna is off sick"}, follow=True)
+    assert messages_of(done) == [f"Released #{orders[0].number}."]
+    entry = AssignmentLog.objects.filter(order=orders[0]).last()
+    assert (entry.action, entry.actor, entry.operator, entry.reason) == (
+        "released",
+        supervisor,
+        operator,
+        "Anna is off sick",
+    )
+    assert list(Notification.objects.values_list("recipient", "kind", "detail")) == [
+        (operator.pk, "released", "Anna is off sick")
+    ]
+
+
+def test_the_lists_release_of_ones_own_holds_is_one_click(client, operator, orders):
+    orders_assign(actor=operator, order_ids=[order.pk for order in orders[:2]])
+    client.force_login(operator)
+    response = run_action(client, "release", orders[:2])
+    assert messages_of(response) == [f"Released 2 orders: #{orders[0].number} and #{orders[1].number}."]
+    assert not Assignment.objects.exists()
+
+
+def test_the_lists_release_of_a_colleagues_hold_asks_why_first(client, supervisor, operator, orders):
+    orders_assign(actor=operator, order_ids=[orders[0].pk])
+    orders_assign(actor=supervisor, order_ids=[orders[1].pk])
+    client.force_login(supervisor)
+    asked = run_action(client, "release", orders[:2])
+    html = asked.content.decode()
+    assert "Release colleagues&#x27; orders" in html and 'name="reason"' in html and "held by Anna" in html
+    assert holder_of(orders[0]) == operator and holder_of(orders[1]) == supervisor
+    empty = run_action(client, "release", orders[:2], post="yes", reason="  ").content.decode()
+    assert "Say why you release these orders: their holders are told." in empty
+    assert holder_of(orders[0]) == operator
+    done = run_action(client, "release", orders[:2], post="yes", reason="Anna went home")
+    assert messages_of(done) == [f"Released 2 orders: #{orders[0].number} and #{orders[1].number}."]
+    assert not Assignment.objects.exists()
+    assert set(AssignmentLog.objects.filter(action="released").values_list("reason", flat=True)) == {
+        "Anna went home"
+    }
+    assert list(Notification.objects.values_list("recipient", "kind")) == [(operator.pk, "released")]
+
+
+def test_an_operator_ticking_a_colleagues_order_is_refused_without_being_asked_why(
+    client, operator, other_operator, orders
+):
+    orders_assign(actor=other_operator, order_ids=[orders[0].pk])
+    client.force_login(operator)
+    response = run_action(client, "release", orders[:1])
+    assert 'name="reason"' not in response.content.decode()
+    assert len(messages_of(response)) == 1 and "held by Ivan" in messages_of(response)[0]
+    assert holder_of(orders[0]) == other_operator
+
+
 def test_take_over_button_needs_a_reason_and_logs_it(client, supervisor, operator, orders):
     orders_assign(actor=operator, order_ids=[orders[0].pk])
     client.force_login(supervisor)
@@ -467,7 +561,7 @@ def test_the_take_over_reason_limit_is_the_reason_max_length_setting(
     assert messages_of(button) == [
         f"#{orders[0].number} was not taken over: the reason can have at most 10 characters."
     ]
-    assert 'id="take-over-reason" required maxlength="10"' in button.content.decode()
+    assert 'id="hold-reason" required maxlength="10"' in button.content.decode()
     listed = run_action(client, "take_over", orders[:1], post="yes", reason="x" * 11).content.decode()
     assert "The reason can have at most 10 characters." in listed and 'maxlength="10"' in listed
     assert holder_of(orders[0]) == operator
@@ -574,7 +668,7 @@ def test_get_next_order_hands_back_a_released_order_when_nothing_else_is_free(cl
 def test_get_next_order_passes_over_only_what_you_released_yourself(client, operator, supervisor, orders):
     # The supervisor ended Anna's hold: that is not her letting it go, and it is still the oldest.
     orders_assign(actor=operator, order_ids=[orders[0].pk])
-    orders_release(actor=supervisor, order_ids=[orders[0].pk])
+    orders_release(actor=supervisor, order_ids=[orders[0].pk], reason="Anna is on a call")
     client.force_login(operator)
     client.post(reverse("admin:orders_order_claim_next"))
     assert Assignment.objects.get(operator=operator).order == orders[0]

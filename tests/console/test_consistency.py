@@ -2,15 +2,17 @@
 exact time on hover, and pages of its own for a wrong URL, a refused page, and a button opened as a link."""
 
 import re
+from datetime import timedelta
 
 import pytest
 from django.test import override_settings
 from django.urls import reverse
 from django.utils import timezone
 
-from console.formatting import exact_time
+from console.formatting import exact_time, short_ago, time_ago
 from operators.models import Assignment, AssignmentLog
 from operators.services import orders_assign, orders_release, orders_take_over
+from orderops.formatting import elapsed
 from orders.models import OrderComment
 from orders.services import order_comment_add
 from tests.factories import OrderFactory
@@ -267,9 +269,42 @@ def test_the_timeline_writes_times_as_the_list_does(client, operator, orders):
     assert stamp is not None
     iso = timezone.localtime(comment.created_at).isoformat()
     assert (
-        stamp.group(1) == f'<time datetime="{iso}" title="{exact_time(comment.created_at)}">1 min ago</time>'
+        stamp.group(1) == f'<time datetime="{iso}" title="{exact_time(comment.created_at)}">just now</time>'
     )
     assert "a.m." not in timeline and "p.m." not in timeline
+
+
+@pytest.mark.parametrize(
+    ("seconds", "short", "long"),
+    [
+        (0, "just now", "just now"),
+        (59, "just now", "just now"),
+        (60, "1 min ago", "a minute ago"),
+        (119, "1 min ago", "a minute ago"),
+        (120, "2 min ago", "2 minutes ago"),
+        (3599, "59 min ago", "59 minutes ago"),
+        (3600, "1 h ago", "an hour ago"),
+        (2 * 86400, "2 d ago", "2 days ago"),
+    ],
+)
+def test_the_list_the_timeline_and_the_banner_round_a_moment_alike(seconds, short, long, monkeypatch):
+    now = timezone.now()
+    monkeypatch.setattr(timezone, "now", lambda: now)
+    moment = now - timedelta(seconds=seconds)
+    assert (short_ago(moment), time_ago(moment).replace("\xa0", " ")) == (short, long)
+    # Never "just now" on one surface and "1 min ago" on another for the same moment.
+    assert (short == "just now") == (long == "just now") == (elapsed(moment)[0] == "now")
+
+
+def test_the_banner_and_the_timeline_say_just_now_of_a_hold_taken_a_moment_ago(client, operator, orders):
+    order = orders[0]
+    orders_assign(actor=operator, order_ids=[order.pk])
+    client.force_login(operator)
+    html = client.get(change_url(order)).content.decode()
+    banner = html.split('id="hold-banner"')[1].split("</strong>")[0]
+    timeline = html.split('id="timeline"')[1].split("</ol>")[0]
+    assert "just now" in banner and ">just now</time>" in timeline
+    assert "1 min" not in html
 
 
 @override_settings(TIME_ZONE="Europe/Sofia")

@@ -268,6 +268,21 @@ def test_a_status_change_from_a_stale_page_is_refused_and_keeps_the_comment_and_
     assert 'name="loaded_version" value="2"' in page  # sending it again lands
 
 
+def test_ones_own_change_in_another_tab_refuses_the_update_in_the_second_person(operator):
+    order = held_by(operator)
+    client = login(operator)
+    client.get(change_url(order))  # Anna opens version 1, then saves the phone from another tab
+    order_update(actor=operator, order_id=order.pk, version=1, changes={"customer_phone": "+359 88 1"})
+    sent = {"body": "Customer cancels", "status": "canceled", "loaded_version": 1}
+    page = client.post(update_url(order), sent, follow=True).content.decode()
+    assert (
+        f"You changed customer phone on #{order.number} just now in another tab, after you opened it here."
+        " Your update was not made: check the order as it is now and send it again."
+    ) in page
+    assert f"Anna changed customer phone on #{order.number}" not in page  # the timeline's own words stay
+    assert Order.objects.get(pk=order.pk).status_id == "pending"
+
+
 def test_a_comment_from_an_older_page_is_still_added(operator, other_operator, supervisor):
     order = held_by(operator)
     order_update(actor=supervisor, order_id=order.pk, version=1, changes={"customer_phone": "+359 88 1"})

@@ -74,9 +74,14 @@ def test_the_second_of_two_saves_from_one_version_is_refused_and_keeps_its_input
         2,
     )
     who = people[0].get_full_name() or people[0].get_username()
+    # One person in two tabs hears of their own change as theirs, not in the third person.
+    sentence = (
+        f"You changed street on #{order.number} just now in another tab."
+        if first == second
+        else f"{who} changed street on #{order.number} just now."
+    )
     assert [text for text in messages_of(refused) if "were not saved" in text] == [
-        f"{who} changed street on #{order.number} just now."
-        " Your changes were not saved: check them and save again."
+        f"{sentence} Your changes were not saved: check them and save again."
     ]
     form = refused.context["adminform"].form
     assert form.data["customer_phone"] == "+359 2 555"  # what was typed is kept
@@ -172,6 +177,24 @@ def test_the_edit_service_refuses_store_owned_changes_from_anyone_but_a_superuse
     assert Order.objects.get(pk=order.pk).currency == "BGN"
     with pytest.raises(RequestRefused, match="ISO 4217"):
         order_update(actor=superuser, order_id=order.pk, version=2, changes={"currency": "ZZZ"})
+
+
+def test_a_lower_case_currency_is_upper_cased_by_every_path_not_refused(operator, superuser):
+    order = OrderFactory(currency="EUR")
+    orders_assign(actor=operator, order_ids=[order.pk])
+    # The operator's "eur" is the store's EUR: no change, so no refusal of a store-owned field.
+    order_update(actor=operator, order_id=order.pk, version=1, changes={"currency": "eur"})
+    assert Order.objects.get(pk=order.pk).version == 1
+    saved = order_update(actor=superuser, order_id=order.pk, version=1, changes={"currency": " bgn "})
+    assert (saved.currency, saved.version) == ("BGN", 2)
+    # The console's form, as a superuser corrects it.
+    client = login(superuser)
+    response = client.post(change_url(order), {**form_data(client, order), "currency": "usd"})
+    assert response.status_code == 302
+    assert Order.objects.get(pk=order.pk).currency == "USD"
+    # Upper-cased, a code that is none is still refused, naming the order.
+    with pytest.raises(RequestRefused, match=f"#{order.number}.*ZZZ is not an ISO 4217 currency code"):
+        order_update(actor=superuser, order_id=order.pk, version=3, changes={"currency": "zzz"})
 
 
 def test_the_timeline_says_who_changed_which_field_from_what_to_what(operator, supervisor):

@@ -3,6 +3,7 @@ acted; bulk changes write them set-based; the console's bell, list, read buttons
 
 import json
 from datetime import timedelta
+from functools import partial
 from io import StringIO
 from pathlib import Path
 
@@ -15,9 +16,11 @@ from django.utils import timezone
 
 from live.models import Notification, NotificationPreference, OutboxMessage
 from live.notifications import mentioned_usernames
+from live.wording import notification_sentence
 from operators.models import Assignment
 from operators.services import (
     holds_expire,
+    holds_release,
     orders_assign,
     orders_release,
     orders_take_over,
@@ -74,6 +77,51 @@ def test_an_order_assigned_by_someone_else_tells_the_new_holder(operator, superv
     order = OrderFactory()
     orders_assign(actor=supervisor, order_ids=[order.pk], operator=operator)
     assert notes() == [("anna", Kind.ASSIGNED, order.number, "boss", "")]
+
+
+def test_a_supervisors_release_tells_the_holder_who_ended_it_and_why_by_bell_and_email(operator, supervisor):
+    (order,) = held_by(operator)
+    orders_release(actor=supervisor, order_ids=[order.pk], reason="the customer cancelled by phone")
+    assert notes() == [("anna", Kind.RELEASED, order.number, "boss", "the customer cancelled by phone")]
+    note = Notification.objects.get()
+    assert notification_sentence(note) == f"Boris released your hold on #{order.number}"
+    # Emailed by default, as a take-over is: the hold ended without the holder's doing.
+    assert list(OutboxMessage.objects.values_list("notification_id", "to_address")) == [
+        (note.pk, "anna@orderops.test")
+    ]
+
+
+def test_whoever_assigned_a_hold_tells_its_holder_when_they_release_it(operator, supervisor):
+    order = OrderFactory()
+    orders_assign(actor=supervisor, order_ids=[order.pk], operator=operator)
+    Notification.objects.all().delete()
+    orders_release(actor=supervisor, order_ids=[order.pk], reason="I gave you the wrong one")
+    assert notes() == [("anna", Kind.RELEASED, order.number, "boss", "I gave you the wrong one")]
+
+
+def test_a_release_by_the_system_or_by_the_holder_notifies_nobody(operator):
+    orders = held_by(operator, 2)
+    holds_release(order_ids=[orders[0].pk], reason="released by release_orders")
+    orders_release(actor=operator, order_ids=[orders[1].pk])
+    assert notes() == []
+
+
+def test_a_bulk_release_of_colleagues_holds_notifies_each_holder_with_the_same_statements_for_any_size(
+    operator, other_operator, supervisor
+):
+    counts = []
+    for size in (4, 40):
+        orders = OrderFactory.create_batch(size)
+        ids = [order.pk for order in orders]
+        orders_assign(actor=operator, order_ids=ids[: size // 2])
+        orders_assign(actor=other_operator, order_ids=ids[size // 2 :])
+        actor = type(supervisor).objects.get(pk=supervisor.pk)  # no cached permissions
+        counts.append(statements(partial(orders_release, actor=actor, order_ids=ids, reason="end of shift")))
+        released = Notification.objects.filter(kind=Kind.RELEASED, order_id__in=ids)
+        assert sorted(released.values_list("recipient__username", flat=True)) == sorted(
+            ["anna"] * (size // 2) + ["ivan"] * (size - size // 2)
+        )
+    assert counts[0] == counts[1]
 
 
 def test_an_expired_hold_tells_its_holder(operator):

@@ -81,6 +81,29 @@ def test_a_take_over_shows_on_the_displaced_holders_page_with_who_and_why(
     assert update["token"] == order_token(order.pk)
 
 
+def test_ones_own_edit_in_another_tab_is_said_in_the_second_person(client, operator, supervisor, orders):
+    order = orders[0]
+    orders_assign(actor=operator, order_ids=[order.pk])
+    client.force_login(operator)
+    config = page_config(change_page(client, order))
+    order.refresh_from_db()
+    # Anna saves the phone from another tab: this tab hears it from her, as "you".
+    order_update(
+        actor=operator, order_id=order.pk, version=order.version, changes={"customer_phone": "+359 2 1"}
+    )
+    own = poll_order(client, order, config).json()["changed"]
+    assert own.startswith(f"You changed customer phone on #{order.number} just now in another tab.")
+    assert "Anna" not in own
+    # Then Boris changes the city too: both are named, Anna as "you".
+    order.refresh_from_db()
+    order_update(
+        actor=supervisor, order_id=order.pk, version=order.version, changes={"shipping_city": "Plovdiv"}
+    )
+    both = poll_order(client, order, config).json()["changed"]
+    assert both.startswith("Boris and you (in another tab) changed ")
+    assert "customer phone" in both and "city" in both and "Anna" not in both
+
+
 def test_an_edit_by_someone_else_disables_save_and_says_who_changed_what(
     client, operator, supervisor, orders
 ):

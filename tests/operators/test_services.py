@@ -17,7 +17,7 @@ from operators.services import (
     orders_take_over,
 )
 from orders.models import OrderStatus
-from orders.results import Outcome, RequestRefused
+from orders.results import Code, Outcome, RequestRefused
 from tests.factories import OperatorFactory, OrderFactory
 from tests.replay import assert_log_replays_to_holds
 
@@ -175,17 +175,53 @@ def test_whoever_assigned_a_hold_may_release_it(roles, operator, other_operator,
     lead = get_user_model().objects.get(pk=lead.pk)  # a fresh object: permissions are cached per instance
     orders_assign(actor=lead, order_ids=[orders[0].pk], operator=operator)
 
-    assert orders_release(actor=other_operator, order_ids=[orders[0].pk]).done_ids == []
-    assert orders_release(actor=lead, order_ids=[orders[0].pk]).done_ids == [orders[0].pk]
+    assert orders_release(actor=other_operator, order_ids=[orders[0].pk], reason="mine now").done_ids == []
+    released = orders_release(actor=lead, order_ids=[orders[0].pk], reason="Anna is needed elsewhere")
+    assert released.done_ids == [orders[0].pk]
 
 
 @pytest.mark.parametrize("releaser_fixture", ["supervisor", "superuser"])
 def test_supervisors_release_any_hold(request, operator, orders, releaser_fixture):
     releaser = request.getfixturevalue(releaser_fixture)
     orders_assign(actor=operator, order_ids=[orders[0].pk])
-    assert orders_release(actor=releaser, order_ids=[orders[0].pk]).done_ids == [orders[0].pk]
+    released = orders_release(actor=releaser, order_ids=[orders[0].pk], reason="the customer called me")
+    assert released.done_ids == [orders[0].pk]
     entry = AssignmentLog.objects.filter(order=orders[0]).last()
     assert (entry.action, entry.operator, entry.actor) == (Action.RELEASED, operator, releaser)
+    assert entry.reason == "the customer called me"
+
+
+def test_releasing_a_colleagues_hold_without_a_reason_releases_nothing_and_names_them(
+    operator, other_operator, supervisor, orders
+):
+    orders_assign(actor=operator, order_ids=[orders[0].pk])
+    orders_assign(actor=other_operator, order_ids=[orders[1].pk])
+    orders_assign(actor=supervisor, order_ids=[orders[2].pk])
+    logged = AssignmentLog.objects.count()
+    for blank in ("", "   "):
+        with pytest.raises(RequestRefused) as refused:
+            orders_release(actor=supervisor, order_ids=[o.pk for o in orders[:3]], reason=blank)
+        assert refused.value.code == Code.NEEDS_REASON
+        message = refused.value.message
+        assert f"#{orders[0].number}" in message and f"#{orders[1].number}" in message
+        assert f"#{orders[2].number}" not in message  # the supervisor's own hold needs none
+        assert operator.get_full_name() in message and other_operator.get_full_name() in message
+    # Nothing partial: the supervisor's own hold was not released either.
+    assert [holder_of(o) for o in orders[:3]] == [operator, other_operator, supervisor]
+    assert AssignmentLog.objects.count() == logged
+
+
+def test_a_person_releases_their_own_hold_without_a_reason(operator, orders):
+    orders_assign(actor=operator, order_ids=[orders[0].pk])
+    assert orders_release(actor=operator, order_ids=[orders[0].pk]).done_ids == [orders[0].pk]
+    assert AssignmentLog.objects.filter(order=orders[0]).last().reason == ""
+
+
+def test_a_stranger_is_refused_as_not_allowed_before_any_reason_is_asked(operator, other_operator, orders):
+    orders_assign(actor=operator, order_ids=[orders[0].pk])
+    result = orders_release(actor=other_operator, order_ids=[orders[0].pk])
+    assert [item.outcome for item in result] == [Code.NOT_ALLOWED]
+    assert holder_of(orders[0]) == operator
 
 
 def test_inactive_user_releases_nothing(operator, inactive_operator, orders):
