@@ -94,9 +94,7 @@ def test_a_list_query_the_list_would_refuse_is_a_400_that_says_so(client, operat
     client.force_login(operator)
     response = client.get(SYNC, {"queues": "1", "list": query})
     assert response.status_code == 400
-    assert response.json()["message"] == (
-        f"The list's filters {query} are not ones the order list takes."
-    )
+    assert response.json()["message"] == (f"The list's filters {query} are not ones the order list takes.")
 
 
 @pytest.mark.parametrize(
