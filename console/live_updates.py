@@ -2,15 +2,22 @@
 page's banner, timeline and sentences, and the list's cells. Reads only: a poll changes nothing a person
 typed or will see (no kept Update-box draft is taken, no message is consumed)."""
 
-from collections.abc import Sequence
+import copy
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import cast
 
 from django.contrib import admin
+from django.contrib.admin.options import IncorrectLookupParameters
+from django.contrib.admin.views.main import ORDER_VAR, PAGE_VAR
 from django.contrib.auth import get_user_model
 from django.db.models import IntegerField, Value
+from django.http import HttpRequest, QueryDict
 from django.template.loader import render_to_string
+from django.utils.formats import localize
+from django.utils.http import urlencode
 from django.utils.translation import gettext as _
+from django.utils.translation import ngettext
 
 from console.admin import OrderAdmin
 from console.formatting import display_name, time_ago
@@ -266,3 +273,48 @@ def list_rows_moved(*, viewer: Actor, known: dict[int, str]) -> list[ListRow]:
         )
         for order in orders
     ]
+
+
+# --- the list's "N results" line ---------------------------------------------------------------------------
+
+# A list's query parameters that choose how it is shown, not which orders: left out of what the page sends.
+SHOWN_NOT_CHOSEN = frozenset({ORDER_VAR, PAGE_VAR})
+
+
+def list_query(params: Mapping[str, str]) -> str:
+    """The list's filters and search as a query string (its ChangeList's `params`), without its sort and
+    page: what the open list sends with its rows, for the sync to count its results again."""
+    return urlencode({key: value for key, value in params.items() if key not in SHOWN_NOT_CHOSEN})
+
+
+class ListQueryRefused(ValueError):
+    """A list query that the list itself would refuse (an unknown filter value): nothing is counted."""
+
+
+@dataclass(frozen=True)
+class ListCount:
+    count: int
+    estimated: bool
+
+    def as_dict(self) -> dict:
+        number = localize(self.count)
+        results = ngettext("%(counter)s result", "%(counter)s results", self.count) % {"counter": number}
+        verbose = Order._meta.verbose_name if self.count == 1 else Order._meta.verbose_name_plural
+        orders = f"{number} {verbose}"
+        if self.estimated:
+            results, orders = f"{_('about')} {results}", f"{_('about')} {orders}"
+        return {"count": self.count, "estimated": self.estimated, "results": results, "orders": orders}
+
+
+def list_result_count(request: HttpRequest, query: str) -> ListCount:
+    """How many orders the list with this query shows now, counted as the list counts them (its own filters,
+    search and estimating paginator, through the order admin's ChangeList): the list's "N results" line
+    again. Costs what the list's count costs (and the filters' choices, which the ChangeList reads)."""
+    asked = copy.copy(request)
+    asked.GET = QueryDict(query)
+    model_admin = _order_admin()
+    try:
+        changelist = model_admin.get_changelist_instance(asked)
+    except IncorrectLookupParameters as refused:
+        raise ListQueryRefused(query) from refused
+    return ListCount(changelist.result_count, bool(getattr(changelist.paginator, "approximate", False)))

@@ -11,10 +11,14 @@ GET or POST /admin/live/sync  (name live:sync; a POST is form-encoded with the C
     The order page's changes:  order=<id>, version=<the version its form was loaded at>, token=<the page's>
     The list's rows:  orders=<id>.<token>,<id>.<token>,...  (at most POLL_MAX_ORDERS)
     The bell:  bell=1        The navigation's queue counts:  queues=1
+    The list's "N results" line:  list=<the list's filters and search, as its query string>, counted again
+        whenever the queue counts are answered (a list that is one of the queues takes its queue's count)
     200 {"presence": as the heartbeat's, or absent; "page": as the poll's 200 answer, or null when nothing
          on the page changed; "rows": the moved rows (as the poll's list answer); "unread": n (with bell=1,
          and whenever "page" carries a notice: the bell counts it at once); "queues": {key: {count,
-         estimated}} (with queues=1, and whenever a row the page had a token for moved); "interval": s}
+         estimated}} (with queues=1, and whenever a row the page had a token for moved); "result_count":
+         {"count", "estimated", "results": "94 results", "orders": "94 orders"} (with list=, whenever
+         "queues" is answered); "interval": s}
          A tab beyond the person's ORDEROPS["LIVE_TABS_PER_PERSON"] gets the other parts, and
          "presence_refused": {"error": "too_many", "message"} instead of "presence" (nothing recorded).
     400 bad parameters; 403 not staff, may not view orders, or a tab id this server did not issue for this
@@ -49,8 +53,15 @@ from django.utils.translation import gettext as _
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
-from console.live_updates import OrderPageUpdate, list_rows_moved, order_page_moved
-from console.queues import queue_counts
+from console.live_updates import (
+    ListCount,
+    ListQueryRefused,
+    OrderPageUpdate,
+    list_result_count,
+    list_rows_moved,
+    order_page_moved,
+)
+from console.queues import queue_counts, queue_of
 from live import changes
 from live.notifications import unread_count
 from live.presence import (
@@ -231,7 +242,24 @@ def sync(request: HttpRequest) -> HttpResponse:
         answer["unread"] = unread_count(_user(request))
     if queues:
         answer["queues"] = queue_counts(request.user)
+        # The list's "N results" line follows with the counts, as its rows do.
+        if "list" in params:
+            answer["result_count"] = _result_count(request, params["list"], answer["queues"])
     return JsonResponse(answer)
+
+
+def _result_count(request: HttpRequest, query: str, queues: dict[str, dict]) -> dict:
+    """The list's count: its queue's, just counted, when the list is one of the navigation's queues (no
+    query more); otherwise its own filters and search counted again."""
+    queue = queue_of(QueryDict(query))
+    if queue is not None:
+        return ListCount(queues[queue.key]["count"], queues[queue.key]["estimated"]).as_dict()
+    try:
+        return list_result_count(request, query[:2000]).as_dict()
+    except ListQueryRefused:
+        raise BadParameters(
+            _("The list's filters %(query)s are not ones the order list takes.") % {"query": query[:100]}
+        ) from None
 
 
 @never_cache

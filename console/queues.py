@@ -44,14 +44,17 @@ QUEUES = (
 )
 
 
-def queue_title(params) -> StrOrPromise:
-    """The name of the navigation's queue whose filters `params` (a list's query) are ("All orders" with
-    none), or "Orders"; a sort order or a page number leaves it that queue."""
+def queue_of(params) -> Queue | None:
+    """The navigation's queue whose filters `params` (a list's query) are (All orders with none), or None; a
+    sort order or a page number leaves it that queue."""
     filters = {key: params.get(key) for key in params if key not in NOT_FILTERS}
-    for queue in QUEUES:
-        if filters == queue.params:
-            return queue.label
-    return _("Orders")
+    return next((queue for queue in QUEUES if filters == queue.params), None)
+
+
+def queue_title(params) -> StrOrPromise:
+    """The name of the navigation's queue whose filters `params` are, or "Orders"."""
+    queue = queue_of(params)
+    return queue.label if queue is not None else _("Orders")
 
 
 # A list's query parameters that choose how it is shown, not which orders (the admin's sort and page).

@@ -14,6 +14,16 @@ register = template.Library()
 
 @register.inclusion_tag("console/queues.html", takes_context=True)
 def console_queues(context) -> dict:
+    return _queues(context)
+
+
+@register.inclusion_tag("console/queue_bar.html", takes_context=True)
+def console_queue_bar(context) -> dict:
+    """The queues again, as a bar above the list, for phones (where the navigation is hidden)."""
+    return _queues(context)
+
+
+def _queues(context) -> dict:
     request = context.get("request")
     current = ""
     if request is not None and request.path == reverse("admin:orders_order_changelist"):

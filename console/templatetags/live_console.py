@@ -4,7 +4,7 @@ id and the settings live.js syncs with, and the order list's."""
 from django import template
 from django.utils.safestring import mark_safe
 
-from console.live_updates import token_of_page
+from console.live_updates import list_query, token_of_page
 from live.presence import order_presence, tab_issue
 from orderops.conf import orderops_setting
 
@@ -47,5 +47,7 @@ def live_order_page(context) -> dict:
 
 
 @register.inclusion_tag("console/live/order_list.html")
-def live_order_list() -> dict:
-    return _intervals()
+def live_order_list(cl) -> dict:
+    """The list's settings, and its filters and search (its query without the sort and the page), with which
+    the sync counts its results again (console/live_updates.py: list_result_count)."""
+    return {**_intervals(), "list_query": list_query(cl.params)}

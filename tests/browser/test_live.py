@@ -163,7 +163,7 @@ def test_a_list_row_changes_holder_and_shows_who_views_it_without_a_reload(
     expect(row.locator("td.field-assigned_to")).to_contain_text("Ivan", timeout=APPEARS_MS)
     expect(row.locator(".holder-other")).to_be_visible()
     # The navigation's counts follow the row at once (their own refresh is every 30 s).
-    expect(anna.locator('[data-queue-count="others"]')).to_have_text("1")
+    expect(anna.locator('#nav-sidebar [data-queue-count="others"]')).to_have_text("1")
 
     boris = open_order(console(supervisor), orders[0])
     eye = row.get_by_test_id("viewers")

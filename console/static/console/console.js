@@ -193,6 +193,22 @@ document.addEventListener("DOMContentLoaded", function () {
     const texts = document.getElementById("console-texts");
     return (texts && texts.dataset.releaseQuestion) || button.textContent.trim() + "?";
   }
+  // On the list, a takes the highlighted order through the list's own "Assign to me" action: its refusals
+  // and messages, and its form is sent once (a second a finds it sent and does nothing).
+  function takeHighlighted() {
+    const row = document.querySelector("#result_list tbody tr.keyboard-current");
+    const form = document.getElementById("changelist-form");
+    const box = row && row.querySelector("input.action-select");
+    const action = form && form.querySelector('select[name="action"]');
+    if (!box || !action || !action.querySelector('option[value="assign_to_me"]')) { return false; }
+    if (form.dataset.submitted) { return true; }
+    form.querySelectorAll("input.action-select").forEach(function (other) { other.checked = other === box; });
+    const across = form.querySelector('input[name="select_across"]');
+    if (across) { across.value = "0"; }
+    action.value = "assign_to_me";
+    form.requestSubmit(form.querySelector('.actions button[name="index"]') || undefined);
+    return true;
+  }
   function overlay() {
     let box = document.getElementById("shortcut-overlay");
     if (box) { box.hidden = !box.hidden; return; }
@@ -215,6 +231,7 @@ document.addEventListener("DOMContentLoaded", function () {
       return;
     }
     if (event.key === "j" || event.key === "k") { moveRow(event.key === "j" ? 1 : -1); event.preventDefault(); return; }
+    if (event.key === "a" && takeHighlighted()) { event.preventDefault(); return; }
     const found = KEYS.find(function (entry) { return entry[0] === event.key; });
     if (!found) { return; }
     const element = document.querySelector(found[1]);
@@ -223,5 +240,25 @@ document.addEventListener("DOMContentLoaded", function () {
     // A key is easy to press by mistake: a release (which lets anyone take the order) asks first.
     if (found[0] === "r" && !window.confirm(releaseQuestion(element))) { return; }
     if (found[2] === "click") { element.click(); } else { element.focus(); }
+  });
+})();
+
+// The order list's filter bar: one menu open at a time, closed by a click elsewhere or Esc.
+(function () {
+  const bar = document.getElementById("order-filter-bar");
+  if (!bar) { return; }
+  const menus = Array.from(bar.querySelectorAll("details.filter-menu"));
+  menus.forEach(function (menu) {
+    menu.addEventListener("toggle", function () {
+      if (menu.open) { menus.forEach(function (other) { if (other !== menu) { other.open = false; } }); }
+    });
+  });
+  document.addEventListener("click", function (event) {
+    if (!bar.contains(event.target)) { menus.forEach(function (menu) { menu.open = false; }); }
+  });
+  document.addEventListener("keydown", function (event) {
+    if (event.key !== "Escape") { return; }
+    const open = menus.find(function (menu) { return menu.open; });
+    if (open) { open.open = false; open.querySelector("summary").focus(); }
   });
 })();

@@ -270,9 +270,22 @@
       shown = rows();
       const orders = Array.from(shown.keys(), function (id) { return id + "." + (tokens.get(id) || ""); });
       params.set("orders", orders.join(","));
+      // The list's filters and search: with the queue counts, the answer counts its results again.
+      params.set("list", data.listQuery || "");
     }, function (answer) {
       if (answer.rows) showRows(answer.rows);
+      if (answer.result_count) showCount(answer.result_count);
     });
+
+    // The "N results" line above the list and the count below it.
+    function showCount(counted) {
+      document.querySelectorAll("[data-result-count]").forEach(function (element) {
+        const text = counted[element.dataset.resultCount];
+        if (typeof text !== "string" || element.textContent === text) return;
+        element.textContent = text;
+        highlight(element);
+      });
+    }
 
     function showRows(moved) {
       moved.forEach(function (row) {
@@ -320,19 +333,18 @@
 
   // --- the navigation's queue counts --------------------------------------------------------------------
 
+  // The navigation's, and on the order list the phone's queue bar above it.
   function queues() {
-    const box = document.querySelector("[data-queue-counts]");
-    if (!box) return;
+    if (!document.querySelector("[data-queue-counts]")) return;
     part("queues", seconds(syncConfig.dataset.queuesInterval, 30), function (params) {
       params.set("queues", "1");
     }, function (answer) {
       if (!answer.queues) return;
       Object.entries(answer.queues).forEach(function ([key, value]) {
-        const cell = box.querySelector('[data-queue-count="' + key + '"]');
-        if (cell) {
+        document.querySelectorAll('[data-queue-counts] [data-queue-count="' + key + '"]').forEach(function (cell) {
           const shown = value.count.toLocaleString();
           cell.textContent = value.estimated ? "~" + shown : shown;
-        }
+        });
       });
     });
   }
