@@ -258,7 +258,14 @@ class OrderAdmin(BoundedSearchAdmin):
 
     @admin.display(description=gettext_lazy("customer"), ordering="customer_name")
     def customer(self, order: Order) -> str:
-        return html_format('{}<br><span class="quiet">{}</span>', order.customer_name, order.customer_email)
+        # The whole of it on hover: a wide screen shows it on one line, cut short when long.
+        return html_format(
+            '<span title="{} · {}">{}<br><span class="quiet">{}</span></span>',
+            order.customer_name,
+            order.customer_email,
+            order.customer_name,
+            order.customer_email,
+        )
 
     @admin.display(description=gettext_lazy("total"), ordering="grand_total")
     def total(self, order: Order) -> str:
