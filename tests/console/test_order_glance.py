@@ -49,7 +49,7 @@ def test_the_items_read_with_line_totals_subtotal_shipping_tax_discount_and_tota
     assert 'id="glance-total">€57.90<' in glance
     assert "glance-mismatch" not in glance
     assert 'id="glance-payment-status">Paid<' in glance
-    assert 'id="glance-fulfillment-status">Partially fulfilled<' in glance
+    assert 'id="glance-fulfillment-status">Partly fulfilled<' in glance
     assert 'id="glance-shipping-method">DHL Express<' in glance
     assert "Open in Shopify" in glance
 
