@@ -33,6 +33,10 @@ DEFAULTS: dict[str, Any] = {
 }
 
 
+# The most calls one change of the write-back makes (stores/writeback.py).
+CALLS_PER_CHANGE = 4
+
+
 def _positive_int(value: Any) -> bool:
     return isinstance(value, int) and not isinstance(value, bool) and value >= 1
 
@@ -88,6 +92,21 @@ def check_stores_settings(app_configs=None, **kwargs) -> list[Error]:
                 Error(
                     f"ORDEROPS_STORES[{key!r}] is {configured[key]!r}: it must be {expected}.",
                     id="stores.E003",
+                )
+            )
+    if not errors:
+        # A change makes up to four calls (Shopify: two tags, the fulfillment orders read, the fulfillment),
+        # each bounded by HTTP_TIMEOUT: a lease shorter than that lets another worker claim it mid-send.
+        lease, timeout = (
+            configured.get("LEASE", DEFAULTS["LEASE"]),
+            configured.get("HTTP_TIMEOUT", DEFAULTS["HTTP_TIMEOUT"]),
+        )
+        if lease <= CALLS_PER_CHANGE * timeout:
+            errors.append(
+                Error(
+                    f"ORDEROPS_STORES['LEASE'] ({lease} s) must exceed {CALLS_PER_CHANGE} x HTTP_TIMEOUT"
+                    f" ({CALLS_PER_CHANGE * timeout} s): a change's calls must end within its lease.",
+                    id="stores.E004",
                 )
             )
     return errors

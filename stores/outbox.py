@@ -34,7 +34,7 @@ from django.db.models import F
 from django.utils import timezone
 
 from orderops.db import db_datetime
-from stores.clients import client_for, retry_after_seconds
+from stores.clients import OrdersClient, client_for, retry_after_seconds
 from stores.conf import stores_setting
 from stores.models import Store, StoreChange
 from stores.writeback import FULFILLMENT_ORDERS, Call, store_calls
@@ -167,8 +167,16 @@ def _record_failure(change: StoreChange, worker: str, failure: CallFailed) -> st
     return "retrying" if retrying else "dead"
 
 
-def change_send_one(change_id: int, *, worker: str, transport: httpx.BaseTransport | None = None) -> str:
-    """Send one claimed change; returns "sent", "retrying" or "dead" ("" when it is no longer ours)."""
+def change_send_one(
+    change_id: int,
+    *,
+    worker: str,
+    transport: httpx.BaseTransport | None = None,
+    clients: dict[int, OrdersClient] | None = None,
+) -> str:
+    """Send one claimed change; returns "sent", "retrying" or "dead" ("" when it is no longer ours).
+    `clients` keeps one HTTP client per store across the changes of a pass (its connections are reused); the
+    caller closes them."""
     change = _mine(change_id, worker).select_related("store", "order").first()
     if change is None:
         return ""
@@ -188,7 +196,13 @@ def change_send_one(change_id: int, *, worker: str, transport: httpx.BaseTranspo
         external_id=change.order.external_id,
         notify_customer=store.notify_customer,
     )
-    client = client_for(store, transport=transport)
+    own_client = clients is None
+    if clients is not None and store.pk in clients:
+        client = clients[store.pk]
+    else:
+        client = client_for(store, transport=transport)
+        if clients is not None:
+            clients[store.pk] = client
     graphql_path = getattr(client, "path", "")
     try:
         for step, call in enumerate(calls):
@@ -201,7 +215,8 @@ def change_send_one(change_id: int, *, worker: str, transport: httpx.BaseTranspo
             # At once: a retry must not send this call again (a note is not idempotent).
             _mine(change.pk, worker).update(steps_done=step + 1)
     finally:
-        client.close()
+        if own_client:
+            client.close()
     _mine(change.pk, worker).update(state=State.SENT, sent_at=timezone.now(), claim="")
     return "sent"
 
@@ -228,6 +243,24 @@ def changes_send(
 ) -> Sending:
     """One pass: claim up to `limit` due changes and send them one by one (until `stop()` says so)."""
     sending = Sending()
+    clients: dict[int, OrdersClient] = {}
+    try:
+        _send_claimed(sending, worker=worker, limit=limit, stop=stop, transport=transport, clients=clients)
+    finally:
+        for client in clients.values():
+            client.close()
+    return sending
+
+
+def _send_claimed(
+    sending: Sending,
+    *,
+    worker: str,
+    limit: int,
+    stop: Callable[[], bool],
+    transport: httpx.BaseTransport | None,
+    clients: dict[int, OrdersClient],
+) -> None:
     for change_id in changes_claim(worker=worker, limit=limit):
         if stop():
             # Not sent: hand the rest back at once rather than at the end of the lease.
@@ -235,14 +268,13 @@ def changes_send(
                 claim="", next_attempt_at=timezone.now(), attempts=F("attempts") - 1
             )
             continue
-        outcome = change_send_one(change_id, worker=worker, transport=transport)
+        outcome = change_send_one(change_id, worker=worker, transport=transport, clients=clients)
         if outcome == "sent":
             sending.sent += 1
         elif outcome == "retrying":
             sending.retrying += 1
         elif outcome == "dead":
             sending.dead += 1
-    return sending
 
 
 @transaction.atomic

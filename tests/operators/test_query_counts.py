@@ -14,14 +14,17 @@ from tests.factories import OrderFactory
 
 # Statements per call, all included: permission look-ups, the order row locks, the holds, the insert or
 # delete, the log rows, the savepoint of the service's transaction.
-ASSIGN_STATEMENTS = 10
-RELEASE_STATEMENTS = 9
+# Each adds one for the write-back to the stores: the orders' stores, if any (stores.writeback).
+ASSIGN_STATEMENTS = 11
+RELEASE_STATEMENTS = 10
 # A take-over of orders held by others also notifies the displaced holders (live/notifications.py): their
 # notifications from the log rows just written, and their emails, two statements for any number of orders.
-TAKE_OVER_STATEMENTS = 14
+# The write-back adds one per hold event: the taken-over orders and the free ones taken (two).
+TAKE_OVER_STATEMENTS = 16
 # The status change writes its history rows (one INSERT ... SELECT for all orders) before its UPDATE, and
 # notifies the orders' other holders (one INSERT ... SELECT from the holds, writing none here).
-STATUS_SET_STATEMENTS = 12
+# The write-back adds two: the status change and the auto-release each look up the orders' stores.
+STATUS_SET_STATEMENTS = 14
 
 
 def fresh(user):

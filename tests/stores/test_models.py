@@ -105,6 +105,9 @@ def test_settings_have_documented_defaults(settings):
         {"PAGE_SIZE": 1000},
         {"NOPE": 1},
         {"WEBHOOK_BASE_URL": "x"},
+        {"RETRY_BASE": 0},
+        {"MAX_ATTEMPTS": 0},
+        {"LEASE": 30, "HTTP_TIMEOUT": 10},  # four calls of 10 s may outlast the lease
     ],
 )
 def test_the_system_check_refuses_bad_store_settings(settings, value):
