@@ -77,6 +77,12 @@ def _status_code(store: Store, incoming: IncomingOrder) -> str:
     return code
 
 
+def store_status_code(store: Store, incoming: IncomingOrder) -> str:
+    """The orderops status code the store's map names for the incoming order; UnmappedStatus when it names
+    none (what a dry run checks before it says it would apply an order)."""
+    return _status_code(store, incoming)
+
+
 def _values(incoming: IncomingOrder) -> dict:
     """The order's fields from the store's copy (times in UTC, so that an offset is no change)."""
     return {

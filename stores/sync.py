@@ -35,7 +35,7 @@ from stores.inbox import poll_failure_keep
 from stores.incoming import IncomingOrder, PayloadError
 from stores.models import Store
 from stores.platforms import POLL_MAPPINGS
-from stores.services import store_orders_apply
+from stores.services import store_orders_apply, store_status_code
 
 logger = logging.getLogger("orderops")
 
@@ -236,7 +236,12 @@ def _page_apply(
         except Exception as error:  # a PayloadError, or a bug of the mapping: that order's failure
             _failure(store, payload, changed_at, error, dry_run, result)
     if dry_run:
-        for *_read, incoming in mapped:
+        for read, changed_at, incoming in mapped:
+            try:
+                store_status_code(store, incoming)
+            except PayloadError as error:  # an unmapped status: the apply would refuse it
+                _failure(store, read, changed_at, error, dry_run, result)
+                continue
             result.outcomes[_dry_outcome(store, incoming)] += 1
         return changes
     applied = store_orders_apply(store=store, incomings=[incoming for _p, _c, incoming in mapped], via="poll")

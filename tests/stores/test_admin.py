@@ -28,6 +28,16 @@ def forget_cached_store_count():
     cache.clear()
 
 
+@pytest.fixture
+def bulgarian():
+    """Pages asked for in Bulgarian; the language the requests activated is undone afterwards, so that the
+    next tests read English."""
+    from django.utils import translation
+
+    yield
+    translation.deactivate()
+
+
 def form_data(store: Store, **changes) -> dict:
     data = {
         "name": store.name,
@@ -240,7 +250,9 @@ def test_the_known_payment_and_fulfilment_words_have_labels_and_an_unknown_one_i
         assert payment_status_label("authorized") == "Authorised"
 
 
-def test_the_order_page_and_the_list_show_the_stores_words_in_the_operators_language(client, superuser):
+def test_the_order_page_and_the_list_show_the_stores_words_in_the_operators_language(
+    client, superuser, bulgarian
+):
     order = store_order(StoreFactory(platform="shopify", name="Acme Shopify"))
     assert (order.payment_status, order.fulfillment_status) == ("authorized", "unfulfilled")  # kept raw
     client.force_login(superuser)
@@ -263,7 +275,7 @@ def test_the_list_has_no_store_column_while_no_store_is_connected(client, superu
     assert "field-store_state" not in page and "In the store" not in page
 
 
-def test_the_timeline_says_the_stores_payment_change_in_the_operators_words(client, superuser):
+def test_the_timeline_says_the_stores_payment_change_in_the_operators_words(client, superuser, bulgarian):
     import dataclasses
     from datetime import timedelta
 

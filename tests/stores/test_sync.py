@@ -349,3 +349,15 @@ def test_sync_orders_draws_a_progress_bar_on_a_terminal(fake_store, polled_store
     err = StringIO()
     call_command("sync_orders", "--store", "fake-magento", stdout=StringIO(), stderr=err)
     assert "fake-magento: syncing [" in err.getvalue() and "100.0%" in err.getvalue()
+
+
+def test_a_dry_run_reports_an_order_it_could_not_apply_and_keeps_nothing(fake_store, polled_store):
+    store = polled_store("woocommerce")
+    fake_store.add_many("woocommerce", 3, start=START)
+    fake_store.touch("woocommerce", "1002", START + timedelta(seconds=1), status="awaiting-pickup")
+    result = store_sync(store=store, dry_run=True)
+    assert result.outcomes == {"would create": 2, "failed": 1}
+    assert result.failures[0].delivery_id is None
+    assert not Delivery.objects.exists() and not store_orders(store).exists()
+    store.refresh_from_db()
+    assert store.sync_cursor is None
