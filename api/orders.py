@@ -213,7 +213,11 @@ def order_response(request: Request, order: Order, *, status: int = 200) -> Resp
 
 
 class UtcIsoDateTimeField(django_filters.fields.IsoDateTimeField):
-    """An ISO 8601 time, compared in UTC: PostgreSQL refuses an offset beyond ±15:59 that Python reads."""
+    """An ISO 8601 time, compared in UTC: PostgreSQL refuses an offset beyond ±15:59 that Python reads. A
+    filter given empty (`created_after=`) is no time: refused as any other value it cannot take, not
+    ignored (the list would answer as if no filter had been asked for)."""
+
+    empty_values = [None]
 
     def to_python(self, value):
         moment = super().to_python(value)
@@ -268,6 +272,17 @@ class OrderCursorPagination(CursorPagination):
     def get_page_size(self, request):
         self.page_size = api_setting("PAGE_SIZE")
         self.max_page_size = api_setting("MAX_PAGE_SIZE")
+        raw = request.query_params.get(self.page_size_query_param)
+        if raw is not None and not (raw.isascii() and raw.isdigit() and int(raw) >= 1):
+            # DRF would ignore it and answer a page of the default size: a filter the list does not take.
+            message = _("must be a whole number of 1 or more (at most %(max)s)") % {"max": self.max_page_size}
+            raise ApiProblem(
+                400,
+                Code.INVALID_INPUT,
+                _("The request was refused and nothing was changed: %(errors)s")
+                % {"errors": f"page_size: {message}"},
+                errors=[{"field": "page_size", "message": message}],
+            )
         return super().get_page_size(request)
 
     def decode_cursor(self, request):

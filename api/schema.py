@@ -52,7 +52,8 @@ class ProblemSerializer(serializers.Serializer):
         fields["errors"] = FieldErrorSerializer(
             many=True,
             required=False,
-            help_text="Each field refused and why (a 422 of a body, a 400 of a filter); lines counted from 1.",
+            help_text="Each field refused and why (a 422 of a body, a 400 of a filter); lines counted "
+            "from 1.",
         )
         return fields
 

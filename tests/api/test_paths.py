@@ -145,3 +145,14 @@ def test_an_unknown_path_is_told_in_the_clients_language(api):
     problem = response.json()
     assert response.status_code == 404 and problem["title"] == "Не е намерено"
     assert problem["detail"].startswith("В API няма такъв път: /api/v1/nothing/")
+
+
+def test_the_requests_the_issue_names_answer_as_their_documented_form_does(api):
+    """Issue 25, item 9: each was a 500, an HTML 404 or a 403 about creating orders."""
+    read = api.get(f"/api/v1/orders/{NUMBER}")
+    assert read.status_code == 200 and read.json()["number"] == NUMBER and read["ETag"] == '"1"'
+    taken = api.put(f"/api/v1/orders/{NUMBER}/hold/", format="json")
+    assert taken.status_code == 200 and taken.json()["hold"]["holder"] == "root"
+    api.delete(f"/api/v1/orders/{NUMBER}/hold/")
+    claimed = api.post("/api/v1/holds/claim-next/")
+    assert claimed.status_code == 200 and claimed.json()["number"] == NUMBER

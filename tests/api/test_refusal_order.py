@@ -128,7 +128,17 @@ def test_a_json_object_with_a_refused_field_is_422_naming_the_order_and_the_fiel
     assert snapshot() == before
 
 
-@pytest.mark.parametrize("query", [{"status": "nope"}, {"created_after": "yesterday"}, {"held": "all"}])
+@pytest.mark.parametrize(
+    "query",
+    [
+        {"status": "nope"},
+        {"created_after": "yesterday"},
+        {"updated_after": ""},
+        {"held": "all"},
+        {"page_size": "ten"},
+        {"page_size": "0"},
+    ],
+)
 def test_a_filter_the_list_does_not_take_is_400_naming_it(operator, query):
     response = client_for(operator).get("/api/v1/orders/", query)
     assert response.status_code == 400 and response.json()["code"] == "invalid_input"

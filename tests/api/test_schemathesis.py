@@ -27,6 +27,7 @@ from schemathesis import GenerationMode
 from schemathesis.checks import not_a_server_error
 from schemathesis.specs.openapi.checks import (
     content_type_conformance,
+    negative_data_rejection,
     response_headers_conformance,
     response_schema_conformance,
     status_code_conformance,
@@ -54,10 +55,21 @@ CHECKS = [
     content_type_conformance,
     response_schema_conformance,
     response_headers_conformance,
+    negative_data_rejection,
 ]
 MAX_EXAMPLES = 12  # per operation and role
 CONFIG = schemathesis.Config.from_dict(
-    {"generation": {"deterministic": True, "database": "none", "allow-x00": True}}
+    {
+        "generation": {"deterministic": True, "database": "none", "allow-x00": True},
+        # A request the schema does not allow is refused (README, REST API: 400 or 422), or refused before
+        # its values are read: no key (401), no permission (403), no order (404), If-Match (412, 428), the
+        # body's size or type (413, 415).
+        "checks": {
+            "negative_data_rejection": {
+                "expected-statuses": [400, 401, 403, 404, 406, 412, 413, 415, 422, 428]
+            }
+        },
+    }
 )
 # Every operation of the document (a test checks that the served schema has exactly these).
 OPERATIONS = [
