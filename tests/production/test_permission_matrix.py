@@ -655,7 +655,7 @@ NOT_IN_MATRIX = {
         [
             *(
                 f"stores_store_{page}"
-                for page in ("changelist", "change", "add", "delete", "history", "replay")
+                for page in ("changelist", "change", "add", "delete", "history", "replay", "retry_changes")
             ),
             *(f"stores_delivery_{page}" for page in ("changelist", "change", "add", "delete", "history")),
         ],

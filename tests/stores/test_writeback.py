@@ -430,6 +430,9 @@ def test_the_stores_admin_page_shows_dead_changes_and_retries_them(
     fake_store.fail(f"/wp-json/wc/v3/orders/{order.external_id}", status=401, retry_after=None)
     orders_status_set(actor=supervisor, order_ids=[order.pk], status_code="complete")
     send_all()
+    client.force_login(supervisor)
+    refused = client.post(f"/admin/stores/store/{store.pk}/retry-changes/")
+    assert refused.status_code == 302 and StoreChange.objects.get(order=order).state == State.DEAD
     client.force_login(superuser)
 
     page = client.get(f"/admin/stores/store/{store.pk}/change/")
