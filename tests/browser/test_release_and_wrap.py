@@ -58,6 +58,22 @@ def test_a_supervisors_release_asks_why_and_the_holders_bell_says_who_and_why(co
     leave(anna, boss)
 
 
+def test_a_reason_being_typed_survives_the_banners_live_redraw(
+    console, operator, other_operator, supervisor, settings
+):
+    settings.ORDEROPS = {**settings.ORDEROPS, "LIVE_POLL_INTERVAL": 1, "LIVE_HEARTBEAT_INTERVAL": 1}
+    order = OrderFactory()
+    orders_assign(actor=operator, order_ids=[order.pk])
+    boss = console(supervisor)
+    boss.goto(order_page_url(order))
+    boss.locator("#hold-reason").fill("Anna is off")
+    # A colleague comments meanwhile: the open page redraws its banner and its timeline.
+    order_comment_add(actor=other_operator, order_id=order.pk, body="The customer called again")
+    expect(boss.locator("#timeline")).to_contain_text("The customer called again", timeout=5000)
+    expect(boss.locator("#hold-reason")).to_have_value("Anna is off")
+    leave(boss)
+
+
 def test_the_holders_own_release_is_one_click(console, operator):
     order = OrderFactory()
     orders_assign(actor=operator, order_ids=[order.pk])

@@ -262,6 +262,16 @@ class AssignmentEngine(RuleBasedStateMachine):
                 with pytest.raises(RequestRefused):
                     orders_release(**call)
                 return
+            colleagues = [
+                pk
+                for pk in self._unique(picks)
+                if pk in self.holds and self.holds[pk][0] != actor and self._may_release(actor, pk)
+            ]
+            if colleagues and not reason.strip():
+                # Releasing a colleague's hold needs a reason: nothing is released, the holds stay.
+                with pytest.raises(RequestRefused, match="needs a reason"):
+                    orders_release(**call)
+                return
             result = orders_release(**call)
         expected = []
         for pk in self._unique(picks):

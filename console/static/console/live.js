@@ -204,7 +204,12 @@
       token = update.token;
       const banner = document.getElementById("hold-banner");
       if (banner && update.banner) {
+        // A reason being typed for a release or a take-over survives the banner's redraw.
+        const reason = document.getElementById("hold-reason");
+        const typed = reason ? reason.value : "";
         banner.outerHTML = update.banner;
+        const again = document.getElementById("hold-reason");
+        if (again && typed) again.value = typed;
         highlight(document.getElementById("hold-banner"));
       }
       const timeline = document.querySelector("#timeline .timeline-entries, #timeline > p.quiet:not(.timeline-note)");
