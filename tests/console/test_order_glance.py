@@ -129,3 +129,13 @@ def test_the_items_are_edited_in_a_step_of_their_own(client, operator, other_ope
     # A colleague reads the items and is not offered to edit them.
     client.force_login(other_operator)
     assert 'id="edit-items"' not in client.get(change_url(order)).content.decode()
+
+
+def test_the_other_orders_are_counted_without_sorting_the_orders(client, operator):
+    order = OrderFactory(customer_email="emma.novak@example.com")
+    client.force_login(operator)
+    with CaptureQueriesContext(connection) as captured:
+        client.get(change_url(order))
+    counts = [query["sql"] for query in captured.captured_queries if "emma.novak@example.com" in query["sql"]]
+    assert len(counts) == 1
+    assert "LIMIT 100" in counts[0] and "ORDER BY" not in counts[0]
