@@ -9,7 +9,9 @@ from django.test.utils import CaptureQueriesContext
 
 from console import order_page
 from operators.services import orders_assign
+from orders.services import order_update
 from tests.console.test_admin import ORDER_PAGE_QUERIES, change_url
+from tests.console.test_stale_form import form_data
 from tests.factories import OrderFactory, OrderLineFactory, StoreFactory
 
 pytestmark = pytest.mark.django_db
@@ -129,3 +131,43 @@ def test_the_items_are_edited_in_a_step_of_their_own(client, operator, other_ope
     # A colleague reads the items and is not offered to edit them.
     client.force_login(other_operator)
     assert 'id="edit-items"' not in client.get(change_url(order)).content.decode()
+
+
+def test_the_other_orders_are_counted_without_sorting_the_orders(client, operator):
+    order = OrderFactory(customer_email="emma.novak@example.com")
+    client.force_login(operator)
+    with CaptureQueriesContext(connection) as captured:
+        client.get(change_url(order))
+    counts = [query["sql"] for query in captured.captured_queries if "emma.novak@example.com" in query["sql"]]
+    assert len(counts) == 1
+    assert "LIMIT 100" in counts[0] and "ORDER BY" not in counts[0]
+
+
+def test_the_edit_items_step_keeps_the_hold_and_the_stale_form_rules(
+    client, operator, other_operator, supervisor
+):
+    order = OrderFactory()
+    line = OrderLineFactory(order=order, sku="TEA-1", name="Tea", qty=1)
+    orders_assign(actor=operator, order_ids=[order.pk])
+    client.force_login(operator)
+    data = {
+        **form_data(client, order),
+        "lines-TOTAL_FORMS": "1",
+        "lines-INITIAL_FORMS": "1",
+        "lines-0-id": str(line.pk),
+        "lines-0-order": str(order.pk),
+        "lines-0-sku": "TEA-1",
+        "lines-0-name": "Tea",
+        "lines-0-qty": "5",
+        "lines-0-unit_price": str(line.unit_price),
+    }
+    # A colleague's post of the step changes nothing.
+    client.force_login(other_operator)
+    client.post(change_url(order) + "?edit_items=1", data)
+    assert order.lines.get().qty == 1
+    # The holder's post from a page loaded before a supervisor's save is refused, the lines kept as they were.
+    order_update(actor=supervisor, order_id=order.pk, version=1, changes={"customer_name": "Renamed"})
+    client.force_login(operator)
+    refused = client.post(change_url(order) + "?edit_items=1", data)
+    assert refused.status_code == 200
+    assert order.lines.get().qty == 1
