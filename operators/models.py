@@ -139,6 +139,13 @@ class AssignmentLog(AppendOnly):
             models.Index(fields=["order", "at", "id"], name="assignmentlog_order_idx"),
             # One operator's history (workload: taken and released today).
             models.Index(fields=["operator", "at"], name="assignmentlog_operator_idx"),
+            # Claim next's "released by this operator in the last minutes" (orders_let_go_recently_sql): the
+            # releases alone, not every hold the operator took meanwhile (a busy claimer writes hundreds).
+            models.Index(
+                fields=["operator", "at"],
+                name="assignmentlog_released_idx",
+                condition=models.Q(action="released"),
+            ),
         ]
 
     def __str__(self) -> str:
