@@ -724,7 +724,7 @@ SETTLE_MAX = 120.0  # seconds
 
 def writes_settle() -> None:
     """Wait until the reset's writes are on disk: a checkpoint (PostgreSQL), then the kernel's writeback.
-    The reset writes about a gigabyte (the holds, the log, a million hold markers, their vacuum); measured
+    The reset writes about a gigabyte (the holds, the log, the free orders, their vacuum); measured
     while the disk is still writing it, commits and reads stall for hundreds of milliseconds at a time
     (seen in figure 9), which is the benchmark's own doing, not the product's."""
     if is_postgresql():

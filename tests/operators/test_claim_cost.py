@@ -53,7 +53,7 @@ def test_claim_next_reads_as_much_with_thousands_of_older_held_orders_as_with_no
     # Committed and vacuumed, as a live table is between claims: inside one test transaction the free rows
     # the holds deleted keep their entries in the free orders' index (no one may remove them yet), and so
     # would rows rolled back by earlier tests, which made this figure depend on the tests that ran before
-    # it. The old query (before the hold marker) stepped over every held order even after a vacuum.
+    # it. The query before the hold marker (0007) stepped over every held order even after a vacuum.
     ids = make_orders(3000)
     empty = candidate_buffers(vacuum=True)
     hold(ids[:2500], other_operator)  # the oldest 2,500: the old query stepped over every one of them
