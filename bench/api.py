@@ -56,7 +56,7 @@ def main() -> int:
             lists[name].append(request(client, "get", url))
 
     free = list(
-        Order.objects.filter(held=False, status_id__in=["pending", "processing"])
+        Order.objects.filter(free_entry__isnull=False, status_id__in=["pending", "processing"])
         .order_by("-created_at")
         .values_list("pk", "number")[: 2 * BATCH * ROUNDS]
     )

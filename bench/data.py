@@ -41,8 +41,9 @@ from operators.management.commands.seed_demo import (
     STATUS_WEIGHTS,
     STREETS,
 )
-from operators.models import Assignment, AssignmentLog, OperatorActivityCount, OperatorHoldCount
+from operators.models import Assignment, AssignmentLog, FreeOrder, OperatorActivityCount, OperatorHoldCount
 from operators.services import roles_setup
+from operators.triggers import free_orders as _free_orders
 from operators.triggers import hold_count as _hold_count
 from orderops.conf import OPERATORS_GROUP, SUPERVISORS_GROUP, orderops_setting
 from orderops.db import db_datetime, id_set_sql
@@ -62,6 +63,7 @@ DAYS_OF_ORDERS = 45
 ORDER = Order._meta.db_table
 LINE = OrderLine._meta.db_table
 ASSIGNMENT = Assignment._meta.db_table
+FREE = FreeOrder._meta.db_table
 LOG = AssignmentLog._meta.db_table
 COMMENT = OrderComment._meta.db_table
 # The counters the holds' and the log's triggers write (operators migration 0008): churned with them.
@@ -223,7 +225,7 @@ def vacuum(*tables: str) -> None:
     alone, the day's 1,000 counter rows carried 390,000 dead index entries, and the workload page's counter
     query took 45 ms instead of 1)."""
     if tables and (ASSIGNMENT in tables or LOG in tables):
-        tables = (*tables, *COUNTERS)
+        tables = (*tables, *COUNTERS, FREE)
     if is_postgresql():
         execute(f"VACUUM ANALYZE {', '.join(tables)}" if tables else "VACUUM ANALYZE")
     else:
@@ -232,9 +234,9 @@ def vacuum(*tables: str) -> None:
 
 @contextlib.contextmanager
 def _hold_markers_deferred() -> Iterator[None]:
-    """Reload the holds with the hold-marker triggers off (PostgreSQL), then set every order's marker from
-    the holds in one statement that touches only the orders whose marker changes: a TRUNCATE and reload
-    of 500,000 holds would otherwise clear and set 500,000 markers (a million order row versions); and every
+    """Reload the holds (and load the orders) with the free orders' triggers off (PostgreSQL), then set the
+    free orders from the holds in three statements that touch only the rows that differ: a TRUNCATE and
+    reload of 500,000 holds would otherwise write and delete 500,000 free rows twice; and every
     operator's held count from a count of the holds. SQLite keeps its row triggers (small data sets). The
     caller's transaction makes it all or nothing."""
     if not is_postgresql():
@@ -245,12 +247,16 @@ def _hold_markers_deferred() -> Iterator[None]:
             execute(statement)
         return
     execute(f"ALTER TABLE {ASSIGNMENT} DISABLE TRIGGER USER")
+    execute(f"ALTER TABLE {ORDER} DISABLE TRIGGER operators_free_order_on_order_insert")
     yield
+    execute(f"ALTER TABLE {ORDER} ENABLE TRIGGER operators_free_order_on_order_insert")
     execute(f"ALTER TABLE {ASSIGNMENT} ENABLE TRIGGER USER")
-    execute(
-        f"UPDATE {ORDER} o SET held = NOT o.held"
-        f" WHERE o.held <> EXISTS (SELECT 1 FROM {ASSIGNMENT} a WHERE a.order_id = o.id)"
-    )
+    # The free rows from the holds, touching only those that differ (its guard off: these writes are the
+    # truth, and a first load writes one row per free order).
+    execute(f"ALTER TABLE {FREE} DISABLE TRIGGER USER")
+    for statement in _free_orders.BACKFILL:
+        execute(statement)
+    execute(f"ALTER TABLE {FREE} ENABLE TRIGGER USER")
     # The held counts per operator, which the same triggers keep (operators migration 0008).
     for statement in _hold_count.REBUILD:
         execute(statement)
@@ -718,7 +724,7 @@ SETTLE_MAX = 120.0  # seconds
 
 def writes_settle() -> None:
     """Wait until the reset's writes are on disk: a checkpoint (PostgreSQL), then the kernel's writeback.
-    The reset writes about a gigabyte (the holds, the log, a million hold markers, their vacuum); measured
+    The reset writes about a gigabyte (the holds, the log, the free orders, their vacuum); measured
     while the disk is still writing it, commits and reads stall for hundreds of milliseconds at a time
     (seen in figure 9), which is the benchmark's own doing, not the product's."""
     if is_postgresql():

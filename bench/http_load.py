@@ -1,6 +1,6 @@
 """Figure 9: load through HTTP. Simulated operators work the console through gunicorn (4 workers, the
 production server of `make serve`) against the benchmark's database for a fixed time, with think time;
-afterwards the holds, the log, the hold markers and the held counts are checked.
+afterwards the holds, the log, the free orders and the held counts are checked.
 
 The load generator is a small driver of this module, not Locust: one thread per simulated person, each with
 its own cookies and an `http.client` connection (the standard library, nothing to install, and light: the
@@ -51,7 +51,7 @@ from operators.services import roles_setup
 from operators.verification import (
     activity_count_differences,
     assignment_log_verify,
-    held_marker_differences,
+    free_order_differences,
     hold_count_differences,
 )
 from orderops.conf import OPERATORS_GROUP
@@ -390,7 +390,7 @@ def tabs_open(sessions: list[tuple[str, dict[str, str]]], count: int) -> list[Ta
     names = [name for name, _cookies in sessions]
     user_ids = dict(get_user_model().objects.filter(username__in=names).values_list("username", "pk"))
     orders = list(
-        Order.objects.filter(held=False, status_id="pending")
+        Order.objects.filter(free_entry__isnull=False, status_id="pending")
         .order_by("-created_at")
         .values_list("pk", "version")[:count]
     )
@@ -488,7 +488,7 @@ def quantile(values: list[float], q: int) -> float:
 def state_checks(report: Report, log_before: int) -> None:
     """After the load: one holder per order (the database's constraint); the log of every order the load
     changed replays to its hold (the figure starts from a reset, where the log agrees; replaying only those
-    orders keeps the check to seconds at 1,000,000 orders); the hold markers and the counters agree with
+    orders keeps the check to seconds at 1,000,000 orders); the free orders and the counters agree with
     the holds and the log."""
     double = Assignment.objects.values("order_id").order_by().annotate(n=Count("pk")).filter(n__gt=1).count()
     report.check(double == 0, f"HTTP load: {double} orders with two holds")
@@ -498,8 +498,8 @@ def state_checks(report: Report, log_before: int) -> None:
         verification.agrees and len(changed) > 0,
         f"HTTP load: the {len(changed):,} orders it changed: {verification.summary()}",
     )
-    markers = held_marker_differences(max_listed=5)
-    report.check(not markers, f"HTTP load: {len(markers)} orders whose hold marker disagrees with the holds")
+    markers = free_order_differences(max_listed=5)
+    report.check(not markers, f"HTTP load: {len(markers)} orders whose free row disagrees with the holds")
     counts = hold_count_differences()
     report.check(not counts, f"HTTP load: {len(counts)} operators whose held count disagrees with the holds")
     activity = activity_count_differences()

@@ -57,7 +57,7 @@ FINAL_STATUS = "complete"
 def raw_status_set(order_ids: list[int], actor_pk: int, status_code: str, reason: str) -> None:
     """What orders_status_set writes when the status releases holds, in four statements: one history row
     per order (OrderChange, as orders/history.py writes it), the orders' status and next version, one
-    'auto_released' log row per hold, the holds' deletion (whose trigger clears the hold markers)."""
+    'auto_released' log row per hold, the holds' deletion (whose trigger writes the free orders back)."""
     ids_sql, ids_params = id_set_sql(order_ids)
     now = db_datetime(timezone.now())
     with transaction.atomic(), connection.cursor() as cursor:

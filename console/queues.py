@@ -16,7 +16,7 @@ from django.utils.translation import gettext_lazy as _
 
 from console.paginator import ESTIMATE_ABOVE, planner_estimate
 from operators.models import Assignment
-from operators.selectors import HoldQueue, held_counts, orders_in_queue
+from operators.selectors import held_counts, open_unassigned_count
 from orderops.types import Actor
 from orders.models import Order
 
@@ -70,8 +70,8 @@ def queue_counts(user: Actor | AnonymousUser) -> dict[str, dict]:
     mine = held.get(user.pk, 0) if user.pk is not None else 0
     counts = {
         "mine": mine,
-        # The list's own filter: the hold marker, through its partial index of the free orders.
-        "open": orders_in_queue(everything, HoldQueue.OPEN, user=user).count(),
+        # The list's own filter (orders_in_queue, HoldQueue.OPEN), counted over the free orders' table.
+        "open": open_unassigned_count(),
         "others": sum(held.values()) - mine,
         "on_hold": everything.filter(status_id="on_hold").count(),
     }

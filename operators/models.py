@@ -6,7 +6,7 @@ from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from orderops.models import AppendOnly
-from orders.models import Order
+from orders.models import Order, OrderStatus
 
 
 class OrderCreatedAtCopy(models.DateTimeField):
@@ -139,10 +139,60 @@ class AssignmentLog(AppendOnly):
             models.Index(fields=["order", "at", "id"], name="assignmentlog_order_idx"),
             # One operator's history (workload: taken and released today).
             models.Index(fields=["operator", "at"], name="assignmentlog_operator_idx"),
+            # Claim next's "released by this operator in the last minutes" (orders_let_go_recently_sql): the
+            # releases alone, not every hold the operator took meanwhile (a busy claimer writes hundreds).
+            models.Index(
+                fields=["operator", "at"],
+                name="assignmentlog_released_idx",
+                condition=models.Q(action="released"),
+            ),
         ]
 
     def __str__(self) -> str:
         return f"{self.order} {self.get_action_display()} {self.operator}"
+
+
+class FreeOrder(models.Model):
+    """An order nobody holds: one narrow row per free order, with the two columns of the order that the queue
+    of free orders sorts and filters on. The row exists exactly while its order exists and has no hold.
+
+    Kept by database triggers (operators/triggers/free_orders.py) in the same statement as every write of a
+    hold or of an order's status or created_at, whatever path wrote it; anything else writing the table is
+    made to agree first. So a hold change writes this narrow row and never the order's own (wide, with the
+    search's GIN index among its eight indexes). Claim next, the "unassigned" and "open" queues and the
+    backlog read it; verify_assignment_log and the operators.E001 check compare it with the holds. Never
+    written by Python."""
+
+    order = models.OneToOneField(
+        Order,
+        on_delete=models.DO_NOTHING,  # its trigger deletes the row with the order
+        db_constraint=False,  # the triggers keep it: a foreign key would only add a lock per free row written
+        primary_key=True,
+        related_name="free_entry",
+        verbose_name=_("order"),
+    )
+    status = models.ForeignKey(
+        OrderStatus,
+        on_delete=models.DO_NOTHING,
+        db_constraint=False,
+        db_index=False,  # free_order_front_idx starts with it
+        related_name="+",
+        verbose_name=_("status"),
+    )
+    created_at = models.DateTimeField(_("created at"))
+
+    class Meta:
+        db_table = "operators_free_order"
+        default_permissions = ()
+        verbose_name = _("free order")
+        verbose_name_plural = _("free orders")
+        indexes = [
+            # The queue of free orders: per status, oldest first (claim next reads its front).
+            models.Index(fields=["status", "created_at", "order"], name="free_order_front_idx"),
+        ]
+
+    def __str__(self) -> str:
+        return f"free: {self.order_id}"
 
 
 class OperatorHoldCount(models.Model):

@@ -10,7 +10,7 @@ from django.contrib.auth import get_user_model
 from django.contrib.auth.models import AnonymousUser
 from django.db.models import Count, Min, OuterRef, Q, QuerySet, Subquery, Sum
 
-from operators.models import Assignment, AssignmentLog, OperatorActivityCount, OperatorHoldCount
+from operators.models import Assignment, AssignmentLog, FreeOrder, OperatorActivityCount, OperatorHoldCount
 from orderops.db import db_datetime, id_set
 from orderops.types import Actor
 from orders.models import Order, OrderStatus
@@ -173,30 +173,36 @@ class HoldQueue(StrEnum):
 
 
 def orders_in_queue(queryset: QuerySet[Order], queue: HoldQueue | str, *, user: Actor | AnonymousUser):
-    """`queryset` narrowed to one HoldQueue for `user`. "Nobody holds it" is the hold marker (Order.held,
-    kept equal to the holds by triggers in the same statement, verify_assignment_log checks it): a plain
-    column, which the planner estimates from its statistics, with order_free_idx, the partial index of the
-    free orders, behind it; the claim, the queue counts and the backlog read the same marker."""
+    """`queryset` narrowed to one HoldQueue for `user`. "Nobody holds it" is the order's free row (FreeOrder,
+    kept equal to the holds by triggers in the same statement, verify_assignment_log checks it): a join with
+    a narrow table indexed by order; the claim, the queue counts and the backlog read the same rows."""
     if queue == HoldQueue.MINE:
         return queryset.filter(assignment__operator_id=user.pk) if user.pk is not None else queryset.none()
     if queue == HoldQueue.OPEN:
-        return queryset.filter(held=False, status__releases_assignment=False)
+        return queryset.filter(free_entry__isnull=False, status__releases_assignment=False)
     if queue == HoldQueue.UNASSIGNED:
-        return queryset.filter(held=False)
+        return queryset.filter(free_entry__isnull=False)
     if queue == HoldQueue.OTHERS:
-        return queryset.filter(held=True).exclude(assignment__operator_id=user.pk)
+        return queryset.filter(assignment__isnull=False).exclude(assignment__operator_id=user.pk)
     raise ValueError(f"no such queue: {queue!r}")
+
+
+def open_unassigned_count() -> int:
+    """How many orders HoldQueue.OPEN holds (nobody holds them, their status is not a final one), counted
+    over the free orders' own narrow table: an index-only count, not a join of the orders with it."""
+    return FreeOrder.objects.filter(status__releases_assignment=False).count()
 
 
 def unassigned_backlog() -> list[StatusBacklog]:
     """Unassigned orders per status that can still be worked (not releasing), with the oldest one's age."""
     rows: dict[str, Mapping[str, Any]] = {
         row["status_id"]: row
-        # The hold marker (Order.held, kept equal to the holds by triggers) and its partial index of the free
-        # orders: one index range per status, instead of an anti-join against every hold.
-        for row in orders_in_queue(Order.objects.all(), HoldQueue.OPEN, user=AnonymousUser())
+        # The free orders' own table: one index range per status (free_order_front_idx, index-only), instead
+        # of an anti-join of the orders against every hold.
+        for row in FreeOrder.objects.filter(status__releases_assignment=False)
         .values("status_id")
-        .annotate(count=Count("id"), oldest=Min("created_at"))
+        .annotate(count=Count("order_id"), oldest=Min("created_at"))
+        .order_by()
     }
     return [
         StatusBacklog(

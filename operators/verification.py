@@ -1,6 +1,6 @@
 """Replaying the assignment log against the holds: which orders the log does not account for, and why; and
-the orders whose hold marker (Order.held) disagrees with the holds table; and the operators whose held count
-(OperatorHoldCount) disagrees with a full count of their holds."""
+the orders whose free row (operators_free_order) disagrees with the holds table; and the operators whose
+held count (OperatorHoldCount) disagrees with a full count of their holds."""
 
 from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
@@ -13,7 +13,7 @@ from django.contrib.auth import get_user_model
 from django.db import connection, transaction
 from django.db.models import Count, Exists, OuterRef, Q, Sum
 
-from operators.models import Assignment, AssignmentLog, OperatorHoldCount
+from operators.models import Assignment, AssignmentLog, FreeOrder, OperatorHoldCount
 from orderops.db import id_set, streamed_in_transaction
 from orders.models import Order
 
@@ -336,35 +336,70 @@ def _plural(count: int, noun: str) -> str:
 
 
 @dataclass(frozen=True, slots=True)
-class MarkerDifference:
-    """An order whose hold marker (Order.held, the shadow the triggers keep) disagrees with its hold row."""
+class FreeOrderDifference:
+    """An order whose free row (operators_free_order, the queue of free orders the triggers keep) disagrees
+    with its hold row or with the order itself."""
 
     order_id: int
-    number: str
-    marked_held: bool  # what orders_order.held says; the holds table says the opposite
+    number: str  # "?" for a free row whose order does not exist
+    marked_held: bool  # no free row, yet the holds table has no hold for it
+    stale: bool = False  # a free row as it should be, but with another status or created_at than its order's
 
     @property
     def message(self) -> str:
-        marker, holds = ("held", "not held") if self.marked_held else ("not held", "held")
-        return f"#{self.number}: the hold marker says {marker}; the holds say {holds}"
+        if self.stale:
+            return f"#{self.number}: its free row's status or created date differs from the order's"
+        if self.number == "?":
+            return f"order id {self.order_id}: a free row for an order that does not exist"
+        listed, holds = ("not free", "not held") if self.marked_held else ("free", "held")
+        return f"#{self.number}: the free orders say {listed}; the holds say {holds}"
 
     def as_dict(self) -> dict:
-        return {"order": self.number, "order_id": self.order_id, "marked_held": self.marked_held}
+        return {
+            "order": self.number,
+            "order_id": self.order_id,
+            "marked_held": self.marked_held,
+            "stale": self.stale,
+        }
 
 
-def held_marker_differences(*, max_listed: int | None = None) -> list[MarkerDifference]:
-    """Every order (or the first `max_listed`, by id) whose hold marker disagrees with the holds table:
-    marked held without a hold row, or held and marked free (claim next would offer it). The triggers of
-    operators migration 0007 make this empty; read-only, one statement (a scan of the orders)."""
+def free_order_differences(*, max_listed: int | None = None) -> list[FreeOrderDifference]:
+    """Every order (or the first `max_listed`, by id) whose free row disagrees with the holds table: held
+    and listed free (claim next would offer it), or free without its row (no queue would show it), or listed
+    with another status or created_at than its own (a queue would show it under the wrong status); then the
+    free rows of orders that do not exist. The triggers of operators migration 0013 keep this empty;
+    read-only, two statements (a scan of the orders, one of the free rows)."""
     has_hold = Exists(Assignment.objects.filter(order_id=OuterRef("pk")))
+    free = FreeOrder.objects.filter(order_id=OuterRef("pk"))
+    has_free = Exists(free)
+    true_free = Exists(free.filter(status_id=OuterRef("status_id"), created_at=OuterRef("created_at")))
     rows = (
-        Order.objects.filter((Q(held=True) & ~has_hold) | (Q(held=False) & has_hold))
+        Order.objects.alias(held=has_hold, listed=has_free, listed_truly=true_free)
+        .filter((Q(held=True) & Q(listed=True)) | (Q(held=False) & Q(listed_truly=False)))
+        .annotate(is_listed=has_free)
         .order_by("pk")
-        .values_list("pk", "number", "held")
+        .values_list("pk", "number", "is_listed")
     )
     if max_listed is not None:
         rows = rows[:max_listed]
-    return [MarkerDifference(pk, number, held) for pk, number, held in rows]
+    differences = []
+    for pk, number, is_listed in rows:
+        held = Assignment.objects.filter(order_id=pk).exists() if is_listed else False
+        differences.append(
+            FreeOrderDifference(pk, number, marked_held=not is_listed, stale=is_listed and not held)
+        )
+    orphans = (
+        FreeOrder.objects.filter(~Exists(Order.objects.filter(pk=OuterRef("order_id"))))
+        .order_by("order_id")
+        .values_list("order_id", flat=True)
+    )
+    left = None if max_listed is None else max(max_listed - len(differences), 0)
+    if left != 0:
+        differences.extend(
+            FreeOrderDifference(order_id, "?", marked_held=False)
+            for order_id in (orphans if left is None else orphans[:left])
+        )
+    return differences
 
 
 @dataclass(frozen=True, slots=True)

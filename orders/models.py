@@ -174,13 +174,6 @@ class Order(models.Model):
         verbose_name=_("changed by"),
         help_text=_("Who changed the order last; empty when the system did (imports, commands)."),
     )
-    # The shadow of the holds table: true exactly while the order is held, so that the free orders are one
-    # partial index (order_free_idx) and claim next never steps over held ones. The orders app owns the
-    # column but never writes it: database triggers installed by the operators app set it in the same
-    # statement as every insert or delete of a hold, whatever path wrote the hold, and put it back if
-    # anything else writes it. Not a field of the order's own: keeping it in step bumps neither `version`
-    # nor `updated_at`, and it has no history.
-    held = models.BooleanField(_("held"), default=False, db_default=False, editable=False)
     # The customer's name, email, phone and city as the search compares them (orders/search_text.py): kept
     # by every write path, never shown, never in the history.
     search_text = models.TextField(_("search text"), default="", db_default="", editable=False)
@@ -211,10 +204,6 @@ class Order(models.Model):
             models.Index(fields=["status", "created_at", "id"], name="order_status_created_idx"),
             # The list's default sort (newest first, read backwards) and the created-date filter.
             models.Index(fields=["created_at", "id"], name="order_created_idx"),
-            # Claim next: the oldest free orders of a status, and nothing else (held ones are not in it).
-            models.Index(
-                fields=["status", "created_at", "id"], name="order_free_idx", condition=models.Q(held=False)
-            ),
         ]
 
     def __str__(self) -> str:

@@ -10,7 +10,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from operators import log, rules
-from operators.models import Assignment
+from operators.models import Assignment, FreeOrder
 from operators.selectors import orders_let_go_recently_sql
 from operators.services._holds import capacity_left, check_logged, holds_insert
 from orderops.conf import orderops_setting
@@ -84,7 +84,7 @@ def _claim_taken(
     means a writer that bypassed the order's row lock took it first (the unique constraint refused ours).
 
     The order comes from the locked row itself (FOR NO KEY UPDATE returns its newest version, whatever the
-    statement's snapshot saw), as it was before this statement's own hold set its marker."""
+    statement's snapshot saw); this statement's hold deletes its free row (a trigger), not a word of it."""
     candidate, candidate_params = claim_candidate_sql(
         statuses, window, passing_over.order_ids, columns="o.*", let_go_by=passing_over.let_go_by, now=at
     )
@@ -114,7 +114,6 @@ def _claim_taken(
     if log_row[0] is None:
         return Taken(row[names.index("id")])
     order = _order_with_status(names, row[:order_columns], row[order_columns:-4])
-    order.held = True  # set by this statement's hold (its trigger), after the row above was read
     logged = log.announce(
         action=log.Action.ASSIGNED, order_ids=[order.pk], actor=actor, at=at, reason="", rows=[log_row]
     )
@@ -186,14 +185,15 @@ def claim_candidate_sql(
 ) -> tuple[str, list]:
     """Claim next's candidate statement for this connection's database, and its parameters.
 
-    The free orders are found through order_free_idx, a partial index of the orders whose hold marker
-    (Order.held, kept in step with the holds by triggers) is off: a claim reads the front of the queue of
-    free orders and never steps over held ones, however many there are. Orders in `avoid` are passed over
+    The free orders are a narrow table of their own (FreeOrder, one row per order nobody holds, kept in
+    step with the holds and the orders by triggers): a claim reads the front of its index per status and
+    never steps over held ones, however many there are, and its hold writes the narrow row, not the
+    order's. Orders in `avoid` are passed over
     (one parameter, whatever their number: the statement's text does not depend on it), and so are the
     orders `let_go_by` released themselves recently (a subquery of the log: orders_let_go_recently_sql).
     `columns`: what it selects of the order `o` (on PostgreSQL, of the locked row).
     """
-    order = Order._meta.db_table
+    order, free = Order._meta.db_table, FreeOrder._meta.db_table
     passed_over = [id_set_sql(avoid)] if avoid else []
     if let_go_by is not None:
         passed_over.append(orders_let_go_recently_sql(let_go_by, now=now or timezone.now()))
@@ -203,36 +203,40 @@ def claim_candidate_sql(
         # SQLite runs one writing transaction at a time: the plain oldest free order is ours.
         placeholders = ", ".join(["%s"] * len(statuses))
         sql = (
-            f"SELECT {columns} FROM {order} o WHERE o.status_id IN ({placeholders}) AND NOT o.held"
-            + (f" AND o.id NOT IN ({avoiding})" if avoiding else "")
-            + " ORDER BY o.created_at, o.id LIMIT 1"
+            f"SELECT {columns} FROM {free} f JOIN {order} o ON o.id = f.order_id"
+            f" WHERE f.status_id IN ({placeholders})"
+            + (f" AND f.order_id NOT IN ({avoiding})" if avoiding else "")
+            + " ORDER BY f.created_at, f.order_id LIMIT 1"
         )
         params: list = [*statuses, *avoid_params]
     else:
-        # For each claimable status, the oldest few free orders (the front of order_free_idx); of those,
-        # the oldest row that nobody else is claiming right now. SKIP LOCKED: eight operators clicking at
+        # For each claimable status, the oldest few free orders (the front of free_order_front_idx); of
+        # those, the oldest that nobody else is claiming right now. SKIP LOCKED: eight operators clicking at
         # once get eight different orders, with no waiting. The candidates, oldest first, are computed once
         # (an init plan) and numbered; the outer query fetches them by primary key and locks the first one
-        # it can, in that order. The status and the marker are checked again on the locked row: a claim
-        # committed since this statement's snapshot shows there as held.
+        # it can, in that order: its free row (which the hold's trigger then deletes) and its order row (a
+        # lock, not a write: the services that change an order or its hold lock the same row first). The
+        # statuses are checked again on the locked rows: a claim committed since this statement's snapshot
+        # has deleted the free row, and a status change has rewritten both.
         limit = "" if window is None else "LIMIT %s"
-        passing = f" AND c.id NOT IN ({avoiding})" if avoiding else ""
+        passing = f" AND c.order_id NOT IN ({avoiding})" if avoiding else ""
         sql = (
             f"SELECT {columns} FROM unnest(ARRAY("
-            "  SELECT candidate.id FROM unnest(%s::varchar[]) AS claimable(code)"
+            "  SELECT candidate.order_id FROM unnest(%s::varchar[]) AS claimable(code)"
             "  CROSS JOIN LATERAL ("
-            f"    SELECT c.id, c.created_at FROM {order} c WHERE c.status_id = claimable.code AND NOT c.held"
+            f"    SELECT c.order_id, c.created_at FROM {free} c WHERE c.status_id = claimable.code"
             f"{passing}"
-            f"    ORDER BY c.created_at, c.id {limit}"
+            f"    ORDER BY c.created_at, c.order_id {limit}"
             "  ) AS candidate"
-            "  ORDER BY candidate.created_at, candidate.id"
+            "  ORDER BY candidate.created_at, candidate.order_id"
             ")) WITH ORDINALITY AS queue(id, position)"
+            f" JOIN {free} f ON f.order_id = queue.id"
             f" JOIN {order} o ON o.id = queue.id"
-            " WHERE o.status_id = ANY(%s::varchar[]) AND NOT o.held"
+            " WHERE f.status_id = ANY(%s::varchar[]) AND o.status_id = ANY(%s::varchar[])"
             " ORDER BY queue.position LIMIT 1"
-            " FOR NO KEY UPDATE OF o SKIP LOCKED"
+            " FOR UPDATE OF f SKIP LOCKED FOR NO KEY UPDATE OF o SKIP LOCKED"
         )
-        params = [statuses, *avoid_params, *([] if window is None else [window]), statuses]
+        params = [statuses, *avoid_params, *([] if window is None else [window]), statuses, statuses]
     return sql, params
 
 

@@ -2,7 +2,8 @@
 repair: `triggers_install` drops and creates every one at its current version and refills what they keep.
 
 - created_at.py: the hold's copy of its order's created_at (operators migrations 0004, 0005);
-- held_marker.py: orders_order.held, the shadow of the holds (0007);
+- held_marker.py: orders_order.held, the shadow of the holds (0007), replaced by free_orders.py (0013);
+- free_orders.py: operators_free_order, one narrow row per order nobody holds (0013);
 - hold_count.py: the counters of holds per operator and of activity per quarter (0008, 0009).
 
 The migrations install each version as it came; `python manage.py repair_triggers` installs the current
@@ -14,7 +15,7 @@ from dataclasses import dataclass
 
 from django.db import connection, transaction
 
-from operators.triggers import created_at, held_marker, hold_count
+from operators.triggers import created_at, free_orders, held_marker, hold_count
 
 
 @dataclass(frozen=True)
@@ -29,12 +30,13 @@ def _current_statements(vendor: str) -> list[str]:
         return [
             created_at.POSTGRESQL_DROP,
             held_marker.POSTGRESQL_DROP,
+            free_orders.POSTGRESQL_DROP,
             hold_count.POSTGRESQL_DROP,
             created_at.POSTGRESQL_TRIGGER,
-            held_marker.POSTGRESQL_TRIGGERS,
+            free_orders.POSTGRESQL_TRIGGERS,
             hold_count.POSTGRESQL_TRIGGERS,
             hold_count.POSTGRESQL_ACTIVITY_FOLD_RECENT,
-            held_marker.BACKFILL,
+            *free_orders.BACKFILL,
             *hold_count.REBUILD,
             *hold_count.activity_rebuild(vendor),
         ]
@@ -42,14 +44,15 @@ def _current_statements(vendor: str) -> list[str]:
         return [
             created_at.SQLITE_DROP,
             *held_marker.SQLITE_DROP,
+            *free_orders.SQLITE_DROP,
             *hold_count.SQLITE_DROP,
             hold_count.SQLITE_ACTIVITY_FOLD_DROP,
             created_at.SQLITE_TRIGGER,
-            *held_marker.SQLITE_TRIGGERS,
+            *free_orders.SQLITE_TRIGGERS,
             # The activity fold at its current version (migration 0009) instead of the first one.
             *[sql for sql in hold_count.SQLITE_TRIGGERS if sql != hold_count.SQLITE_ACTIVITY_FOLD_ALL],
             hold_count.SQLITE_ACTIVITY_FOLD_RECENT,
-            held_marker.BACKFILL,
+            *free_orders.BACKFILL,
             *hold_count.REBUILD,
             *hold_count.activity_rebuild(vendor),
         ]
@@ -57,7 +60,7 @@ def _current_statements(vendor: str) -> list[str]:
 
 
 def triggers_install() -> TriggersInstalled:
-    """Install every trigger at its current version over whatever is there, and refill the hold marker and
+    """Install every trigger at its current version over whatever is there, and refill the free orders and
     the counters from the holds and the log. One transaction: on PostgreSQL a hold written meanwhile waits
     for it (DDL locks the tables) and is then kept by the new triggers; nobody ever sees the tables without
     them."""

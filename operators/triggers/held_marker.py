@@ -1,4 +1,6 @@
-"""The SQL of the triggers that keep orders_order.held the shadow of operators_assignment (migration 0007).
+"""The SQL of the triggers that kept orders_order.held the shadow of operators_assignment (migration 0007),
+until operators 0013 replaced the marker by the free orders' own table (free_orders.py) and orders 0009 dropped
+the column: kept for those migrations (0007 installs these, 0013 drops them and its reversal installs them).
 
 Every insert, delete, truncate or order change of a hold sets its order's marker in the same statement,
 whatever wrote the hold (the services, raw SQL, QuerySet.delete(), bulk_create, a cascade): the marker is

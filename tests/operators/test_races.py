@@ -30,7 +30,7 @@ from operators.services import (
 )
 from operators.verification import (
     activity_count_differences,
-    held_marker_differences,
+    free_order_differences,
     hold_count_differences,
 )
 from orders.models import Order, OrderStatus
@@ -176,7 +176,7 @@ def test_eight_overlapping_bulk_assigns_hold_each_order_once_and_report_what_the
         f"holds per operator {sorted(per_operator.values())}; {log_count()} log rows"
     )
     assert_log_replays_to_holds()
-    assert held_marker_differences() == []  # the hold markers followed every change
+    assert free_order_differences() == []  # the free orders followed every change
     assert hold_count_differences() == activity_count_differences() == []  # and the counters
 
 
@@ -248,7 +248,7 @@ def test_eight_claimers_get_distinct_orders_oldest_first_without_waiting_on_lock
         f"{log_count()} log rows"
     )
     assert_log_replays_to_holds()
-    assert held_marker_differences() == []  # the hold markers followed every change
+    assert free_order_differences() == []  # the free orders followed every change
     assert hold_count_differences() == activity_count_differences() == []  # and the counters
 
 
@@ -358,7 +358,7 @@ def test_take_over_release_assign_and_expiry_at_once_write_one_log_row_per_chang
         f"{dict(sorted(by_action.items()))}; {len(held)} held at the end"
     )
     assert_log_replays_to_holds()
-    assert held_marker_differences() == []  # the hold markers followed every change
+    assert free_order_differences() == []  # the free orders followed every change
     assert hold_count_differences() == activity_count_differences() == []  # and the counters
 
 
@@ -450,7 +450,7 @@ def test_a_non_holders_stale_edit_never_lands_after_another_operator_took_the_or
         f"{seen['saved']} saved before the take, {seen['refused']} refused after it"
     )
     assert_log_replays_to_holds()
-    assert held_marker_differences() == []  # the hold markers followed every change
+    assert free_order_differences() == []  # the free orders followed every change
     assert hold_count_differences() == activity_count_differences() == []  # and the counters
 
 
@@ -481,7 +481,7 @@ def test_a_former_holders_stale_edit_never_lands_after_a_supervisor_took_the_ord
         f"{seen['saved']} saved before the take-over, {seen['refused']} refused after it"
     )
     assert_log_replays_to_holds()
-    assert held_marker_differences() == []  # the hold markers followed every change
+    assert free_order_differences() == []  # the free orders followed every change
     assert hold_count_differences() == activity_count_differences() == []  # and the counters
 
 
@@ -575,7 +575,7 @@ def test_completing_orders_while_they_are_taken_leaves_no_hold_on_a_completed_or
         f"then auto-released, {final} refused as final; 0 holds left"
     )
     assert_log_replays_to_holds()
-    assert held_marker_differences() == []  # the hold markers followed every change
+    assert free_order_differences() == []  # the free orders followed every change
     assert hold_count_differences() == activity_count_differences() == []  # and the counters
 
 
@@ -640,7 +640,7 @@ def test_a_stale_plain_save_of_a_completed_order_releases_the_hold_taken_after_i
     )
     assert_no_hold_on_a_releasing_status()
     assert_log_replays_to_holds()
-    assert held_marker_differences() == []  # the hold markers followed every change
+    assert free_order_differences() == []  # the free orders followed every change
     assert hold_count_differences() == activity_count_differences() == []  # and the counters
 
 
@@ -671,7 +671,7 @@ def test_eight_concurrent_claims_for_one_operator_never_exceed_the_cap(operator,
         f"{dict(outcomes)}; holds {Assignment.objects.filter(operator=operator).count()}"
     )
     assert_log_replays_to_holds()
-    assert held_marker_differences() == []  # the hold markers followed every change
+    assert free_order_differences() == []  # the free orders followed every change
     assert hold_count_differences() == activity_count_differences() == []  # and the counters
 
 
@@ -711,7 +711,7 @@ def test_eight_concurrent_bulk_assigns_to_one_operator_never_exceed_the_cap(oper
         f"{elapsed:.2f}s: {dict(outcomes)}"
     )
     assert_log_replays_to_holds()
-    assert held_marker_differences() == []  # the hold markers followed every change
+    assert free_order_differences() == []  # the free orders followed every change
     assert hold_count_differences() == activity_count_differences() == []  # and the counters
 
 
@@ -784,5 +784,5 @@ def test_one_operators_holds_stay_under_the_cap_while_eight_tabs_claim_assign_an
         f"{sum(results)} changes = {new_rows} log rows; {len(samples)} samples, max held {max(samples)}"
     )
     assert_log_replays_to_holds()
-    assert held_marker_differences() == []  # the hold markers followed every change
+    assert free_order_differences() == []  # the free orders followed every change
     assert hold_count_differences() == activity_count_differences() == []  # and the counters

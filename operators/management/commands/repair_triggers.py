@@ -1,5 +1,5 @@
 """Install the assignment domain's database triggers again at their current version, and refill what they
-keep (the hold marker, the counters) from the holds and the log."""
+keep (the free orders, the counters) from the holds and the log."""
 
 from typing import Any
 
@@ -7,27 +7,27 @@ from django.core.management.base import BaseCommand
 from django.db import connection
 
 from operators.triggers import triggers_install
-from operators.verification import held_marker_differences, hold_count_differences
+from operators.verification import free_order_differences, hold_count_differences
 
 
 class Command(BaseCommand):
     help = (
-        "Drop and create every trigger of the holds (the created_at copy, the hold marker, the counters) at"
-        " its current version, in one transaction, and refill the hold marker and the counters from the holds"
-        " and the log. Safe while operators work; run it when verify_assignment_log reports a marker or a"
+        "Drop and create every trigger of the holds (the created_at copy, the free orders, the counters) at"
+        " its current version, in one transaction, and refill the free orders and the counters from the holds"
+        " and the log. Safe while operators work; run it when verify_assignment_log reports a free order or a"
         " counter that disagrees, or after a restore or a tool that rebuilt a table without them."
     )
 
     def handle(self, *args: Any, **options: Any) -> None:
         installed = triggers_install()
-        markers = held_marker_differences(max_listed=10)
+        markers = free_order_differences(max_listed=10)
         counts = hold_count_differences()
         self.stdout.write(
-            f"Triggers installed again on {connection.vendor} ({installed.statements} statements): the hold"
-            " marker and the counters were refilled from the holds and the log."
+            f"Triggers installed again on {connection.vendor} ({installed.statements} statements): the free"
+            " orders and the counters were refilled from the holds and the log."
         )
         self.stdout.write(
-            "The hold marker and the hold counts now agree with the holds."
+            "The free orders and the hold counts now agree with the holds."
             if not markers and not counts
-            else f"Still differing: {len(markers)} marker(s), {len(counts)} count(s)."
+            else f"Still differing: {len(markers)} free order(s), {len(counts)} count(s)."
         )

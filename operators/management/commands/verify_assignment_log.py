@@ -8,12 +8,12 @@ from django.core.management.base import BaseCommand, CommandError
 from operators.verification import (
     ActivityDifference,
     CountDifference,
+    FreeOrderDifference,
     LogVerification,
-    MarkerDifference,
     OrderDifference,
     activity_count_differences,
     assignment_log_differences,
-    held_marker_differences,
+    free_order_differences,
     hold_count_differences,
 )
 from orders.models import Order
@@ -21,7 +21,7 @@ from orders.models import Order
 # Like diff(1): 0 the log and the holds agree, 1 they differ, 2 the command could not check (bad input).
 EXIT_DIFFERENT = 1
 EXIT_BAD_INPUT = 2
-# Orders listed at most whose hold marker disagrees (each one is found by one scan of the orders).
+# Orders listed at most whose free row disagrees (each one is found by one scan of the orders).
 MARKERS_LISTED = 1000
 
 
@@ -64,9 +64,9 @@ class Command(BaseCommand):
             raise CommandError(verification.summary(), returncode=EXIT_DIFFERENT)
         if markers:
             raise CommandError(
-                f"The assignment log agrees with the holds, but {len(markers):,} order(s) have a hold marker"
-                " (orders_order.held) that disagrees with them: claim next may offer a held order or skip a"
-                " free one.",
+                f"The assignment log agrees with the holds, but {len(markers):,} order(s) have a free row"
+                " (operators_free_order) that disagrees with them: claim next may offer a held order or skip"
+                " a free one.",
                 returncode=EXIT_DIFFERENT,
             )
         if counts:
@@ -84,12 +84,12 @@ class Command(BaseCommand):
             return []
         return [*hold_count_differences(), *activity_count_differences()]
 
-    def markers(self, order_ids: list[int] | None) -> list[MarkerDifference]:
-        """Orders whose hold marker disagrees with the holds (the first 1,000 when all are checked)."""
+    def markers(self, order_ids: list[int] | None) -> list[FreeOrderDifference]:
+        """Orders whose free row disagrees with the holds (the first 1,000 when all are checked)."""
         if order_ids is None:
-            return held_marker_differences(max_listed=MARKERS_LISTED)
+            return free_order_differences(max_listed=MARKERS_LISTED)
         wanted = set(order_ids)
-        return [marker for marker in held_marker_differences() if marker.order_id in wanted]
+        return [marker for marker in free_order_differences() if marker.order_id in wanted]
 
     def order_ids(self, numbers: list[str]) -> list[int] | None:
         if not numbers:
@@ -110,7 +110,7 @@ class Command(BaseCommand):
         verification: LogVerification,
         differences: Iterable[OrderDifference],
         order_ids: list[int] | None,
-    ) -> tuple[list[MarkerDifference], list[CountDifference | ActivityDifference]]:
+    ) -> tuple[list[FreeOrderDifference], list[CountDifference | ActivityDifference]]:
         """One JSON object, written as the replay goes: the differences first (however many, never all in
         memory), then the counts, which are known only at the end."""
         self.stdout.write('{\n  "differences": [', ending="")
