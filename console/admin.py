@@ -16,6 +16,7 @@ from django.db.models import IntegerField, Value
 from django.http import Http404, HttpResponseRedirect
 from django.template.response import TemplateResponse
 from django.urls import path
+from django.utils.html import format_html
 from django.utils.http import urlencode
 from django.utils.safestring import SafeString
 from django.utils.translation import gettext as _
@@ -215,8 +216,9 @@ class OrderAdmin(BoundedSearchAdmin):
 
     @admin.display(description=gettext_lazy("In the store"))
     def store_state(self, order: Order) -> str:
-        """The list's cell: the store's payment and fulfilment status, in the operator's language."""
-        return " · ".join(
+        """The list's cell: the store's payment and fulfilment status, in the operator's language (cut short
+        on a wide screen: the whole of it on hover)."""
+        text = " · ".join(
             label
             for label in (
                 payment_status_label(order.payment_status),
@@ -224,6 +226,7 @@ class OrderAdmin(BoundedSearchAdmin):
             )
             if label
         )
+        return format_html('<span title="{}">{}</span>', text, text) if text else ""
 
     def get_list_display(self, request):
         # Once orders come from several stores (two may both have #1001), each row says its store; once one

@@ -45,7 +45,7 @@ def fast_intervals(settings):
 @pytest.fixture
 def busy_day(operator, other_operator):
     """Twenty orders in each queue, from two connected stores (the list then has its widest row: the store
-    column), with long customer names and emails."""
+    column and what the store says of the payment and the fulfilment), with long customer names and emails."""
     shop, magento = StoreFactory(name="Demo Shopify"), StoreFactory(platform="magento", name="Demo Magento")
     on_hold = OrderStatus.objects.get(code="on_hold")
 
@@ -57,6 +57,9 @@ def busy_day(operator, other_operator):
                 number=str(fields.get("number_from", 0) + index),
                 customer_name="Konstantina Papadopoulou-Hadjiyianni",
                 customer_email=f"konstantina.papadopoulou.{index}@a-very-long-mail-domain.example.com",
+                # What the store says beside the status (the "In the store" column), at its longest words.
+                payment_status="partially_refunded",
+                fulfillment_status="pending_fulfillment",
                 **{key: value for key, value in fields.items() if key != "number_from"},
             )
             for index in range(count)
