@@ -89,6 +89,7 @@ def test_a_take_over_shows_on_the_displaced_holders_page_and_the_form_turns_read
     anna = open_order(console(operator), order)
     name = anna.locator("#id_customer_name")
     expect(name).to_be_editable()
+    expect(anna.locator("#edit-items")).to_be_visible()
     name.fill("Typed by Anna")  # editing
     boris = open_order(console(supervisor), order)
     expect(presence(boris)).to_contain_text("Anna is editing", timeout=APPEARS_MS)
@@ -111,6 +112,8 @@ def test_a_take_over_shows_on_the_displaced_holders_page_and_the_form_turns_read
     expect(anna.locator("#update-status")).to_be_hidden()
     expect(anna.locator("#release-after")).to_be_hidden()
     expect(anna.locator("#update-button")).to_have_text("Add comment")
+    # Nor the order's items: the Edit items step is gone with the form.
+    expect(anna.locator("#edit-items")).to_be_hidden()
     # The bell counts the take-over with the notice, not at its own next refresh (15 s here).
     expect(anna.locator("#notification-bell .notification-count")).to_have_text("1")
     # Her typing can no longer be saved: to colleagues she is viewing again.

@@ -179,6 +179,8 @@
       updateBoxCommentOnly();
       // Typing can no longer save here: colleagues see this tab as viewing again.
       if (editing) { editing = false; heartbeat(); }
+      // Editing the items is no longer this person's to do: the step's button goes with the form.
+      document.querySelectorAll(".glance-edit").forEach(function (element) { element.hidden = true; });
       const form = document.getElementById("order_form");
       if (!form) return;
       form.classList.add("live-read-only");
