@@ -199,6 +199,6 @@ def test_the_order_at_a_glance_in_bulgarian(console, operator, size):
     expect(page.locator("#glance-other-orders")).to_have_text("2 други поръчки")
     expect(page.locator("#order-glance")).to_contain_text("Междинна сума")
     expect(page.locator("#glance-payment-status")).to_have_text("Платено")
-    expect(page.locator("#glance-fulfillment-status")).to_have_text("Неизпратена")
+    expect(page.locator("#glance-fulfillment-status")).to_have_text("Неизпратено")
     expect(page.locator("#edit-items")).to_have_text("Редактирай артикулите")
     save_screenshot(page, f"v3-order-glance-bg-{size}")

@@ -242,8 +242,8 @@ def test_the_known_payment_and_fulfilment_words_have_labels_and_an_unknown_one_i
     with translation.override("bg"):
         assert payment_status_label("paid") == "Платено"
         assert payment_status_label("partially_refunded") == "Частично възстановено"
-        assert fulfillment_status_label("partial") == "Частично изпълнено"
-        assert fulfillment_status_label("in_progress") == "В процес на изпълнение"
+        assert fulfillment_status_label("partial") == "Частично изпратено"
+        assert fulfillment_status_label("in_progress") == "Подготвя се за изпращане"
         assert payment_status_label("store_credit") == "store_credit"
         assert fulfillment_status_label("") == ""
     with translation.override("en"):
@@ -259,11 +259,11 @@ def test_the_order_page_and_the_list_show_the_stores_words_in_the_operators_lang
     page = client.get(
         reverse("admin:orders_order_change", args=[order.pk]), HTTP_ACCEPT_LANGUAGE="bg"
     ).content.decode()
-    assert "Авторизирано" in page and "Неизпълнено" in page
+    assert "Авторизирано" in page and "Неизпратено" in page
     assert "authorized" not in page and ">unfulfilled<" not in page
     listed = client.get(reverse("admin:orders_order_changelist"), HTTP_ACCEPT_LANGUAGE="bg")
     assert "В магазина" in listed.content.decode()
-    assert "Авторизирано · Неизпълнено" in listed.content.decode()
+    assert "Авторизирано · Неизпратено" in listed.content.decode()
 
 
 def test_the_list_has_no_store_column_while_no_store_is_connected(client, superuser):
