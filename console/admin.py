@@ -185,7 +185,12 @@ class OrderAdmin(BoundedSearchAdmin):
 
     @admin.display(description=gettext_lazy("store"), ordering="store__name")
     def store_column(self, order: Order) -> str:
-        return order.store.name if order.store is not None else ""
+        # Cut short on a wide screen when long (console.css): the whole name on hover.
+        return (
+            format_html('<span title="{}">{}</span>', order.store.name, order.store.name)
+            if order.store
+            else ""
+        )
 
     @admin.display(description=gettext_lazy("store"))
     def store_link(self, order: Order) -> str:
