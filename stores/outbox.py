@@ -55,12 +55,14 @@ def retry_delay(attempts: int) -> timedelta:
     return timedelta(seconds=stores_setting("RETRY_BASE") * 2 ** max(attempts - 1, 0))
 
 
-# The claim, in one statement: the due pending changes that no earlier pending change of their order holds
-# back, oldest due first; FOR UPDATE SKIP LOCKED on PostgreSQL (rows another worker is claiming are passed
-# over, not waited for).
+# The claim, in one statement: the due pending changes of active stores that no earlier pending change of
+# their order holds back, oldest due first; FOR UPDATE SKIP LOCKED on PostgreSQL (rows another worker is
+# claiming are passed over, not waited for). A disconnected store's changes wait, pending, until it is
+# connected again (store_disconnect: its credentials may no longer be good, nor wanted).
 CLAIM_SQL = (
     "UPDATE {table} SET claim = %s, next_attempt_at = %s, attempts = attempts + 1"
     " WHERE id IN (SELECT c.id FROM {table} c WHERE c.state = %s AND c.next_attempt_at <= %s"
+    " AND c.store_id IN (SELECT s.id FROM {stores} s WHERE s.active)"
     " AND NOT EXISTS (SELECT 1 FROM {table} e WHERE e.order_id = c.order_id AND e.id < c.id AND e.state = %s)"
     " ORDER BY c.next_attempt_at, c.id LIMIT %s{skip_locked})"
     " RETURNING id"
@@ -72,7 +74,9 @@ def changes_claim(*, worker: str, limit: int, now: datetime | None = None) -> li
     now = now or timezone.now()
     lease_end = now + timedelta(seconds=stores_setting("LEASE"))
     skip_locked = " FOR UPDATE SKIP LOCKED" if connection.vendor == "postgresql" else ""
-    sql = CLAIM_SQL.format(table=StoreChange._meta.db_table, skip_locked=skip_locked)
+    sql = CLAIM_SQL.format(
+        table=StoreChange._meta.db_table, stores=Store._meta.db_table, skip_locked=skip_locked
+    )
     params = [worker, db_datetime(lease_end), State.PENDING, db_datetime(now), State.PENDING, limit]
     with transaction.atomic(), connection.cursor() as cursor:
         cursor.execute(sql, params)

@@ -14,7 +14,7 @@ from live.models import Notification
 from operators.services import orders_assign, orders_reassign, orders_release
 from orders.models import Order, OrderChange
 from orders.services import order_update, orders_status_set
-from stores.models import StoreChange
+from stores.models import Store, StoreChange
 from stores.outbox import changes_claim, changes_send
 from stores.platforms import order_mapping
 from stores.platforms.shopify_graphql import order_from_graphql
@@ -76,6 +76,28 @@ def test_a_status_set_by_an_operator_reaches_woocommerce_as_a_put_and_a_private_
     assert [(what, body) for _p, _id, what, body in writes] == [
         ("update", {"status": "completed"}),
         ("note", {"note": "Status set to Complete by Boris in orderops", "customer_note": False}),
+    ]
+    assert StoreChange.objects.get(order=order).state == State.SENT
+
+
+def test_a_disconnected_stores_changes_wait_pending_until_it_is_connected_again(
+    fake_store, polled_store, supervisor
+):
+    store = polled_store("woocommerce")
+    order = store_order(fake_store, store)
+    orders_status_set(actor=supervisor, order_ids=[order.pk], status_code="complete")
+    Store.objects.filter(pk=store.pk).update(active=False)  # store_disconnect
+
+    assert changes_send(worker="test", limit=50).claimed == 0
+    assert fake_store.writes_of("woocommerce", order.external_id) == []
+    change = StoreChange.objects.get(order=order)
+    assert (change.state, change.attempts) == (State.PENDING, 0)
+
+    Store.objects.filter(pk=store.pk).update(active=True)  # store_connect again
+    send_all()
+    assert [what for _p, _id, what, _body in fake_store.writes_of("woocommerce", order.external_id)] == [
+        "update",
+        "note",
     ]
     assert StoreChange.objects.get(order=order).state == State.SENT
 
