@@ -15,9 +15,6 @@ message but before it recorded that may lead to a second copy; a live worker nev
 as one send (bounded by EMAIL_TIMEOUT) ends within the lease (a system check compares the two).
 """
 
-import os
-import socket
-import uuid
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -36,6 +33,7 @@ from operators.preferences import preference_of, zone
 from orderops.conf import orderops_setting
 from orderops.db import db_datetime
 from orderops.formatting import exact_time
+from orderops.outbox import doubling_delay
 
 Status = OutboxMessage.Status
 # A message's subject names the product, so that people can filter on it.
@@ -44,16 +42,13 @@ SUBJECT_PREFIX = "[orderops] "
 ERROR_LENGTH = 2000
 
 
-def worker_name() -> str:
-    """A claim that names the worker: host, process and a random part (two runs of one process differ)."""
-    return f"{socket.gethostname()[:32]}:{os.getpid()}:{uuid.uuid4().hex[:12]}"
-
-
 def retry_delay(attempts: int) -> timedelta:
     """The wait after the `attempts`-th failed attempt: the first delay, doubled each time, up to the most."""
-    first = orderops_setting("OUTBOX_RETRY_DELAY")
-    longest = orderops_setting("OUTBOX_RETRY_DELAY_MAX")
-    return timedelta(seconds=min(first * 2 ** max(attempts - 1, 0), longest))
+    return doubling_delay(
+        attempts,
+        first=orderops_setting("OUTBOX_RETRY_DELAY"),
+        longest=orderops_setting("OUTBOX_RETRY_DELAY_MAX"),
+    )
 
 
 def outbox_claim(*, worker: str, limit: int, now: datetime | None = None) -> list[int]:

@@ -20,9 +20,6 @@ retry cannot mend (400, 401, 403, 404, 422) is dead at once. Dead changes are sh
 store's admin page, with a button that queues them again.
 """
 
-import os
-import socket
-import uuid
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -34,6 +31,7 @@ from django.db.models import F
 from django.utils import timezone
 
 from orderops.db import db_datetime
+from orderops.outbox import doubling_delay
 from stores.clients import OrdersClient, client_for, retry_after_seconds
 from stores.conf import stores_setting
 from stores.models import Store, StoreChange
@@ -45,14 +43,9 @@ ERROR_LENGTH = 2000
 FINAL_STATUSES = frozenset({400, 401, 403, 404, 405, 410, 422})
 
 
-def worker_name() -> str:
-    """A claim that names the worker: host, process and a random part (two runs of one process differ)."""
-    return f"{socket.gethostname()[:32]}:{os.getpid()}:{uuid.uuid4().hex[:12]}"
-
-
 def retry_delay(attempts: int) -> timedelta:
     """The wait after the `attempts`-th failed attempt: RETRY_BASE seconds, doubled after each failure."""
-    return timedelta(seconds=stores_setting("RETRY_BASE") * 2 ** max(attempts - 1, 0))
+    return doubling_delay(attempts, first=stores_setting("RETRY_BASE"))
 
 
 # The claim, in one statement: the due pending changes of active stores that no earlier pending change of

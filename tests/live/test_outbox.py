@@ -19,8 +19,9 @@ from django.db import connection
 from django.utils import timezone
 
 from live.models import Notification, OutboxMessage
-from live.outbox import outbox_claim, outbox_deliver, retry_delay, worker_name
+from live.outbox import outbox_claim, outbox_deliver, retry_delay
 from operators.services import orders_assign, orders_take_over
+from orderops.outbox import worker_name
 from tests.factories import OperatorFactory, OrderFactory, UserFactory
 
 REPO = Path(__file__).resolve().parents[2]

@@ -3,10 +3,11 @@ reaches the store once, and each order's changes in the order they were made."""
 
 import pytest
 
+from orderops.outbox import worker_name
 from orders.models import Order
 from orders.services import orders_status_set
 from stores.models import StoreChange
-from stores.outbox import changes_send, worker_name
+from stores.outbox import changes_send
 from stores.platforms import order_mapping
 from stores.services import store_order_apply
 from tests.operators.test_races import run_together
