@@ -7,7 +7,7 @@ from rest_framework.request import Request
 from api.codes import ApiCode
 from api.keys import api_key_find
 from operators import rules
-from operators.login_throttle import API, client_address, login_failure_record, login_lockout
+from operators.login_throttle import API, Lockout, client_address, login_attempt_begin, login_attempt_failed
 from orders.results import Code
 
 
@@ -28,11 +28,13 @@ class ApiKeyAuthentication(authentication.BaseAuthentication):
             presented = ""
         api_key = api_key_find(presented)
         if api_key is None:
-            # Counted as a failed login from this address (operators/login_throttle.py); past the limit the
-            # address is answered 429 until its failures leave the window. A valid key is never held up.
+            # Counted as a failed login from this address (operators/login_throttle.py), exactly however many
+            # arrive at once; past the limit the address is answered 429 until its failures leave the window.
+            # A valid key is never held up.
             address = client_address(request.META)
-            lockout = login_lockout(username="", address=address)
-            if lockout is not None:
+            attempt = login_attempt_begin(username="", address=address, surface=API)
+            if isinstance(attempt, Lockout):
+                lockout = attempt
                 throttled = exceptions.Throttled(
                     wait=lockout.retry_after,
                     detail=_(
@@ -42,7 +44,7 @@ class ApiKeyAuthentication(authentication.BaseAuthentication):
                     % {"time": lockout.retry_at.strftime("%Y-%m-%d %H:%M:%S")},
                 )
                 raise throttled
-            login_failure_record(username="", address=address, surface=API)
+            login_attempt_failed(attempt)
             raise exceptions.AuthenticationFailed(
                 _("This API key is unknown, revoked or expired."), code=ApiCode.UNAUTHENTICATED
             )

@@ -2,16 +2,23 @@
 ORDEROPS["LOGIN_FAILURE_WINDOW"] seconds; past that an attempt is refused before its password is checked.
 
 The failures are rows of operators.LoginFailure, so every worker and host counts the same ones with no Redis
-(a sliding window: a refused client may try again when its oldest failure in the window leaves it). The
-console's login form and the API's key authentication both ask `login_lockout` first and call
-`login_failure_record` after a failure. Two attempts racing past the limit at the same moment may both be
-heard: the limit holds to within the number of workers, which is what a password guesser needs it to.
+(a sliding window: a refused client may try again when its oldest failure in the window leaves it).
+
+The count is exact however many workers hear attempts at once: an attempt is counted as a failure before its
+password is checked (`login_attempt_begin`: the check and the row in one short transaction that holds the
+username's and the address's lock), and the row is deleted when the password turns out right
+(`login_attempt_succeeded`). Checking first and counting after the password would let every attempt that
+arrives while another is being checked through: 15 of 24 at once where the limit was 10. The locks are
+PostgreSQL's transaction-level advisory locks (fine behind a transaction pooler); SQLite's transactions here
+take the write lock when they begin (settings.py), which serialises the same way. The console's login form
+and the API's key authentication (where the key is looked up first and only a miss is counted) share this.
 """
 
 import logging
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
+from django.db import connection, transaction
 from django.db.models import Q
 from django.utils import timezone
 
@@ -71,14 +78,58 @@ def login_lockout(*, username: str, address: str, now: datetime | None = None) -
     return None
 
 
-def login_failure_record(*, username: str, address: str, surface: str) -> None:
-    """Count one failed attempt (and forget the failures older than the window), and log it."""
-    now = timezone.now()
-    LoginFailure.objects.filter(at__lte=now - _window()).delete()
-    LoginFailure.objects.create(username=username[:150], address=address, surface=surface, at=now)
+@dataclass(frozen=True)
+class Attempt:
+    """An attempt admitted by `login_attempt_begin`: already counted as a failure (`failure_id`) until
+    `login_attempt_succeeded` takes it back."""
+
+    failure_id: int
+    username: str
+    address: str
+    surface: str
+
+
+def _counters_lock(*, username: str, address: str) -> None:
+    """Serialise the attempts on one username or one address until the transaction ends (PostgreSQL;
+    SQLite's IMMEDIATE transactions already are). Taken in one order, so that two attempts never wait for
+    each other's second lock."""
+    if connection.vendor != "postgresql":
+        return
+    keys = sorted(
+        {f"orderops.login:address:{address}"}
+        | ({f"orderops.login:username:{username}"} if username else set())
+    )
+    with connection.cursor() as cursor:
+        for key in keys:
+            cursor.execute("SELECT pg_advisory_xact_lock(hashtextextended(%s, 0))", [key])
+
+
+def login_attempt_begin(*, username: str, address: str, surface: str) -> Attempt | Lockout:
+    """The lockout that refuses this attempt unheard, or the attempt, admitted and counted as a failure
+    already (its password is checked after). Forgets the failures older than the window."""
+    with transaction.atomic():
+        _counters_lock(username=username, address=address)
+        now = timezone.now()
+        lockout = login_lockout(username=username, address=address, now=now)
+        if lockout is not None:
+            return lockout
+        LoginFailure.objects.filter(at__lte=now - _window()).delete()
+        failure = LoginFailure.objects.create(
+            username=username[:150], address=address, surface=surface, at=now
+        )
+    return Attempt(failure_id=failure.pk, username=username, address=address, surface=surface)
+
+
+def login_attempt_succeeded(attempt: Attempt) -> None:
+    """The password was right (or never checked): the attempt is no failure."""
+    LoginFailure.objects.filter(pk=attempt.failure_id).delete()
+
+
+def login_attempt_failed(attempt: Attempt) -> None:
+    """The attempt failed: it stays counted; log it."""
     logger.warning(
         "failed login",
-        extra={"surface": surface, "username": username, "address": address},
+        extra={"surface": attempt.surface, "username": attempt.username, "address": attempt.address},
     )
 
 
