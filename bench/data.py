@@ -33,6 +33,7 @@ from django.db import OperationalError, connection, transaction
 from django.utils import timezone
 
 from operators.management.commands.seed_demo import (
+    BULGARIAN_COMMENTS,
     CATALOG,
     CITIES,
     COMMENTS,
@@ -51,7 +52,8 @@ from orders.models import Order, OrderChange, OrderComment, OrderLine, OrderStat
 from orders.search_text import order_search_text
 
 # Bump when the generated data changes shape: a data set made by another version is loaded again.
-GENERATOR_VERSION = 3  # 2: holds carry order_created_at; 3: Cyrillic names, national phones, search_text
+# 2: holds carry order_created_at; 3: Cyrillic names, national phones, search_text; 4: comments on 1 in 5
+GENERATOR_VERSION = 4
 SEED = 42
 OPERATORS = 20
 FIRST_NUMBER = 10_000_001  # store order numbers are digits: the list's search takes them by index
@@ -59,6 +61,7 @@ ROWS_PER_COPY = 50_000
 TIMELINE_ENTRIES = 200
 TIMELINE_COMMENTS = 49  # the other 151 entries are log rows: 50 x (assigned, taken over, released) + assigned
 DAYS_OF_ORDERS = 45
+COMMENTED_EVERY = 5  # every fifth order has an internal comment (figure 13 searches them)
 
 ORDER = Order._meta.db_table
 LINE = OrderLine._meta.db_table
@@ -584,6 +587,24 @@ def _holds_and_log(
     return holds, log_rows, comment_rows, timeline_order_id
 
 
+def _comments(
+    commented: list[tuple[int, datetime]], operator_pks: list[int], *, first_id: int, now: datetime
+) -> list[tuple]:
+    """One internal comment on each of `commented` (order id, created at) by one of the operators, a few hours
+    after the order: seed_demo's phrases in English and Bulgarian, then a parcel's reference of its own
+    ("Ref BG004812337"), so that a comment has words most comments share and one no other has. A random of
+    its own, so that the orders stay as they were."""
+    rng = random.Random(f"{SEED}-comments")
+    random_ = rng.random
+    phrases = COMMENTS + BULGARIAN_COMMENTS
+    rows = []
+    for offset, (order_id, created_at) in enumerate(commented):
+        body = f"{phrases[int(random_() * len(phrases))]} Ref BG{int(random_() * 1e9):09d}"
+        at = min(created_at + timedelta(seconds=60 + int(random_() * 6 * 3600)), now)
+        rows.append((first_id + offset, order_id, operator_pks[int(random_() * len(operator_pks))], body, at))
+    return rows
+
+
 def _load(spec: Spec, operator_pks: list[int], supervisor_pk: int) -> tuple[int, int, dict[str, float]]:
     """Load everything; returns (lines, timeline order id, seconds per step)."""
     rng = random.Random(SEED)
@@ -597,6 +618,7 @@ def _load(spec: Spec, operator_pks: list[int], supervisor_pk: int) -> tuple[int,
         orders = RowWriter(ORDER, ORDER_COLUMNS, plain=True, pipe=pipe)
         lines = RowWriter(LINE, LINE_COLUMNS, plain=True, pipe=pipe)
         open_orders: list[tuple[int, datetime]] = []
+        commented: list[tuple[int, datetime]] = []
         try:
             for order, order_lines in _orders(spec.orders, rng, now):
                 orders.add(order)
@@ -604,6 +626,8 @@ def _load(spec: Spec, operator_pks: list[int], supervisor_pk: int) -> tuple[int,
                     lines.add(line)
                 if order[2] not in final:
                     open_orders.append((order[0], order[13]))
+                if order[0] % COMMENTED_EVERY == 0:
+                    commented.append((order[0], order[13]))
             orders.flush()
             lines.flush()
         finally:
@@ -615,6 +639,8 @@ def _load(spec: Spec, operator_pks: list[int], supervisor_pk: int) -> tuple[int,
         holds, log, comments, timeline_order_id = _holds_and_log(
             open_orders, spec, operator_pks, supervisor_pk, rng, now
         )
+        commented = [row for row in commented if row[0] != timeline_order_id]  # its timeline is counted
+        comments += _comments(commented, operator_pks, first_id=len(comments) + 1, now=now)
         for table, columns, rows in (
             (ASSIGNMENT, HOLD_COLUMNS, holds),
             (LOG, LOG_COLUMNS, log),
@@ -694,11 +720,18 @@ def state_reset() -> dict[str, float]:
     steps = {}
     started = time.perf_counter()
     tables_empty([CHANGE])
-    with transaction.atomic(), _bulk_load_mode(list(SNAPSHOTS)), _hold_markers_deferred():
-        tables_empty(list(SNAPSHOTS))
-        for table, (snapshot, columns) in SNAPSHOTS.items():
+    # The figures only add comments: the ones after the load's are deleted, and the loaded ones (one on every
+    # fifth order) are not copied back nor their indexes rebuilt.
+    reloaded = [table for table in SNAPSHOTS if table != COMMENT]
+    with transaction.atomic(), _bulk_load_mode(reloaded), _hold_markers_deferred():
+        tables_empty(reloaded)
+        for table in reloaded:
+            snapshot, columns = SNAPSHOTS[table]
             names = ", ".join(columns)
             execute(f"INSERT INTO {table} ({names}) SELECT {names} FROM {snapshot} ORDER BY id")
+        execute(
+            f"DELETE FROM {COMMENT} WHERE id > (SELECT coalesce(max(id), 0) FROM {SNAPSHOTS[COMMENT][0]})"
+        )
         sequences_reset([Assignment, AssignmentLog, OrderComment])
         steps["holds and log"] = time.perf_counter() - started
         started = time.perf_counter()

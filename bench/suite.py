@@ -30,7 +30,19 @@ from pathlib import Path
 
 from bench.env import DEFAULT_DATABASE_URL, REPO, django_setup
 
-FIGURES = ("list", "page", "pages", "bulk", "claims", "status", "release", "http", "hooks", "backfill")
+FIGURES = (
+    "list",
+    "page",
+    "pages",
+    "lists",
+    "bulk",
+    "claims",
+    "status",
+    "release",
+    "http",
+    "hooks",
+    "backfill",
+)
 RESULTS = REPO / "bench" / "RESULTS.md"
 ANALYSIS_START, ANALYSIS_END = "<!-- analysis:start -->", "<!-- analysis:end -->"
 
@@ -286,7 +298,7 @@ def main(argv: list[str] | None = None) -> int:
 
     from django.db import connection
 
-    from bench import changelist, data, engine, http_load, operations, profiling
+    from bench import admin_lists, changelist, data, engine, http_load, operations, profiling
     from bench import stores as store_figures
     from bench.common import Report
 
@@ -316,6 +328,7 @@ def main(argv: list[str] | None = None) -> int:
         "list": lambda: changelist.measure_list(report, dataset, sizes.page_repeat, args.smoke),
         "page": lambda: changelist.measure_order_page(report, dataset, sizes.page_repeat, args.smoke),
         "pages": lambda: changelist.measure_pages(report, dataset, sizes.page_repeat, args.smoke),
+        "lists": lambda: admin_lists.measure_admin_lists(report, dataset, sizes.page_repeat, args.smoke),
         "bulk": lambda: engine.measure_bulk(report, sizes, dataset, args.smoke),
         "claims": lambda: engine.measure_claims(report, sizes, dataset, args.smoke),
         "status": lambda: operations.measure_status_change(report, sizes, dataset, args.smoke),
