@@ -169,6 +169,7 @@ def slow_password_checks(monkeypatch, seconds: float = 0.05) -> list[str]:
 
 
 @pytest.mark.postgres
+@pytest.mark.pgbouncer
 @pytest.mark.django_db(transaction=True)
 def test_a_burst_of_guesses_from_eight_connections_is_heard_exactly_ten_times(roles, monkeypatch):
     """Eight workers guessing at once, three times each, while each password check takes a while: exactly
