@@ -48,10 +48,15 @@ def count_in_database(key: str, expires_at: float) -> int:
 def count_in_cache(key: str, timeout: int) -> int:
     cache.add(key, 0, timeout=timeout)
     try:
-        return cache.incr(key)
+        count = cache.incr(key)
     except ValueError:  # the entry expired between add and incr
         cache.add(key, 1, timeout=timeout)
         return 1
+    if count == 1:
+        # Django's Redis incr checks that the key exists, then INCRs: a key that expired in between is made
+        # again by INCR with no expiry, and would stay in Redis for good. A window's first count sets it.
+        cache.touch(key, timeout)
+    return count
 
 
 class ApiKeyRateThrottle(BaseThrottle):

@@ -88,6 +88,29 @@ def test_the_counter_ends_with_its_window(operator, redis_cache):
 
 
 @pytest.mark.django_db
+def test_a_counter_that_expires_during_its_increment_still_ends(operator, redis_cache, monkeypatch):
+    """Django's incr checks that the key exists, then INCRs; a key expiring in between is made again by INCR,
+    with no expiry unless the throttle sets one."""
+    from django.core.cache.backends.redis import RedisCacheClient
+
+    def incr_across_the_expiry(self, key, delta):
+        client = self.get_client(key, write=True)
+        if not client.exists(key):
+            raise ValueError(f"Key {key!r} not found.")
+        client.delete(key)  # the window's key expires right here
+        return client.incr(key, delta)
+
+    monkeypatch.setattr(RedisCacheClient, "incr", incr_across_the_expiry)
+    key_client(operator).get("/api/v1/statuses/")
+    client = redis.Redis.from_url(TEST_REDIS_URL)
+    try:
+        (key,) = redis_counts(redis_cache)
+        assert 0 < client.ttl(key) <= 61
+    finally:
+        client.close()
+
+
+@pytest.mark.django_db
 def test_failed_logins_stay_in_the_database_with_redis(operator, redis_cache):
     """The login throttle never counts in the cache: emptying Redis does not lift a lockout."""
     client = Client()
