@@ -127,6 +127,12 @@ def _import(path: Path) -> None:
     _pending_list_merged()
 
 
+def measure_writes(report: Report, imported: int, bulk: int, repeat: int, smoke: bool) -> None:
+    """Figure 12: `imported` orders through import_orders, then `bulk` orders through a status change."""
+    measure_import(report, imported, repeat, smoke)
+    measure_bulk_status(report, bulk, repeat, smoke)
+
+
 def measure_import(report: Report, count: int, repeat: int, smoke: bool) -> None:
     """Figure 12: import_orders of `count` new orders, then of the same orders changed, with the search
     column kept against the same imports with its work skipped; interleaved, each run rolled back."""

@@ -338,11 +338,12 @@ def main(argv: list[str] | None = None) -> int:
         "claims": lambda: engine.measure_claims(report, sizes, dataset, args.smoke),
         "status": lambda: operations.measure_status_change(report, sizes, dataset, args.smoke),
         "release": lambda: operations.measure_release_orders(report, sizes, dataset, args.smoke),
-        "import": lambda: (
-            imports.measure_import(
-                report, 100 if args.smoke else args.import_orders, sizes.import_repeat, args.smoke
-            ),
-            imports.measure_bulk_status(report, sizes.status_bulk, sizes.import_repeat, args.smoke),
+        "import": lambda: imports.measure_writes(
+            report,
+            100 if args.smoke else args.import_orders,
+            sizes.status_bulk,
+            sizes.import_repeat,
+            args.smoke,
         ),
         "http": lambda: http_load.measure_http(report, sizes, dataset, args.smoke, args.http_seconds),
         "hooks": lambda: store_figures.measure_hooks(
