@@ -424,7 +424,15 @@ class OrderListView(ApiView):
         if not orders.is_valid():
             raise serializers.ValidationError(orders.errors)
         paginator = OrderCursorPagination()
-        page: list[Order] | None = paginator.paginate_queryset(orders.qs, request, view=self)
+        searched = bool(orders.form.cleaned_data.get("q"))
+        # A search's matches come from the trigram index in no useful order: PostgreSQL sorts them all for the
+        # page, and would join every match to its status, store and hold first. The page is cut from the
+        # orders alone, then its orders are read with their joins (one statement more, a page's size).
+        queryset = orders.qs.select_related(None) if searched else orders.qs
+        page: list[Order] | None = paginator.paginate_queryset(queryset, request, view=self)
+        if searched and page:
+            joined = orders_with_holds().in_bulk([order.pk for order in page])
+            page = [joined[order.pk] for order in page if order.pk in joined]
         data = OrderSerializer(page, many=True, context={"request": request}).data
         return paginator.get_paginated_response(data)
 

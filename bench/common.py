@@ -117,6 +117,7 @@ class Sizes:
     status_bulk: int = 10_000  # held orders completed per bulk status change
     release_operators: int = 4  # release_orders --operator x 4: holds / 5 holds (100,000 of 500,000)
     release_repeat: int = 3
+    import_repeat: int = 5  # timed rounds of figure 12's imports, after a warm-up round
 
     @property
     def release_holds(self) -> int:
@@ -134,4 +135,5 @@ SMOKE = Sizes(
     claims=100,
     status_bulk=10,
     release_repeat=1,
+    import_repeat=1,
 )

@@ -39,6 +39,7 @@ FIGURES = (
     "claims",
     "status",
     "release",
+    "import",
     "http",
     "hooks",
     "backfill",
@@ -64,6 +65,12 @@ def arguments(argv: list[str] | None) -> argparse.Namespace:
         type=int,
         default=10_000,
         help="orders of the sync_orders backfill (default 10,000)",
+    )
+    parser.add_argument(
+        "--import-orders",
+        type=int,
+        default=10_000,
+        help="orders of figure 12's import_orders (default 10,000)",
     )
     parser.add_argument(
         "--hooks-seconds", type=float, default=120, help="seconds of webhook deliveries at 20/s (default 120)"
@@ -298,7 +305,7 @@ def main(argv: list[str] | None = None) -> int:
 
     from django.db import connection
 
-    from bench import admin_lists, changelist, data, engine, http_load, operations, profiling
+    from bench import admin_lists, changelist, data, engine, http_load, imports, operations, profiling
     from bench import stores as store_figures
     from bench.common import Report
 
@@ -333,6 +340,13 @@ def main(argv: list[str] | None = None) -> int:
         "claims": lambda: engine.measure_claims(report, sizes, dataset, args.smoke),
         "status": lambda: operations.measure_status_change(report, sizes, dataset, args.smoke),
         "release": lambda: operations.measure_release_orders(report, sizes, dataset, args.smoke),
+        "import": lambda: imports.measure_writes(
+            report,
+            100 if args.smoke else args.import_orders,
+            sizes.status_bulk,
+            sizes.import_repeat,
+            args.smoke,
+        ),
         "http": lambda: http_load.measure_http(report, sizes, dataset, args.smoke, args.http_seconds),
         "hooks": lambda: store_figures.measure_hooks(
             report,

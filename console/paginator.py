@@ -5,6 +5,7 @@ import json
 from django.core.exceptions import EmptyResultSet
 from django.core.paginator import Paginator
 from django.db import connections
+from django.db.models import QuerySet
 from django.db.models.lookups import Exact, In
 from django.db.models.sql.where import AND
 from django.utils.functional import cached_property
@@ -91,6 +92,19 @@ class EstimatingPaginator(Paginator):
 
 
 class SearchEstimatingPaginator(EstimatingPaginator):
-    """The paginator of a text search: "about N" from SEARCH_ESTIMATE_ABOVE rows on."""
+    """The paginator of a text search: "about N" from SEARCH_ESTIMATE_ABOVE rows on, and a page cut before
+    the list's joins."""
 
     estimate_above = SEARCH_ESTIMATE_ABOVE
+
+    def page(self, number):
+        """The page's orders, chosen by their ids first: a search's rows come from the trigram index in no
+        useful order, so PostgreSQL sorts every match to keep the newest, and it would join each match to
+        its status, hold and holder before sorting (the joins' cost grew with the matches, not the page).
+        The page's ids are sorted and cut from the search alone; only they are joined."""
+        page = super().page(number)
+        matches = self.object_list
+        if isinstance(matches, QuerySet) and isinstance(page.object_list, QuerySet):
+            cut = page.object_list.query
+            page.object_list = matches.filter(pk__in=matches.values("pk")[cut.low_mark : cut.high_mark])
+        return page

@@ -132,6 +132,39 @@ def test_only_an_equality_on_a_unique_column_counts_as_at_most_one_row(db):
     assert not at_most_one_row(Order.objects.filter(assignment__order_id=5))
 
 
+def test_a_search_page_is_cut_from_the_matches_before_the_list_joins_them(
+    client, operator, other_operator, monkeypatch
+):
+    """A text search's page keeps the newest matches, each with its hold, and joins the holds of that page
+    only: joining every match before the sort grew with the matches (bench figure 7, issue 24)."""
+    import re
+
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    from console.admin import OrderAdmin
+
+    monkeypatch.setattr(OrderAdmin, "list_per_page", 2)
+    matches = [OrderFactory(customer_name=f"Maria Ivanova {n}") for n in range(5)]
+    OrderFactory(customer_name="Petar Petrov")
+    orders_assign(actor=other_operator, order_ids=[matches[3].pk])
+    newest_first = [order.pk for order in sorted(matches, key=lambda order: (order.created_at, order.pk))]
+    newest_first.reverse()
+    client.force_login(operator)
+    client.get(CHANGELIST)  # warm the session
+    shown, holders = [], {}
+    for page in (1, 2, 3):
+        with CaptureQueriesContext(connection) as captured:
+            response = client.get(CHANGELIST, {"q": "ivanova", "p": page})
+        rows = list(response.context["cl"].result_list)
+        shown.append([row.pk for row in rows])
+        holders.update({row.pk: row.assignment.operator_id for row in rows if hasattr(row, "assignment")})
+        page_sql = [query["sql"] for query in captured if "operators_assignment" in query["sql"]]
+        assert any(re.search(r"IN \(SELECT .+ LIMIT \d+( OFFSET \d+)?\)", sql) for sql in page_sql), page_sql
+    assert shown == [newest_first[0:2], newest_first[2:4], newest_first[4:5]]
+    assert holders == {matches[3].pk: other_operator.pk}
+
+
 @pytest.mark.postgres
 def test_the_unassigned_filter_is_an_anti_join_the_planner_estimates(client, operator, other_operator):
     """At 1M orders a one-row estimate made the list hash every hold and count exactly: 2.4 s a page."""
