@@ -25,7 +25,9 @@ import pytest
 from stores.exports import json_records, shopify_csv_records
 from stores.incoming import IncomingOrder, PayloadError
 from stores.platforms import MAPPINGS, POLL_MAPPINGS
+from stores.platforms.magento import SEARCH_FIELDS
 from stores.simulation import BUILDERS
+from tests.stores.fake_store import fields_filtered
 from tests.stores.payload_fuzz import json_paths
 
 FIXTURES = Path(__file__).resolve().parent.parent.parent / "stores" / "fixtures"
@@ -285,3 +287,28 @@ def test_the_golden_file_pins_every_platform_and_refusal():
     assert (
         sum(Decimal(line["line_total"]) for line in magento["lines"]) == Decimal(magento["subtotal"]) == 160
     )
+
+
+def _as_polled(order: Any) -> Any:
+    """The order as a poll is given it: within a search page, with only SEARCH_FIELDS."""
+    return fields_filtered({"items": [order], "total_count": 1}, SEARCH_FIELDS)["items"][0]
+
+
+def test_magento_maps_the_fields_a_poll_asks_for_as_it_maps_the_whole_order():
+    """SEARCH_FIELDS names every field the mapping reads: the real order, each quirk, each order polling
+    reads, and each field of the order replaced by a value the mapping reads differently or refuses map the
+    same with only those fields."""
+    mapping = MAPPINGS["magento"]
+    whole = fixture("magento-order.json")
+    payloads = {"fixture": whole}
+    payloads |= {f"variant {name}": _magento_variant(change) for name, change in MAGENTO_VARIANTS.items()}
+    payloads |= {f"poll {n}": BUILDERS["magento"](n, WHEN) for n in (1001, 1002)}
+    for path in json_paths(whole):
+        for n, value in enumerate(("x", 1.5, None)):
+            payloads[f"{'.'.join(map(str, path))} as value {n}"] = replaced(whole, path, value)
+    differ = [
+        name
+        for name, payload in payloads.items()
+        if not isinstance(payload, dict) or outcome(mapping, _as_polled(payload)) != outcome(mapping, payload)
+    ]
+    assert not differ, f"{len(differ)} of {len(payloads)} differ: {differ[:5]}"
