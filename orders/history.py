@@ -129,13 +129,21 @@ class OrderFieldChange:
     new: str
 
 
-def changes_record_many(*, changes: Iterable[OrderFieldChange], actor: Actor | None, at: datetime) -> int:
-    """Write many orders' field changes in one statement (bulk_create in batches on SQLite)."""
+def changes_record_many(
+    *,
+    changes: Iterable[OrderFieldChange],
+    actor: Actor | None,
+    at: datetime,
+    store_id: int | None = None,
+) -> int:
+    """Write many orders' field changes in one statement (bulk_create in batches on SQLite). `store_id`: the
+    connected store that made them (`actor` is then None)."""
     rows = [
         OrderChange(
             order_id=item.order_id,
             version=item.version,
             actor=actor,
+            store_id=store_id,
             at=at,
             field=item.field,
             old_value=item.old,

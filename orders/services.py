@@ -547,6 +547,63 @@ def _store_unchecked(order: Order) -> list[str]:
     return ["status", "store", "updated_by", *(["customer_name"] if order.customer_name == "" else [])]
 
 
+@dataclass(slots=True)
+class _StoreUpdatePlan:
+    """What a store's copy changes in one order (order_store_write, orders_store_update): the fields'
+    changes as the history records them, the lines that replace the order's (None: they stay), whether only
+    the store's time moved, the status before."""
+
+    field_changes: dict[str, tuple[str, str]]
+    new_lines: list[OrderLine] | None
+    store_time_moved: bool
+    old_status: str
+
+
+def _store_update_plan(
+    order: Order,
+    store: StoreWriter,
+    values: Mapping[str, Any],
+    status: OrderStatus,
+    current_lines: list[OrderLine] | None,
+    lines: Sequence[Mapping[str, Any]] | None,
+) -> _StoreUpdatePlan:
+    """Set the store's copy on `order` (in memory) and say what changed; RequestRefused (the order left as
+    it was read) when a value is one the order cannot hold."""
+    before = Order(**{f.attname: getattr(order, f.attname) for f in Order._meta.concrete_fields})
+    old_status = order.status_id
+    for name, value in values.items():
+        setattr(order, name, value)
+    order.status_id = status.code
+    try:
+        order.clean_fields(exclude=_store_unchecked(order))
+    except ValidationError as error:
+        for f in Order._meta.concrete_fields:
+            setattr(order, f.attname, getattr(before, f.attname))
+        raise _store_invalid(before.number, store, error) from None
+    recorded = {name: getattr(order, name) for name in values if name in history.FIELDS}
+    field_changes = history.field_changes(before, {**recorded, "status": status})
+    replacing = None
+    if lines is not None and current_lines is not None:
+        try:
+            new_lines = _store_lines(order, store, lines)
+        except RequestRefused:
+            for f in Order._meta.concrete_fields:
+                setattr(order, f.attname, getattr(before, f.attname))
+            raise
+        old_text = history.lines_text(
+            (line.sku, line.name, line.qty, line.unit_price) for line in current_lines
+        )
+        new_text = history.lines_text((line.sku, line.name, line.qty, line.unit_price) for line in new_lines)
+        same_totals = [line.line_total for line in current_lines] == [line.line_total for line in new_lines]
+        if old_text != new_text or not same_totals:
+            replacing = new_lines
+            if old_text != new_text:
+                field_changes[history.LINES] = (old_text, new_text)
+    return _StoreUpdatePlan(
+        field_changes, replacing, before.store_updated_at != order.store_updated_at, old_status
+    )
+
+
 @transaction.atomic(savepoint=False)
 def order_store_write(
     *,
@@ -605,33 +662,14 @@ def order_store_write(
         event_send_on_commit(event)
         return StoreWrite(order, True, ())
 
-    before = Order(**{f.attname: getattr(order, f.attname) for f in Order._meta.concrete_fields})
-    old_status = order.status_id
-    for name, value in values.items():
-        setattr(order, name, value)
-    order.status_id = status.code
-    try:
-        order.clean_fields(exclude=_store_unchecked(order))
-    except ValidationError as error:
-        raise _store_invalid(before.number, store, error) from None
-    recorded = {name: getattr(order, name) for name in values if name in history.FIELDS}
-    field_changes = history.field_changes(before, {**recorded, "status": status})
-    if lines is not None:
-        current_lines = list(OrderLine.objects.filter(order=order).order_by("id"))
-        new_lines = _store_lines(order, store, lines)
-        old_text = history.lines_text(
-            (line.sku, line.name, line.qty, line.unit_price) for line in current_lines
-        )
-        new_text = history.lines_text((line.sku, line.name, line.qty, line.unit_price) for line in new_lines)
-        same_totals = [line.line_total for line in current_lines] == [line.line_total for line in new_lines]
-        if old_text != new_text or not same_totals:
-            OrderLine.objects.filter(order=order).delete()
-            OrderLine.objects.bulk_create(new_lines)
-            if old_text != new_text:
-                field_changes[history.LINES] = (old_text, new_text)
-    store_time_moved = before.store_updated_at != order.store_updated_at
+    current_lines = list(OrderLine.objects.filter(order=order).order_by("id")) if lines is not None else None
+    plan = _store_update_plan(order, store, values, status, current_lines, lines)
+    field_changes, old_status = plan.field_changes, plan.old_status
+    if plan.new_lines is not None:
+        OrderLine.objects.filter(order=order).delete()
+        OrderLine.objects.bulk_create(plan.new_lines)
     if not field_changes:
-        if store_time_moved:
+        if plan.store_time_moved:
             # The store touched the order without changing anything we keep: remember how far we are,
             # without a new version (nothing a person sees changed).
             Order.objects.filter(pk=order.pk).update(store_updated_at=order.store_updated_at)
@@ -759,4 +797,148 @@ def orders_store_create(
     )
     # Not in the transaction: a new order has no holder to notify.
     event_send_on_commit(event)
+    return results
+
+
+@dataclass(frozen=True, slots=True)
+class StoreOrderUpdate:
+    """One known order of a connected store and its store's copy, as order_store_write takes them: the order
+    (locked by the caller in this transaction), its fields, status and lines (None keeps the lines)."""
+
+    order: Order
+    values: Mapping[str, Any]
+    status_code: str
+    lines: Sequence[Mapping[str, Any]] | None
+
+
+@transaction.atomic(savepoint=False)
+def orders_store_update(
+    *, store: StoreWriter, updates: Sequence[StoreOrderUpdate]
+) -> list[StoreWrite | RequestRefused]:
+    """Write a connected store's copies of many known orders at once (a poll's page of orders we hold), each
+    exactly as order_store_write writes one: the same checks (a refusal names the order, and that order alone
+    is not written), a new version and the history rows only where something a person sees changed, the
+    lines replaced where they differ, the store's time moved alone where only it moved, the holders
+    notified, and a new status through `order_status_changed` (a final one ends the hold, by the store).
+
+    Set-based: the statuses in one query, the orders' lines in one, then one UPDATE of the changed orders,
+    one of the orders whose store time alone moved, one DELETE and one INSERT of the replaced lines, one
+    INSERT of the history; one OrderChanged per set of changed fields (its receivers are set-based), one
+    status signal per new status. Returns, in the order given, each order's StoreWrite or the
+    RequestRefused that kept it out.
+    """
+    for update in updates:
+        unknown = sorted(set(update.values) - set(STORE_FIELDS))
+        if unknown:
+            raise RequestRefused(
+                f"orders_store_update: unknown fields {', '.join(unknown)}", code=Code.INVALID_INPUT
+            )
+    codes = {update.status_code for update in updates}
+    statuses = {status.code: status for status in OrderStatus.objects.filter(code__in=codes)}
+    with_lines = [update.order.pk for update in updates if update.lines is not None]
+    current: dict[int, list[OrderLine]] = {pk: [] for pk in with_lines}
+    if with_lines:
+        for line in OrderLine.objects.filter(order_id__in=id_set(with_lines)).order_by("order_id", "id"):
+            current[line.order_id].append(line)
+    now = timezone.now()
+    results: list[StoreWrite | RequestRefused] = []
+    changed: list[tuple[Order, _StoreUpdatePlan, OrderStatus]] = []
+    time_moved: list[Order] = []
+    replaced_lines: list[tuple[Order, list[OrderLine]]] = []
+    written_fields: set[str] = set()
+    for update in updates:
+        order, values = update.order, update.values
+        if "currency" in values:
+            values = {**values, "currency": currency_normalised(values["currency"])}
+        status = statuses.get(update.status_code)
+        if status is None:
+            results.append(
+                RequestRefused(
+                    _("%(store)s order #%(number)s was not saved: there is no order status %(code)r.")
+                    % {"store": store.name, "number": values.get("number", ""), "code": update.status_code},
+                    code=Code.INVALID_INPUT,
+                )
+            )
+            continue
+        try:
+            plan = _store_update_plan(
+                order,
+                store,
+                values,
+                status,
+                current.get(order.pk) if update.lines is not None else None,
+                update.lines,
+            )
+        except RequestRefused as refusal:
+            results.append(refusal)
+            continue
+        if plan.new_lines is not None:
+            replaced_lines.append((order, plan.new_lines))
+        if plan.field_changes:
+            order.version += 1
+            order.updated_at = now
+            order.updated_by = None
+            changed.append((order, plan, status))
+            written_fields.update(values)
+            results.append(StoreWrite(order, False, tuple(plan.field_changes)))
+        else:
+            if plan.store_time_moved:
+                time_moved.append(order)
+            results.append(StoreWrite(order, False, ()))
+    if replaced_lines:
+        OrderLine.objects.filter(order_id__in=id_set([order.pk for order, _lines in replaced_lines])).delete()
+        OrderLine.objects.bulk_create([line for _order, lines in replaced_lines for line in lines])
+    if time_moved:
+        Order.objects.bulk_update(time_moved, ["store_updated_at"])
+    if not changed:
+        return results
+    # One UPDATE of every changed order: each row gets its own values (the manager adds the search column
+    # when a searched field is among them).
+    Order.objects.bulk_update(
+        [order for order, _plan, _status in changed],
+        sorted({*written_fields, "status", "version", "updated_at", "updated_by"}),
+    )
+    history.changes_record_many(
+        changes=[
+            history.OrderFieldChange(order.pk, order.version, name, old, new)
+            for order, plan, _status in changed
+            for name, (old, new) in plan.field_changes.items()
+        ],
+        actor=None,
+        at=now,
+        store_id=store.store_id,
+    )
+    by_fields: dict[tuple[str, ...], list[int]] = {}
+    for order, plan, _status in changed:
+        by_fields.setdefault(tuple(plan.field_changes), []).append(order.pk)
+    events = [
+        OrderChanged(
+            order_ids=tuple(ids),
+            fields=fields,
+            actor_id=None,
+            at=now,
+            source="store",
+            store_name=store.name,
+        )
+        for fields, ids in by_fields.items()
+    ]
+    # Before the auto-release: in-transaction receivers (the holders' notifications) still see the holds.
+    for event in events:
+        event_send_in_transaction(event)
+    by_status: dict[str, list[tuple[Order, _StoreUpdatePlan, OrderStatus]]] = {}
+    for entry in changed:
+        if "status" in entry[1].field_changes:
+            by_status.setdefault(entry[2].code, []).append(entry)
+    for entries in by_status.values():
+        order_status_changed.send(
+            sender=Order,
+            order_ids=[order.pk for order, _plan, _status in entries],
+            old_status_codes={order.pk: plan.old_status for order, plan, _status in entries},
+            new_status=entries[0][2],
+            actor=None,
+            reason="",
+            store_id=store.store_id,
+        )
+    for event in events:
+        event_send_on_commit(event)
     return results

@@ -13,7 +13,15 @@ from django.utils.translation import gettext as _
 
 from orderops.service_log import service_logged
 from orders.models import Order
-from orders.services import StoreNewOrder, StoreWriter, order_store_write, orders_store_create
+from orders.results import RequestRefused
+from orders.services import (
+    StoreNewOrder,
+    StoreOrderUpdate,
+    StoreWriter,
+    order_store_write,
+    orders_store_create,
+    orders_store_update,
+)
 from stores.incoming import IncomingOrder, PayloadError
 from stores.models import DEFAULT_STATUS_MAPS, DELETED, Store, StoreChange
 
@@ -129,24 +137,36 @@ def _deleted_values(incoming: IncomingOrder) -> dict:
     return {"store_updated_at": incoming.updated_at.astimezone(UTC)}
 
 
-def _store_order_locked(store: Store, external_id: str) -> Order | None:
-    """The store's order with this id, locked for this transaction (one statement, as order_locked)."""
-    # With the latest status change written back to the store (store_status_echo), in the same statement.
+def _store_orders_locking(store: Store):
+    """The store's orders, to be locked for this transaction, each with the latest status change written
+    back to the store (store_status_echo), in the same statement."""
     written_back = (
         StoreChange.objects.filter(order_id=OuterRef("pk"), kind=StoreChange.Kind.STATUS)
         .exclude(state=StoreChange.State.DEAD)
         .order_by("-id")
     )
     return (
-        Order.objects.filter(store=store, external_id=external_id)
+        Order.objects.filter(store=store)
         .annotate(
             written_back_payload=Subquery(written_back.values("payload")[:1], output_field=JSONField()),
             written_back_store_status=Subquery(written_back.values("store_status")[:1]),
         )
         .select_for_update(no_key=True, of=("self",))
-        .order_by()
-        .first()
     )
+
+
+def _store_order_locked(store: Store, external_id: str) -> Order | None:
+    """The store's order with this id, locked for this transaction (one statement, as order_locked)."""
+    return _store_orders_locking(store).filter(external_id=external_id).order_by().first()
+
+
+def _store_orders_locked(store: Store, external_ids: Sequence[str]) -> dict[str, Order]:
+    """The store's orders with these ids, locked for this transaction in one statement, in the order of
+    their ids (a stable order: two writers of overlapping sets never wait for each other in a cycle)."""
+    return {
+        order.external_id: order
+        for order in _store_orders_locking(store).filter(external_id__in=sorted(external_ids)).order_by("pk")
+    }
 
 
 @service_logged("store_order_apply")
@@ -236,9 +256,11 @@ def store_orders_apply(*, store: Store, incomings: Sequence[IncomingOrder], via:
     """Apply many orders of one store (a poll's page), each with exactly the outcome store_order_apply gives
     it, in fewer statements: the page's known orders are read in one query; the new ones are created
     together (orders.services.orders_store_create: one INSERT of orders, one of lines); an order older than
-    the copy we hold is `stale` without a lock (store_updated_at only moves forward); every other one (an
-    update, a copy as old as ours, a second copy of an order in the same page, a deletion) goes through
-    store_order_apply in the page's order, after the creations.
+    the copy we hold is `stale` without a lock (store_updated_at only moves forward); the other known ones
+    (an update, a copy as old as ours) are locked together in one statement, checked again under the lock
+    (forward only: a webhook may have applied a newer copy meanwhile) and written together
+    (orders.services.orders_store_update); a second copy of an order in the same page and a deletion go
+    through store_order_apply in the page's order, after the others.
 
     One order that cannot be applied is that order's result, never the page's: the creations run in a
     savepoint, and when it fails (another connection created one of them meanwhile, a number the store
@@ -247,6 +269,7 @@ def store_orders_apply(*, store: Store, incomings: Sequence[IncomingOrder], via:
     """
     Via(via)
     results: list[StoreApplyResult | Exception | None] = [None] * len(incomings)
+    updating: list[int] = []
     writer = store_writer(store)
     ids = {incoming.external_id for incoming in incomings if incoming.external_id}
     known = {
@@ -270,7 +293,7 @@ def store_orders_apply(*, store: Store, incomings: Sequence[IncomingOrder], via:
             if held_at is not None and incoming.updated_at.astimezone(UTC) < held_at:
                 results[index] = StoreApplyResult(Outcome.STALE, pk, number)
             else:
-                one_by_one.append(index)
+                updating.append(index)
             continue
         try:
             new = StoreNewOrder(
@@ -301,6 +324,28 @@ def store_orders_apply(*, store: Store, incomings: Sequence[IncomingOrder], via:
                     if not isinstance(written, Exception)
                     else written
                 )
+    if updating:
+        try:
+            with transaction.atomic():
+                applied = _known_orders_apply(
+                    store, writer, [(index, incomings[index]) for index in updating]
+                )
+        except Exception as error:  # one of them is the cause: each on its own says which, and why
+            logger.info(
+                "store_orders_apply %s: %s known orders applied one by one (%s: %s)",
+                store.slug,
+                len(updating),
+                type(error).__name__,
+                error,
+            )
+            one_by_one.extend(updating)
+        else:
+            for index, result in applied.items():
+                if result is None:  # no longer ours to update together (see _known_orders_apply)
+                    one_by_one.append(index)
+                else:
+                    results[index] = result
+        one_by_one.sort()
     for index in one_by_one:
         try:
             results[index] = store_order_apply(store=store, incoming=incomings[index], via=via)
@@ -308,6 +353,45 @@ def store_orders_apply(*, store: Store, incomings: Sequence[IncomingOrder], via:
             results[index] = error
     assert all(result is not None for result in results)
     return StoreOrdersApplied([result for result in results if result is not None])
+
+
+def _known_orders_apply(
+    store: Store, writer: StoreWriter, known: list[tuple[int, IncomingOrder]]
+) -> dict[int, StoreApplyResult | Exception | None]:
+    """store_order_apply of orders we hold (first copies, none a deletion), together: locked in one
+    statement, each checked as store_order_apply checks it (stale under the lock, the status map, the echo
+    of our own write-back), the rest written by orders_store_update. By index: the result, or None for an
+    order not found under the lock (the caller applies it alone)."""
+    locked = _store_orders_locked(store, [incoming.external_id for _index, incoming in known])
+    results: dict[int, StoreApplyResult | Exception | None] = {}
+    writing: list[tuple[int, StoreOrderUpdate]] = []
+    for index, incoming in known:
+        order = locked.get(incoming.external_id)
+        if order is None:
+            results[index] = None
+            continue
+        if (
+            order.store_updated_at is not None
+            and incoming.updated_at.astimezone(UTC) < order.store_updated_at
+        ):
+            results[index] = StoreApplyResult(Outcome.STALE, order.pk, order.number)
+            continue
+        try:
+            status_code = _status_code(store, incoming)
+        except PayloadError as error:
+            results[index] = error
+            continue
+        if status_code != order.status_id and store_status_echo(store, order, incoming):
+            status_code = order.status_id  # the store repeats what we wrote back to it (issue 23)
+        writing.append((index, StoreOrderUpdate(order, _values(incoming), status_code, _lines(incoming))))
+    written = orders_store_update(store=writer, updates=[update for _index, update in writing])
+    for (index, _update), write in zip(writing, written, strict=True):
+        if isinstance(write, RequestRefused):
+            results[index] = write
+        else:
+            outcome = Outcome.UPDATED if write.fields else Outcome.UNCHANGED
+            results[index] = StoreApplyResult(outcome, write.order.pk, write.order.number, write.fields)
+    return results
 
 
 def store_status_echo(store: Store, order: Order, incoming: IncomingOrder) -> bool:

@@ -84,21 +84,26 @@ class Reader:
     def text(self, path: str, source: Any = None, *, required: bool = False, entities: bool = False) -> str:
         """Text, stripped; numbers (an id, a postcode sent as a number) as their digits; entities decoded when
         the platform encodes them (WooCommerce)."""
-        value = self.get(path, source)
-        if value is None:
+        return self.text_of(self.get(path, source), path, required=required, entities=entities)
+
+    def text_of(self, value: Any, label: str, *, required: bool = False, entities: bool = False) -> str:
+        """text() of a value already found (a mapping walking a list reads its items' fields itself)."""
+        if type(value) is str:  # the common case first
+            text = value.strip()
+        elif value is None:
             text = ""
         elif isinstance(value, bool):
-            raise self.error(path, f"must be text, not {str(value).lower()}")
+            raise self.error(label, f"must be text, not {str(value).lower()}")
         elif isinstance(value, int | str | Decimal):
             text = str(value).strip()
         elif isinstance(value, float) and value.is_integer():
             text = str(int(value))
         else:
-            raise self.error(path, f"must be text, not {type(value).__name__}")
+            raise self.error(label, f"must be text, not {type(value).__name__}")
         if entities:
             text = html.unescape(text)
         if required and not text:
-            raise self.error(path, "is missing")
+            raise self.error(label, "is missing")
         return text
 
     def money(
@@ -140,19 +145,24 @@ class Reader:
 
     def quantity(self, path: str, source: Any = None) -> int:
         """A whole quantity of at least 1 (Magento sends 1 or 1.0000; WooCommerce an int)."""
-        value = self.get(path, source)
+        return self.quantity_of(self.get(path, source), path)
+
+    def quantity_of(self, value: Any, label: str) -> int:
+        """quantity() of a value already found."""
+        if type(value) is int and 1 <= value <= QTY_LIMIT:  # the common case, exact
+            return value
         try:
             number = Decimal(repr(value) if isinstance(value, float) else str(value).strip())
         except (InvalidOperation, ValueError):
             number = None
         if value is None or isinstance(value, bool) or number is None or not number.is_finite():
-            raise self.error(path, f"must be a whole number, not {value!r}")
+            raise self.error(label, f"must be a whole number, not {value!r}")
         if number != number.to_integral_value():
-            raise self.error(path, f"{value} is not a whole quantity")
+            raise self.error(label, f"{value} is not a whole quantity")
         if number < 1:
-            raise self.error(path, f"{value} is not a quantity of at least 1")
+            raise self.error(label, f"{value} is not a quantity of at least 1")
         if number > QTY_LIMIT:
-            raise self.error(path, f"{value} is too large a quantity (at most {QTY_LIMIT})")
+            raise self.error(label, f"{value} is too large a quantity (at most {QTY_LIMIT})")
         return int(number)
 
     def time(
@@ -184,9 +194,13 @@ class Reader:
 
     def country(self, path: str, source: Any = None) -> str:
         """An ISO 3166-1 alpha-2 code, upper case; empty when the store sends none."""
-        code = self.text(path, source)
+        return self.country_of(self.get(path, source), path)
+
+    def country_of(self, value: Any, label: str) -> str:
+        """country() of a value already found."""
+        code = self.text_of(value, label)
         if code and not COUNTRY_CODE.fullmatch(code):
-            raise self.error(path, f"{code!r} is not a two-letter country code")
+            raise self.error(label, f"{code!r} is not a two-letter country code")
         return code.upper()
 
 

@@ -8,7 +8,8 @@ Shopify's GraphQL cost throttle, and slow answers for time-outs.
   the last is an empty list; `modified_after` is exclusive (WordPress's `after`).
 - Magento 2: `GET /rest/V1/orders?searchCriteria[...]` (updated_at gteq, sort by updated_at ASC, pageSize,
   currentPage), `Authorization: Bearer`; `{"items", "search_criteria", "total_count"}`; a page past the last
-  answers the last page again.
+  answers the last page again; `fields=` answers with those fields alone, as Magento's partial responses do
+  (fields_filtered).
 - Shopify: `POST /admin/api/<version>/graphql.json` with `X-Shopify-Access-Token`; the client's `variables`
   (`first`, `after`, `query` as `updated_at:>='...'`) are read, the query text is not parsed; `orders` with
   `nodes` and `pageInfo { hasNextPage endCursor }`; `extensions.cost.throttleStatus` from a leaky bucket;
@@ -338,6 +339,13 @@ class FakeStore:
         return 200, headers_out, orders[(page - 1) * per_page : page * per_page]
 
     def magento(self, query: dict[str, list[str]], headers: dict[str, str]) -> tuple[int, dict, Any]:
+        answer = self._magento(query, headers)
+        if answer[0] == 200 and query.get("fields"):
+            status, extra, payload = answer
+            return status, extra, fields_filtered(payload, query["fields"][0])
+        return answer
+
+    def _magento(self, query: dict[str, list[str]], headers: dict[str, str]) -> tuple[int, dict, Any]:
         if headers.get("authorization") != f"Bearer {MAGENTO_TOKEN}":
             return 401, {}, {"message": 'The consumer isn\'t authorized to access "%resources".'}
         prefix = "searchCriteria[filter_groups][0][filters][0]"
@@ -509,6 +517,58 @@ class FakeStore:
                     pass
 
         return Handler
+
+
+FieldSpec = dict[str, "FieldSpec | None"]
+
+
+def fields_parsed(text: str) -> FieldSpec:
+    """Magento's `fields` parameter as a tree, None for a whole field: `a,b[c,d[e]]` -> {"a": None, "b":
+    {"c": None, "d": {"e": None}}}. Refuses brackets that do not pair (ValueError)."""
+    spec: FieldSpec = {}
+    stack: list[FieldSpec] = [spec]
+    name = ""
+    last: str | None = None  # the field just closed, for a "[" after it
+    for char in text + ",":
+        if char in ",[]":
+            name = name.strip()
+            if name:
+                stack[-1][name] = None
+                last = name
+            name = ""
+            if char == "[":
+                if last is None:
+                    raise ValueError(f"fields: '[' without a field before it in {text!r}")
+                child: FieldSpec = {}
+                stack[-1][last] = child
+                stack.append(child)
+                last = None
+            elif char == "]":
+                if len(stack) == 1:
+                    raise ValueError(f"fields: unpaired ']' in {text!r}")
+                stack.pop()
+                last = None
+        else:
+            name += char
+    if len(stack) != 1:
+        raise ValueError(f"fields: unpaired '[' in {text!r}")
+    return spec
+
+
+def fields_filtered(value: Any, fields: "str | FieldSpec") -> Any:
+    """An answer with only the fields asked for, as Magento's Webapi FieldsFilter gives it ("Retrieve filtered
+    responses for REST endpoints"): a field named alone comes whole, `name[...]` with those of its fields; a
+    list is filtered item by item; a field the answer does not have is left out."""
+    spec = fields_parsed(fields) if isinstance(fields, str) else fields
+    if isinstance(value, list):
+        return [fields_filtered(item, spec) for item in value]
+    if not isinstance(value, dict):
+        return value
+    return {
+        name: value[name] if inner is None else fields_filtered(value[name], inner)
+        for name, inner in spec.items()
+        if name in value
+    }
 
 
 def _lines_page(order: dict, first: int, after: str | None) -> dict:

@@ -1,6 +1,7 @@
 """The stores' HTTP clients against the local fake store: each platform's paging and quirks, 429 with
 Retry-After, Shopify's cost throttle, time-outs, refused credentials."""
 
+import json
 import time
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
@@ -17,9 +18,20 @@ from stores.clients import (
     client_for,
     retry_after_seconds,
 )
+from stores.platforms.magento import ITEM_FIELDS, SEARCH_FIELDS, order_from_payload
 from tests.stores import fake_store as fake
 
 START = datetime(2026, 11, 1, 8, 0, tzinfo=UTC)
+PRODUCT = {
+    "sku": "24-MB01",
+    "name": "Joust Duffle Bag",
+    "price": 24.99,
+    "extension_attributes": {
+        "category_links": [{"position": 1, "category_id": "18"}],
+        "stock_item": {"item_id": 732, "qty": 0, "is_in_stock": False},
+    },
+    "options": [{"title": "a", "price": 1}, {"title": "b", "price": 2}],
+}
 
 
 @dataclass
@@ -127,6 +139,49 @@ def test_magento_stops_by_total_count_because_a_page_past_the_last_repeats_the_l
     assert first.query["searchCriteria[sortOrders][0][field]"] == ["updated_at"]
     assert first.query["searchCriteria[sortOrders][0][direction]"] == ["ASC"]
     assert first.query["searchCriteria[pageSize]"] == ["100"]
+    assert first.query["fields"] == [SEARCH_FIELDS]
+
+
+def test_magento_poll_asks_for_the_fields_the_mapping_reads_and_is_given_those_alone(fake_store):
+    whole = fake_store.add_many("magento", 3, start=START)
+    with MagentoClient(StoreStub("magento", fake_store.url)) as client:
+        pages = list(client.pages(None))
+    payloads = [payload for page in pages for payload in page.payloads]
+    assert [payload["entity_id"] for payload in payloads] == [1001, 1002, 1003]
+    assert pages[0].total == 3  # total_count asked for too: it ends the paging
+    item = payloads[0]["items"][0]
+    assert set(item) <= set(ITEM_FIELDS.split(",")) and "sku" in item
+    assert "parent_item" not in payloads[0]["items"][3]  # a bundle's child without its parent's copy
+    assert "payment" not in payloads[0] and "status_histories" not in payloads[0]
+    assert len(json.dumps(payloads[0])) * 5 < len(json.dumps(whole[0]))
+    assert [order_from_payload(payload) for payload in payloads] == [order_from_payload(o) for o in whole]
+
+
+@pytest.mark.parametrize(
+    ("fields", "expected"),
+    [
+        # The examples of Adobe's "Retrieve filtered responses for REST endpoints".
+        ("sku,price,name", {"sku": "24-MB01", "name": "Joust Duffle Bag", "price": 24.99}),
+        (
+            "extension_attributes[stock_item[item_id,qty]],sku",
+            {
+                "sku": "24-MB01",
+                "extension_attributes": {"stock_item": {"item_id": 732, "qty": 0}},
+            },
+        ),
+        ("extension_attributes", {"extension_attributes": PRODUCT["extension_attributes"]}),
+        ("items[sku,name]", {}),  # a field the answer does not have is left out
+        ("options[title],sku", {"sku": "24-MB01", "options": [{"title": "a"}, {"title": "b"}]}),
+    ],
+)
+def test_the_fake_magento_filters_an_answer_as_magentos_fields_parameter_does(fields, expected):
+    assert fake.fields_filtered(PRODUCT, fields) == expected
+
+
+@pytest.mark.parametrize("fields", ["items[sku", "sku]", "[sku]"])
+def test_the_fake_magento_refuses_fields_whose_brackets_do_not_pair(fields):
+    with pytest.raises(ValueError, match="fields"):
+        fake.fields_parsed(fields)
 
 
 def test_magento_a_store_answering_past_its_last_page_is_not_read_twice(fake_store):

@@ -361,3 +361,128 @@ def test_a_dry_run_reports_an_order_it_could_not_apply_and_keeps_nothing(fake_st
     assert not Delivery.objects.exists() and not store_orders(store).exists()
     store.refresh_from_db()
     assert store.sync_cursor is None
+
+
+def _order_state(order: Order) -> dict:
+    """What a person or the store sees of an order: its fields, version, lines, history, hold and notes."""
+    from live.models import Notification
+    from operators.models import Assignment, AssignmentLog
+    from orders.services import STORE_FIELDS
+
+    return {
+        **{name: getattr(order, name) for name in STORE_FIELDS},
+        "status": order.status_id,
+        "version": order.version,
+        "search_text": order.search_text,
+        "lines": list(
+            order.lines.order_by("pk").values_list("sku", "name", "qty", "unit_price", "line_total")
+        ),
+        "history": list(
+            order.changes.order_by("pk").values_list(
+                "version", "field", "old_value", "new_value", "store__slug"
+            )
+        ),
+        "held": Assignment.objects.filter(order=order).exists(),
+        "log": list(AssignmentLog.objects.filter(order=order).order_by("pk").values_list("action", "reason")),
+        "notified": list(
+            Notification.objects.filter(order=order).order_by("pk").values_list("detail", flat=True)
+        ),
+    }
+
+
+def test_a_repoll_of_known_orders_applied_together_ends_as_each_applied_alone(
+    fake_store, polled_store, operator
+):
+    """The same store changes, polled by two stores of one shop: one applies its page together
+    (store_orders_apply), the other order by order (store_order_apply). Outcomes, fields, versions, lines,
+    history, holds and the holders' notifications are the same."""
+    from operators.services import orders_assign
+    from stores.clients import client_for
+    from stores.services import store_order_apply
+    from stores.sync import MAPPINGS
+
+    together, alone = polled_store("magento", slug="together"), polled_store("magento", slug="alone")
+    fake_store.add_many("magento", 10, start=START)
+    store_sync(store=together)
+    store_sync(store=alone)
+    for store in (together, alone):
+        held = store_orders(store).filter(external_id__in=["1001", "1009"]).values_list("pk", flat=True)
+        orders_assign(actor=operator, order_ids=list(held))
+    later = START + timedelta(hours=1)
+    fake_store.touch("magento", "1001", later, status="complete")  # a final status: the hold ends
+    fake_store.touch("magento", "1002", later, customer_firstname="Zoë")  # the search column follows
+    whole = fake_store.orders["magento"]["1003"]
+    items = [dict(item) for item in whole["items"]]
+    items[0].update(price=23, row_total=23)
+    fake_store.touch("magento", "1003", later, items=items)  # the lines replaced
+    fake_store.touch("magento", "1004", later)  # only the store's time moved
+    fake_store.touch("magento", "1006", START - timedelta(hours=1), status="canceled")  # older: stale
+    fake_store.touch("magento", "1007", later, status="awaiting-pickup")  # unmapped
+    fake_store.touch("magento", "1008", later, customer_email="not an email")  # refused
+    fake_store.touch("magento", "1009", later, status="holded", customer_lastname="Ng")  # holder notified
+
+    result = store_sync(store=together, full=True)
+    alone_outcomes = []
+    with client_for(alone) as client:
+        for page in client.pages(None):
+            for payload in page.payloads:
+                try:
+                    applied = store_order_apply(
+                        store=alone, incoming=MAPPINGS["magento"](payload), via="poll"
+                    )
+                except Exception as error:  # the one-order path's refusal is that order's outcome
+                    alone_outcomes.append(f"failed: {type(error).__name__}")
+                else:
+                    alone_outcomes.append(str(applied.outcome))
+
+    assert result.outcomes == {"updated": 4, "unchanged": 3, "stale": 1, "failed": 2}
+    assert sorted(alone_outcomes) == sorted(
+        ["updated"] * 4 + ["unchanged"] * 3 + ["stale", "failed: UnmappedStatus", "failed: RequestRefused"]
+    )
+    for n in range(1001, 1011):
+        mine = _order_state(store_orders(together).get(external_id=str(n)))
+        theirs = _order_state(store_orders(alone).get(external_id=str(n)))
+        theirs["history"] = [(*row[:4], "together") for row in theirs["history"]]
+        assert mine == theirs, n
+    first = store_orders(together).get(external_id="1001")
+    assert first.status_id == "complete" and not _order_state(first)["held"]
+    assert _order_state(store_orders(together).get(external_id="1009"))["notified"]
+    assert store_orders(together).get(external_id="1004").store_updated_at == later
+
+
+def test_a_repoll_of_known_orders_costs_a_pinned_number_of_statements_however_many_it_holds(
+    fake_store, polled_store
+):
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    statements = {}
+    for count in (5, 20):
+        store = polled_store("magento", slug=f"fake-magento-{count}")
+        created = fake_store.add_many("magento", count, first=10_000 * count, start=START)
+        assert store_sync(store=store).outcomes == {"created": count}
+        for order in created:  # every order changed: a field, the lines, the status (not a final one)
+            items = [dict(item) for item in order["items"]]
+            items[0].update(price=30, row_total=30)
+            fake_store.touch(
+                "magento",
+                str(order["entity_id"]),
+                START + timedelta(hours=1),
+                items=items,
+                status="processing",
+                customer_lastname="Ng",
+            )
+        with CaptureQueriesContext(connection) as captured:
+            result = store_sync(store=store)
+        assert result.outcomes == {"updated": count} and result.pages == 1
+        statements[count] = [query["sql"] for query in captured.captured_queries]
+        with fake_store.lock:
+            fake_store.orders["magento"].clear()
+    # As a page of new orders (BEGIN, COMMIT, 4 savepoint statements, known orders, cursor, last sync
+    # time), and: the known orders locked (1), the statuses (1), their lines (1), the lines' DELETE and
+    # INSERT (2), the orders' UPDATE (1), the history's INSERT (1), the holders' notifications (1), the
+    # auto-release's look at the holds (1)... whatever it is, the same for 5 orders as for 20.
+    assert len(statements[5]) == len(statements[20]), statements[20]
+    assert len(statements[20]) <= 20 + (2 if connection.vendor == "postgresql" else 0), statements[20]
+    updates = [sql for sql in statements[20] if sql.startswith('UPDATE "orders_order"')]
+    assert len(updates) == 1, updates
