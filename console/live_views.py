@@ -231,17 +231,20 @@ def sync(request: HttpRequest) -> HttpResponse:
         page = _page_changes(request, _page_asked(params))
         answer["page"] = page.as_dict() if page is not None else None
     queues = params.get("queues") == "1"
+    seen_row_moved = False
     if "orders" in params:
         known = _list_known(params)
         rows = list_rows_moved(viewer=_user(request), known=known)
         answer["rows"] = [row.as_dict() for row in rows]
-        # A row the page had seen changed holder or status: the navigation's counts follow at once.
-        queues = queues or any(known.get(row.order_id) for row in rows)
+        # A row the page had seen changed holder or status: the navigation's counts follow at once, counted
+        # now (the shared ones may be from before the change).
+        seen_row_moved = any(known.get(row.order_id) for row in rows)
+        queues = queues or seen_row_moved
     # After the page's changes: a notice of a take-over is counted by the bell in the same answer.
     if params.get("bell") == "1" or (answer.get("page") or {}).get("notice"):
         answer["unread"] = unread_count(_user(request))
     if queues:
-        answer["queues"] = queue_counts(request.user)
+        answer["queues"] = queue_counts(request.user, fresh=seen_row_moved)
         # The list's "N results" line follows with the counts, as its rows do.
         if "list" in params:
             answer["result_count"] = _result_count(request, params["list"], answer["queues"])

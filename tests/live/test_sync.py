@@ -129,6 +129,37 @@ def test_the_queue_counts_ride_along_when_asked_and_when_a_seen_row_moves(client
     assert moved["queues"]["others"] == {"count": 1, "estimated": False}
 
 
+def test_the_queue_counts_are_counted_once_for_every_persons_tabs_within_the_shared_seconds(
+    client, operator, other_operator, settings, django_assert_num_queries
+):
+    """A hundred open tabs ask for the navigation's counts every other tick: what they share (the holds per
+    operator, the unassigned, on hold, all) is counted once per QUEUE_COUNTS_SHARED_FOR seconds for all of
+    them; each person's own "mine" and "others" still come out right."""
+    orders = OrderFactory.create_batch(3)
+    orders_assign(actor=operator, order_ids=[orders[0].pk])
+    client.force_login(operator)
+    first = client.get(SYNC, {"queues": "1"}).json()["queues"]
+    assert (first["mine"]["count"], first["others"]["count"], first["open"]["count"]) == (1, 0, 2)
+    colleague = Client()
+    colleague.force_login(other_operator)
+    colleague.get(SYNC)  # the session and the permissions, as an open tab has them
+    # session, user, the user's permissions (2): no count
+    with django_assert_num_queries(4):
+        theirs = colleague.get(SYNC, {"queues": "1"}).json()["queues"]
+    assert (theirs["mine"]["count"], theirs["others"]["count"], theirs["open"]["count"]) == (0, 1, 2)
+    # A hold taken meanwhile shows once the shared counts are older than QUEUE_COUNTS_SHARED_FOR.
+    orders_assign(actor=other_operator, order_ids=[orders[1].pk])
+    assert colleague.get(SYNC, {"queues": "1"}).json()["queues"]["mine"]["count"] == 0
+    settings.ORDEROPS = {**settings.ORDEROPS, "QUEUE_COUNTS_SHARED_FOR": 0}  # counted for every request
+    with django_assert_num_queries(4 + QUEUE_COUNTS_QUERIES[connection.vendor]):
+        assert colleague.get(SYNC, {"queues": "1"}).json()["queues"]["mine"]["count"] == 1
+
+
+# the holds per operator (their counters), the unassigned open, on hold, all orders (PostgreSQL: the planner's
+# estimate first, then a count of a small table)
+QUEUE_COUNTS_QUERIES = {"postgresql": 5, "sqlite": 4}
+
+
 def test_the_bell_alone_costs_one_count(client, operator, supervisor, django_assert_num_queries):
     order = OrderFactory()
     orders_assign(actor=operator, order_ids=[order.pk])
