@@ -78,9 +78,10 @@ def test_a_poll_leaves_a_kept_update_draft_in_place(rf, client, operator, superv
 # --- one request: every part together -----------------------------------------------------------------------
 
 
-# session, user, the user's permissions (2), the upsert, the prune, the presence, the token, the bell's count;
-# PostgreSQL also sets synchronous_commit off and back for the heartbeat.
-TICK_QUERIES = {"postgresql": 11, "sqlite": 9}
+# session, user, the user's permissions (2), the upsert (no prune: the tab is not new on the order), the
+# presence, the token with the bell's count in one statement; on PostgreSQL the heartbeat's savepoint and its
+# release too (in a request: BEGIN, SET LOCAL synchronous_commit, COMMIT).
+TICK_QUERIES = {"postgresql": 9, "sqlite": 7}
 
 
 def test_an_unchanged_order_page_ticks_in_one_request_with_pinned_queries(
@@ -90,13 +91,28 @@ def test_an_unchanged_order_page_ticks_in_one_request_with_pinned_queries(
     presence_heartbeat(user=other_operator, tab="x", order_id=order.pk, editing=True)
     client.force_login(operator)
     config = page_config(change_page(client, order))
-    with django_assert_num_queries(TICK_QUERIES[connection.vendor]):
+    tick(client, order, config, bell="1")  # the tab's first tick
+    with django_assert_num_queries(TICK_QUERIES[connection.vendor]) as captured:
         answer = tick(client, order, config, bell="1").json()
+    assert not [query for query in captured.captured_queries if "live_notification" in query["sql"]][1:]
     assert answer["page"] is None
     assert answer["presence"]["text"] == "Ivan is editing"
     assert answer["unread"] == 0
     assert answer["interval"] == 15
     assert "queues" not in answer and "rows" not in answer
+
+
+def test_the_bell_counted_with_the_pages_change_check_counts_what_happened_elsewhere(
+    client, operator, supervisor
+):
+    order, elsewhere = OrderFactory.create_batch(2)
+    orders_assign(actor=operator, order_ids=[elsewhere.pk])
+    client.force_login(operator)
+    config = page_config(change_page(client, order))
+    assert tick(client, order, config, bell="1").json()["unread"] == 0
+    orders_take_over(actor=supervisor, order_ids=[elsewhere.pk], reason="rush")
+    answer = tick(client, order, config, bell="1").json()
+    assert (answer["page"], answer["unread"]) == (None, 1)
 
 
 def test_a_tick_carries_the_take_over_and_counts_it_on_the_bell_at_once(client, operator, supervisor):
