@@ -24,8 +24,9 @@ GET or POST /admin/live/sync  (name live:sync; a POST is form-encoded with the C
     400 bad parameters; 403 not staff, may not view orders, or a tab id this server did not issue for this
     person and order; 404 the order is gone; 405 a heartbeat on GET. Errors are {"error": code, "message"}.
     Queries (an order page's tick, nothing changed, with the bell): session, user, the user's permissions
-    (2), the upsert, the prune, the presence, the token, the bell's count: 9 (PostgreSQL: 11, the
-    heartbeat's synchronous_commit off and back). The queue counts add theirs (console/queues.py).
+    (2), the upsert (a tab new on the order adds the prune), the presence, the token with the bell's count:
+    7 (PostgreSQL: 10, the heartbeat's BEGIN, SET LOCAL synchronous_commit and COMMIT). The queue counts add
+    theirs once per ORDEROPS["QUEUE_COUNTS_SHARED_FOR"] seconds for every tab (console/queues.py).
 
 POST /admin/live/heartbeat  (name live:heartbeat)  tab, order, state as above
     200 {"order": id, "presence": {"others": [{"name", "state"}], "my_tabs": n, "text": "Ivan is viewing ·
@@ -160,9 +161,16 @@ def _page_asked(params: QueryDict) -> PageAsked:
     return PageAsked(order_id, version, params.get("token", ""))
 
 
-def _page_changes(request: HttpRequest, asked: PageAsked) -> OrderPageUpdate | None:
-    """What moved on the order page since its token; None when nothing did (one indexed statement)."""
-    token = changes.order_token(asked.order_id)
+def _page_changes(
+    request: HttpRequest, asked: PageAsked, *, bell: dict | None = None
+) -> OrderPageUpdate | None:
+    """What moved on the order page since its token; None when nothing did (one indexed statement). With
+    `bell`, the same statement counts the viewer's unread notifications into bell["unread"]."""
+    token, unread = changes.order_token_and_unread(
+        asked.order_id, recipient_id=request.user.pk if bell is not None else None
+    )
+    if bell is not None:
+        bell["unread"] = unread
     if token is None:
         raise PresenceRefused(
             _("Order %(order)s does not exist (deleted?).") % {"order": asked.order_id}, Code.NOT_FOUND
@@ -227,21 +235,29 @@ def sync(request: HttpRequest) -> HttpResponse:
             # One tab too many of this person: it counts in nobody's presence, and its page still follows
             # the order, the bell and the counts.
             answer["presence_refused"] = {"error": str(refused.code), "message": str(refused)}
+    bell: dict = {}
     if "version" in params or ("order" in params and "tab" not in params):
-        page = _page_changes(request, _page_asked(params))
+        # The bell's count rides in the page's change check: one statement for both.
+        page = _page_changes(request, _page_asked(params), bell=bell if params.get("bell") == "1" else None)
         answer["page"] = page.as_dict() if page is not None else None
     queues = params.get("queues") == "1"
+    seen_row_moved = False
     if "orders" in params:
         known = _list_known(params)
         rows = list_rows_moved(viewer=_user(request), known=known)
         answer["rows"] = [row.as_dict() for row in rows]
-        # A row the page had seen changed holder or status: the navigation's counts follow at once.
-        queues = queues or any(known.get(row.order_id) for row in rows)
-    # After the page's changes: a notice of a take-over is counted by the bell in the same answer.
-    if params.get("bell") == "1" or (answer.get("page") or {}).get("notice"):
+        # A row the page had seen changed holder or status: the navigation's counts follow at once, counted
+        # now (the shared ones may be from before the change).
+        seen_row_moved = any(known.get(row.order_id) for row in rows)
+        queues = queues or seen_row_moved
+    # After the page's changes: a notice of a take-over is counted by the bell in the same answer (the notice
+    # and its notification are written in one transaction: a count read with the token includes it).
+    if "unread" in bell:
+        answer["unread"] = bell["unread"]
+    elif params.get("bell") == "1" or (answer.get("page") or {}).get("notice"):
         answer["unread"] = unread_count(_user(request))
     if queues:
-        answer["queues"] = queue_counts(request.user)
+        answer["queues"] = queue_counts(request.user, fresh=seen_row_moved)
         # The list's "N results" line follows with the counts, as its rows do.
         if "list" in params:
             answer["result_count"] = _result_count(request, params["list"], answer["queues"])

@@ -18,7 +18,7 @@ from orderops.conf import orderops_setting
 from orderops.types import Actor
 from orders.models import Order, OrderLine, OrderStatus
 from orders.results import Code
-from orders.selectors import orders_search
+from orders.selectors import orders_search_customer
 from orders.services import LINE_FIELDS, LinesChange, OrderStale
 from stores.labels import fulfillment_status_label, payment_status_label
 
@@ -165,7 +165,7 @@ def other_orders(order: Order) -> dict | None:
     if not term:
         return None
     # No order: any hundred rows the search's index finds count the same, without walking the newest first.
-    found = orders_search(Order.objects.exclude(pk=order.pk), term).order_by().values("pk")
+    found = orders_search_customer(Order.objects.exclude(pk=order.pk), term).order_by().values("pk")
     found = found[: OTHER_ORDERS_SHOWN_MAX + 1]
     count = found.count()
     return {"term": term, "count": min(count, OTHER_ORDERS_SHOWN_MAX), "more": count > OTHER_ORDERS_SHOWN_MAX}

@@ -30,7 +30,7 @@ from django.db import connection
 from django.db.models import CharField, OuterRef, StringAgg, Subquery, Value
 from django.db.models.functions import Cast
 
-from live.models import Presence
+from live.models import Notification, Presence
 from live.presence import fresh_since
 from operators.models import AssignmentLog
 from orderops.db import id_set
@@ -46,15 +46,32 @@ def page_token(*, version: int, log_rows: int, comments: int) -> str:
 
 def order_token(order_id: int) -> str | None:
     """The order's token now, in one statement (None when the order does not exist)."""
+    token, _unread = order_token_and_unread(order_id, recipient_id=None)
+    return token
+
+
+def order_token_and_unread(order_id: int, *, recipient_id: int | None) -> tuple[str | None, int | None]:
+    """The order's token now (None when the order does not exist) and, for `recipient_id`, their unread
+    notifications as the bell counts them (live.notifications.unread_count, through the unread rows' partial
+    index): one statement for an open order page's changes and its bell."""
     order, log, comment = Order._meta.db_table, AssignmentLog._meta.db_table, OrderComment._meta.db_table
+    notification = Notification._meta.db_table
+    unread = (
+        f"(SELECT COUNT(*) FROM {notification} n WHERE n.recipient_id = %s AND n.read_at IS NULL)"
+        if recipient_id is not None
+        else "NULL"
+    )
     sql = (
         f"SELECT o.version, (SELECT COUNT(*) FROM {log} l WHERE l.order_id = o.id),"
-        f" (SELECT COUNT(*) FROM {comment} c WHERE c.order_id = o.id) FROM {order} o WHERE o.id = %s"
+        f" (SELECT COUNT(*) FROM {comment} c WHERE c.order_id = o.id), {unread}"
+        f" FROM {order} o WHERE o.id = %s"
     )
     with connection.cursor() as cursor:
-        cursor.execute(sql, [order_id])
+        cursor.execute(sql, [recipient_id, order_id] if recipient_id is not None else [order_id])
         row = cursor.fetchone()
-    return None if row is None else page_token(version=row[0], log_rows=row[1], comments=row[2])
+    if row is None:
+        return None, None
+    return page_token(version=row[0], log_rows=row[1], comments=row[2]), row[3]
 
 
 def token_log_rows(token: str) -> int | None:

@@ -143,6 +143,9 @@ def _upsert_sql() -> str:
         f" opened_at = CASE WHEN {presence}.order_id = excluded.order_id"
         f" THEN {presence}.opened_at ELSE excluded.opened_at END,"
         " order_id = excluded.order_id, state = excluded.state, seen_at = excluded.seen_at"
+        # Whether the tab is new on this order (inserted, or moved here from another order): only then may
+        # there be expired rows to prune (a closed tab's row ages on its order until a new tab arrives).
+        + (" RETURNING opened_at = seen_at" if connection.features.can_return_columns_from_insert else "")
     )
 
 
@@ -165,10 +168,12 @@ def presence_heartbeat(
 ) -> None:
     """Record that `user` has order `order_id` open in browser tab `tab` (the tab's own id, as tab_read
     returns it from the signed one; viewing, or editing once they typed), and forget expired tabs of this
-    user and of this order. Two statements, whatever the table's size: the upsert (on PostgreSQL in a short
-    transaction with `SET LOCAL synchronous_commit TO off`), and a delete through the (user, tab) and
-    (order, seen_at) indexes in a transaction of its own (two heartbeats pruning each other's expired rows
-    cannot deadlock); a prune that did not happen is done by the next heartbeat. A new tab beyond
+    user and of this order when the tab is new on the order. One statement for a tab's repeated heartbeat,
+    whatever the table's size: the upsert (on PostgreSQL in a short transaction with `SET LOCAL
+    synchronous_commit TO off`). A tab new on the order adds a delete through the (user, tab) and (order,
+    seen_at) indexes in a transaction of its own (two heartbeats pruning each other's expired rows cannot
+    deadlock): rows expire when tabs close, and tabs open as often, so the table stays as small as when
+    every heartbeat pruned; the reads skip expired rows anyway. A new tab beyond
     ORDEROPS["LIVE_TABS_PER_PERSON"] fresh ones of the same person is refused (too_many); two of their
     heartbeats for new tabs at the very same moment may both pass the count, so the cap holds within one."""
     if not tab or len(tab) > TAB_MAX_LENGTH:
@@ -189,8 +194,12 @@ def presence_heartbeat(
                 _upsert_sql(),
                 [tab, user.pk, str(state), when, when, order_id, user.pk, tab, fresh, cap],
             )
-            recorded = cursor.rowcount
-        if recorded == 0:
+            if cursor.description is not None:  # RETURNING: a row when recorded (SQLite counts after a fetch)
+                returned = cursor.fetchone()
+                recorded, new_on_order = returned is not None, bool(returned and returned[0])
+            else:
+                recorded, new_on_order = cursor.rowcount > 0, True
+        if not recorded:
             if Order.objects.filter(pk=order_id).exists():
                 raise PresenceRefused(
                     _(
@@ -203,6 +212,8 @@ def presence_heartbeat(
             raise PresenceRefused(
                 _("Order %(order)s does not exist (deleted?).") % {"order": order_id}, Code.NOT_FOUND
             )
+    if not new_on_order:
+        return
     # The prune in a transaction of its own: a heartbeat never keeps its row locked while its prune waits for
     # another heartbeat's. A prune that finds nothing to delete writes nothing and so waits for no disk.
     Presence.objects.filter(Q(user_id=user.pk) | Q(order_id=order_id), seen_at__lt=fresh_since(now)).delete()

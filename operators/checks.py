@@ -32,6 +32,10 @@ def _positive_seconds(value) -> bool:
     return isinstance(value, int | float) and not isinstance(value, bool) and value > 0
 
 
+def _seconds_or_zero(value) -> bool:
+    return value == 0 or _positive_seconds(value)
+
+
 def _string_list(value) -> bool:
     return isinstance(value, list | tuple) and all(isinstance(item, str) and item for item in value)
 
@@ -102,6 +106,7 @@ VALIDATORS = {
     "LIVE_POLL_INTERVAL": (_positive_seconds, "a positive number of seconds"),
     "LIVE_TABS_PER_PERSON": (_positive_int, "a whole number of at least 1"),
     "QUEUE_COUNTS_INTERVAL": (_positive_seconds, "a positive number of seconds"),
+    "QUEUE_COUNTS_SHARED_FOR": (_seconds_or_zero, "0 or a positive number of seconds"),
     "NOTIFICATION_BELL_INTERVAL": (_positive_seconds, "a positive number of seconds"),
     # Which kinds exist is the live app's to say: live/checks.py checks the names.
     "NOTIFICATION_EMAIL_KINDS": (_string_list, "a list of notification kinds (it may be empty)"),

@@ -46,6 +46,10 @@ DEFAULTS: dict[str, Any] = {
     # Seconds between the console navigation's refreshes of its queue counts while the tab is visible (the
     # list's rows changing holder or status refresh them at once).
     "QUEUE_COUNTS_INTERVAL": 30,
+    # Seconds the queue counts, once counted, serve every tab of every person (through Django's cache: every
+    # process of a host or of several hosts when the cache is shared, Redis; each process its own otherwise).
+    # 0 counts for every request. A list row seen changing holder or status counts them afresh at once.
+    "QUEUE_COUNTS_SHARED_FOR": 10,
     # Notifications (live/): seconds between the console bell's refreshes of its unread count while the tab
     # is visible.
     "NOTIFICATION_BELL_INTERVAL": 15,

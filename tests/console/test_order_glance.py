@@ -1,6 +1,7 @@
 """The order at a glance: the top of the order page says what the customer bought, what they paid, how it is
 shipped and who they are, in a bounded number of queries; editing the items is a step of its own."""
 
+import re
 from decimal import Decimal
 
 import pytest
@@ -9,6 +10,8 @@ from django.test.utils import CaptureQueriesContext
 
 from console import order_page
 from operators.services import orders_assign
+from orders.models import Order
+from orders.selectors import orders_search, orders_search_customer
 from orders.services import order_update
 from tests.console.test_admin import ORDER_PAGE_QUERIES, change_url
 from tests.console.test_stale_form import form_data
@@ -141,6 +144,27 @@ def test_the_other_orders_are_counted_without_sorting_the_orders(client, operato
     counts = [query["sql"] for query in captured.captured_queries if "emma.novak@example.com" in query["sql"]]
     assert len(counts) == 1
     assert "LIMIT 100" in counts[0] and "ORDER BY" not in counts[0]
+
+
+def test_the_other_orders_read_the_search_index_for_the_emails_own_part_and_find_what_the_search_finds(
+    client, operator
+):
+    """The email's domain is in most orders' search column: the index is read for the part before the "@",
+    the whole email filters what it found (written so that no index matches it), and the count is the
+    list's own for the same term."""
+    order = OrderFactory(customer_email="Emma.Novak@Example.com")
+    OrderFactory.create_batch(2, customer_email="emma.novak@example.com")
+    OrderFactory(customer_email="xemma.novak@example.com.bg")  # the search finds it: it contains the email
+    OrderFactory(customer_email="emma.novak@other.com")  # the same own part, another domain: not found
+    client.force_login(operator)
+    assert ">3 other orders<" in glance_of(client, order)
+    assert client.get("/admin/orders/order/?q=Emma.Novak%40Example.com").context["cl"].result_count == 4
+    found = orders_search_customer(Order.objects.all(), order.customer_email)
+    assert set(found) == set(orders_search(Order.objects.all(), order.customer_email))
+    sql = str(found.query)
+    # The indexed column is compared with the own part only; the whole email with the unindexed expression.
+    assert re.findall(r'"search_text"(?:::text)? LIKE ([^\s)]+)', sql) == ["%emma.novak%"], sql
+    assert re.findall(r"\|\| ''\)(?:::text)? LIKE ([^\s)]+)", sql) == ["%emma.novak@example.com%"], sql
 
 
 def test_the_edit_items_step_keeps_the_hold_and_the_stale_form_rules(

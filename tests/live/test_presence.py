@@ -192,6 +192,31 @@ def test_the_heartbeat_costs_a_fixed_number_of_queries(
         assert beat(client, order).status_code == 200
 
 
+# A tab's next heartbeats on the same order: session, user, the user's permissions (2), the upsert alone (no
+# prune: nothing can have expired since the tab came), the presence; on PostgreSQL the upsert's own
+# transaction too: BEGIN, SET LOCAL synchronous_commit, COMMIT.
+REPEATED_HEARTBEAT_QUERIES = {"postgresql": 9, "sqlite": 6}
+
+
+@pytest.mark.django_db(transaction=True)  # a request's own transactions: no test savepoints
+def test_a_tabs_repeated_heartbeat_writes_its_row_alone(
+    client, operator, other_operator, order, django_assert_num_queries
+):
+    old = timezone.now() - timedelta(minutes=5)
+    presence_heartbeat(user=other_operator, tab="closed", order_id=order.pk, editing=False, at=old)
+    client.force_login(operator)
+    beat(client, order)  # a new tab: prunes the expired one
+    assert not Presence.objects.filter(tab="closed").exists()
+    presence_heartbeat(user=other_operator, tab="closed", order_id=order.pk, editing=False, at=old)
+    with django_assert_num_queries(REPEATED_HEARTBEAT_QUERIES[connection.vendor]) as captured:
+        assert beat(client, order).status_code == 200
+    writes = [query["sql"] for query in captured.captured_queries if "live_presence" in query["sql"]]
+    assert [sql.split()[0] for sql in writes] == ["INSERT", "SELECT"]  # the upsert, the presence read
+    # The expired row waits for the next tab that opens on the order; nobody sees it meanwhile.
+    assert Presence.objects.filter(tab="closed").exists()
+    assert beat(client, order).json()["presence"]["others"] == []
+
+
 @pytest.mark.postgres
 @pytest.mark.pgbouncer
 @pytest.mark.django_db(transaction=True)  # the heartbeat's own transactions, as in a request

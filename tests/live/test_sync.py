@@ -78,9 +78,10 @@ def test_a_poll_leaves_a_kept_update_draft_in_place(rf, client, operator, superv
 # --- one request: every part together -----------------------------------------------------------------------
 
 
-# session, user, the user's permissions (2), the upsert, the prune, the presence, the token, the bell's count;
-# PostgreSQL also sets synchronous_commit off and back for the heartbeat.
-TICK_QUERIES = {"postgresql": 11, "sqlite": 9}
+# session, user, the user's permissions (2), the upsert (no prune: the tab is not new on the order), the
+# presence, the token with the bell's count in one statement; on PostgreSQL the heartbeat's savepoint and its
+# release too (in a request: BEGIN, SET LOCAL synchronous_commit, COMMIT).
+TICK_QUERIES = {"postgresql": 9, "sqlite": 7}
 
 
 def test_an_unchanged_order_page_ticks_in_one_request_with_pinned_queries(
@@ -90,13 +91,28 @@ def test_an_unchanged_order_page_ticks_in_one_request_with_pinned_queries(
     presence_heartbeat(user=other_operator, tab="x", order_id=order.pk, editing=True)
     client.force_login(operator)
     config = page_config(change_page(client, order))
-    with django_assert_num_queries(TICK_QUERIES[connection.vendor]):
+    tick(client, order, config, bell="1")  # the tab's first tick
+    with django_assert_num_queries(TICK_QUERIES[connection.vendor]) as captured:
         answer = tick(client, order, config, bell="1").json()
+    assert not [query for query in captured.captured_queries if "live_notification" in query["sql"]][1:]
     assert answer["page"] is None
     assert answer["presence"]["text"] == "Ivan is editing"
     assert answer["unread"] == 0
     assert answer["interval"] == 15
     assert "queues" not in answer and "rows" not in answer
+
+
+def test_the_bell_counted_with_the_pages_change_check_counts_what_happened_elsewhere(
+    client, operator, supervisor
+):
+    order, elsewhere = OrderFactory.create_batch(2)
+    orders_assign(actor=operator, order_ids=[elsewhere.pk])
+    client.force_login(operator)
+    config = page_config(change_page(client, order))
+    assert tick(client, order, config, bell="1").json()["unread"] == 0
+    orders_take_over(actor=supervisor, order_ids=[elsewhere.pk], reason="rush")
+    answer = tick(client, order, config, bell="1").json()
+    assert (answer["page"], answer["unread"]) == (None, 1)
 
 
 def test_a_tick_carries_the_take_over_and_counts_it_on_the_bell_at_once(client, operator, supervisor):
@@ -127,6 +143,37 @@ def test_the_queue_counts_ride_along_when_asked_and_when_a_seen_row_moves(client
     moved = client.get(SYNC, {"orders": known}).json()
     assert [row["id"] for row in moved["rows"]] == [orders[0].pk]
     assert moved["queues"]["others"] == {"count": 1, "estimated": False}
+
+
+def test_the_queue_counts_are_counted_once_for_every_persons_tabs_within_the_shared_seconds(
+    client, operator, other_operator, settings, django_assert_num_queries
+):
+    """A hundred open tabs ask for the navigation's counts every other tick: what they share (the holds per
+    operator, the unassigned, on hold, all) is counted once per QUEUE_COUNTS_SHARED_FOR seconds for all of
+    them; each person's own "mine" and "others" still come out right."""
+    orders = OrderFactory.create_batch(3)
+    orders_assign(actor=operator, order_ids=[orders[0].pk])
+    client.force_login(operator)
+    first = client.get(SYNC, {"queues": "1"}).json()["queues"]
+    assert (first["mine"]["count"], first["others"]["count"], first["open"]["count"]) == (1, 0, 2)
+    colleague = Client()
+    colleague.force_login(other_operator)
+    colleague.get(SYNC)  # the session and the permissions, as an open tab has them
+    # session, user, the user's permissions (2): no count
+    with django_assert_num_queries(4):
+        theirs = colleague.get(SYNC, {"queues": "1"}).json()["queues"]
+    assert (theirs["mine"]["count"], theirs["others"]["count"], theirs["open"]["count"]) == (0, 1, 2)
+    # A hold taken meanwhile shows once the shared counts are older than QUEUE_COUNTS_SHARED_FOR.
+    orders_assign(actor=other_operator, order_ids=[orders[1].pk])
+    assert colleague.get(SYNC, {"queues": "1"}).json()["queues"]["mine"]["count"] == 0
+    settings.ORDEROPS = {**settings.ORDEROPS, "QUEUE_COUNTS_SHARED_FOR": 0}  # counted for every request
+    with django_assert_num_queries(4 + QUEUE_COUNTS_QUERIES[connection.vendor]):
+        assert colleague.get(SYNC, {"queues": "1"}).json()["queues"]["mine"]["count"] == 1
+
+
+# the holds per operator (their counters), the unassigned open, on hold, all orders (PostgreSQL: the planner's
+# estimate first, then a count of a small table)
+QUEUE_COUNTS_QUERIES = {"postgresql": 5, "sqlite": 4}
 
 
 def test_the_bell_alone_costs_one_count(client, operator, supervisor, django_assert_num_queries):

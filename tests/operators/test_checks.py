@@ -25,6 +25,7 @@ def test_default_settings_pass(settings):
                 "EDIT_REQUIRES_HOLD": False,
                 "PHONE_REGION": "DE",
                 "SEARCH_MAX_WORDS": 12,
+                "QUEUE_COUNTS_SHARED_FOR": 0,
             },
             settings,
         )
@@ -59,6 +60,8 @@ def test_default_settings_pass(settings):
         ({"PHONE_REGION": "bg"}, "ORDEROPS['PHONE_REGION'] must be a region code that phonenumbers knows"),
         ({"SEARCH_MAX_WORDS": 0}, "ORDEROPS['SEARCH_MAX_WORDS'] must be a whole number of at least 1"),
         ({"SEARCH_MAX_LENGTH": "100"}, "ORDEROPS['SEARCH_MAX_LENGTH'] must be a whole number of at least 1"),
+        ({"QUEUE_COUNTS_SHARED_FOR": -1}, "ORDEROPS['QUEUE_COUNTS_SHARED_FOR'] must be 0 or a positive"),
+        ({"QUEUE_COUNTS_SHARED_FOR": None}, "ORDEROPS['QUEUE_COUNTS_SHARED_FOR'] must be 0 or a positive"),
     ],
 )
 def test_bad_values_are_errors_naming_the_key(settings, value, expected):
