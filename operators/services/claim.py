@@ -115,7 +115,12 @@ def _claim_taken(
         return Taken(row[names.index("id")])
     order = _order_with_status(names, row[:order_columns], row[order_columns:-4])
     logged = log.announce(
-        action=log.Action.ASSIGNED, order_ids=[order.pk], actor=actor, at=at, reason="", rows=[log_row]
+        action=log.Action.ASSIGNED,
+        order_ids=[order.pk],
+        actor=actor,
+        at=at,
+        reason="",
+        rows=[(*log_row, order.store_id)],
     )
     check_logged(logged, 1)
     return Taken(order.pk, order)
