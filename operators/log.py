@@ -15,10 +15,10 @@ from datetime import datetime
 from django.db import connection
 
 from operators.models import Assignment, AssignmentLog
-from orders.models import Order
 from orderops.db import db_datetime, id_set_sql
 from orderops.events import HoldChanged, HoldEntry, event_send_in_transaction, event_send_on_commit
 from orderops.types import Actor
+from orders.models import Order
 
 Action = AssignmentLog.Action
 

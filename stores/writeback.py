@@ -153,9 +153,7 @@ def hold_change_rows(event: HoldChanged) -> list[StoreChange]:
     store_order_ids = {entry.order_id for entry in event.entries if entry.store_id is not None}
     if not store_order_ids:
         return []
-    orders = {
-        order["pk"]: order for order in _store_orders(store_order_ids) if order["store__hold_notes"]
-    }
+    orders = {order["pk"]: order for order in _store_orders(store_order_ids) if order["store__hold_notes"]}
     if not orders:
         return []
     people = _people(
