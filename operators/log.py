@@ -18,16 +18,23 @@ from operators.models import Assignment, AssignmentLog
 from orderops.db import db_datetime, id_set_sql
 from orderops.events import HoldChanged, HoldEntry, event_send_in_transaction, event_send_on_commit
 from orderops.types import Actor
+from orders.models import Order
 
 Action = AssignmentLog.Action
 
 
-# The columns every log row is written with, and what each write returns (HoldChanged's entries).
+# The columns every log row is written with, and what each write returns (HoldChanged's entries): the
+# order's connected store too, read by the same statement, so that the write-back to the stores
+# (stores.writeback) needs no look-up of its own for the orders that have none, which are most.
 INSERT_SQL = (
     f"INSERT INTO {AssignmentLog._meta.db_table}"
     " (order_id, action, operator_id, previous_operator_id, actor_id, store_id, at, reason)"
 )
 RETURNING_SQL = " RETURNING id, order_id, operator_id, previous_operator_id"
+RETURNING_WITH_STORE_SQL = (
+    f"{RETURNING_SQL}, (SELECT o.store_id FROM {Order._meta.db_table} o"
+    f" WHERE o.id = {AssignmentLog._meta.db_table}.order_id)"
+)
 
 
 def _write(
@@ -50,7 +57,7 @@ def _write(
         operator_sql, previous_sql, operator_params = "%s", "operator_id", [new_operator.pk]
     sql = (
         f"{INSERT_SQL} SELECT order_id, %s, {operator_sql}, {previous_sql}, %s, %s, %s, %s"
-        f" FROM {Assignment._meta.db_table} WHERE order_id IN ({ids_sql}){RETURNING_SQL}"
+        f" FROM {Assignment._meta.db_table} WHERE order_id IN ({ids_sql}){RETURNING_WITH_STORE_SQL}"
     )
     params = [
         action,
@@ -70,8 +77,9 @@ def _write(
 def assigned_from_sql(holds: str, *, actor: Actor, at: datetime) -> tuple[str, list]:
     """The INSERT writing one 'assigned' log row per row of `holds` (a statement's CTE of the hold rows it
     just inserted, with their order_id and operator_id), and its parameters: for a caller that writes holds
-    and their log rows in one statement (claim next). It returns what log_assigned's rows return; pass them
-    to announce()."""
+    and their log rows in one statement (claim next). It returns what log_assigned's rows return but the
+    order's store, which the caller has read with the order: add it to each row and pass them to
+    announce()."""
     sql = f"{INSERT_SQL} SELECT order_id, %s, operator_id, NULL, %s, NULL, %s, '' FROM {holds}{RETURNING_SQL}"
     return sql, [Action.ASSIGNED, actor.pk, db_datetime(at)]
 

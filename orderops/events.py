@@ -29,12 +29,15 @@ domain_event_in_transaction = Signal()
 @dataclass(frozen=True, slots=True)
 class HoldEntry:
     """One assignment log row just written: its id, its order, whose hold it is (or was: released,
-    expired), and whose it was before (a take-over or a reassignment)."""
+    expired), whose it was before (a take-over or a reassignment), and the order's connected store (None:
+    the order came from no store), read by the statement that wrote the row, so that a receiver needs no
+    look-up to know that most orders have none."""
 
     log_id: int
     order_id: int
     operator_id: int
     previous_operator_id: int | None
+    store_id: int | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -54,7 +57,8 @@ class HoldChanged:
 class OrderChanged:
     """These orders' fields changed (an edit, a status change, an import); `fields` names them, `source`
     says which writer when no person did it ("import", "store"); `store_name` names the connected store when
-    it did."""
+    it did. `store_order_ids`: those of the orders that came from a connected store, when the writer read
+    them with the orders (None: not known, a receiver that needs them looks)."""
 
     order_ids: tuple[int, ...]
     fields: tuple[str, ...]
@@ -63,6 +67,7 @@ class OrderChanged:
     action: str = "changed"
     source: str = ""
     store_name: str = ""
+    store_order_ids: tuple[int, ...] | None = None
 
 
 @dataclass(frozen=True, slots=True)

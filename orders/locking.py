@@ -1,14 +1,23 @@
 """Row locks on orders: every writer to an order or its hold takes them first, in one stable order."""
 
 from collections.abc import Iterable
+from typing import NamedTuple
 
 from orderops.db import id_set
 from orders.guard import GuardedOrder
 from orders.models import Order
 
 
-def orders_locked(order_ids: Iterable[int]) -> dict[int, tuple[str, str]]:
-    """Lock the orders' rows for this transaction and return {id: (number, status code)}.
+class LockedOrder(NamedTuple):
+    """What the lock reads of an order: its number, its status's code and its connected store (None: none)."""
+
+    number: str
+    status: str
+    store_id: int | None
+
+
+def orders_locked(order_ids: Iterable[int]) -> dict[int, LockedOrder]:
+    """Lock the orders' rows for this transaction and return {id: LockedOrder}.
 
     Every service that changes an order or its hold locks the order rows first, in primary-key order so that
     two bulk operations never deadlock. FOR NO KEY UPDATE leaves foreign keys to the order unblocked; the
@@ -19,14 +28,14 @@ def orders_locked(order_ids: Iterable[int]) -> dict[int, tuple[str, str]]:
         Order.objects.filter(pk__in=id_set(order_ids))
         .order_by("pk")
         .select_for_update(no_key=True, of=("self",))
-        .values_list("pk", "number", "status_id")
+        .values_list("pk", "number", "status_id", "store_id")
     )
-    return {pk: (number, status_code) for pk, number, status_code in rows}
+    return {pk: LockedOrder(number, status_code, store_id) for pk, number, status_code, store_id in rows}
 
 
-def guarded(locked: dict[int, tuple[str, str]]) -> list[GuardedOrder]:
+def guarded(locked: dict[int, LockedOrder]) -> list[GuardedOrder]:
     """The locked orders as the edit guard takes them."""
-    return [GuardedOrder(pk, number, status_code) for pk, (number, status_code) in locked.items()]
+    return [GuardedOrder(pk, order.number, order.status) for pk, order in locked.items()]
 
 
 def order_locked(order_id: int) -> Order | None:

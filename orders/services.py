@@ -66,7 +66,7 @@ def orders_status_set(
         if pk not in locked:
             outcomes.append(OrderOutcome(pk, Code.NOT_FOUND))
             continue
-        number, status_code_now = locked[pk]
+        number, status_code_now = locked[pk].number, locked[pk].status
         if pk in refusals:
             outcomes.append(refusals[pk])
         elif status_code_now == new_status.code:
@@ -83,14 +83,18 @@ def orders_status_set(
             status=new_status, updated_at=now, version=F("version") + 1, updated_by=actor
         )
         event = OrderChanged(
-            order_ids=tuple(changing), fields=("status",), actor_id=actor.pk if actor else None, at=now
+            order_ids=tuple(changing),
+            fields=("status",),
+            actor_id=actor.pk if actor else None,
+            at=now,
+            store_order_ids=tuple(pk for pk in changing if locked[pk].store_id is not None),
         )
         # Before the auto-release: in-transaction receivers still see who held the orders.
         event_send_in_transaction(event)
         order_status_changed.send(
             sender=Order,
             order_ids=changing,
-            old_status_codes={pk: locked[pk][1] for pk in changing},
+            old_status_codes={pk: locked[pk].status for pk in changing},
             new_status=new_status,
             actor=actor,
             reason=reason,
@@ -423,7 +427,13 @@ def order_update(
     history.changes_record(
         order_id=order.pk, version=order.version, actor=actor, at=now, changes=field_changes
     )
-    event = OrderChanged(order_ids=(order.pk,), fields=tuple(field_changes), actor_id=actor.pk, at=now)
+    event = OrderChanged(
+        order_ids=(order.pk,),
+        fields=tuple(field_changes),
+        actor_id=actor.pk,
+        at=now,
+        store_order_ids=(order.pk,) if order.store_id is not None else (),
+    )
     # Before the auto-release: in-transaction receivers still see who held the order.
     event_send_in_transaction(event)
     if "status" in field_changes:

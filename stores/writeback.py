@@ -129,7 +129,11 @@ def order_change_rows(event: OrderChanged) -> list[StoreChange]:
     address = bool(set(ADDRESS_FIELDS) & set(event.fields))
     if not (status or address):
         return []
-    orders = _store_orders(event.order_ids)
+    # The writer read the orders' stores with the orders: none of them came from a store, nothing to send.
+    order_ids = event.order_ids if event.store_order_ids is None else event.store_order_ids
+    if not order_ids:
+        return []
+    orders = _store_orders(order_ids)
     if not orders:
         return []
     people = _people([event.actor_id]) if status else {}
@@ -145,13 +149,11 @@ def order_change_rows(event: OrderChanged) -> list[StoreChange]:
 
 def hold_change_rows(event: HoldChanged) -> list[StoreChange]:
     """A hold note (or tag) for each changed hold of an order whose store keeps them (hold_notes)."""
-    if not event.entries:
+    # Each log row came back with its order's store: orders from no store (most) need no look-up.
+    store_order_ids = {entry.order_id for entry in event.entries if entry.store_id is not None}
+    if not store_order_ids:
         return []
-    orders = {
-        order["pk"]: order
-        for order in _store_orders({entry.order_id for entry in event.entries})
-        if order["store__hold_notes"]
-    }
+    orders = {order["pk"]: order for order in _store_orders(store_order_ids) if order["store__hold_notes"]}
     if not orders:
         return []
     people = _people(

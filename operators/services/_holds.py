@@ -61,8 +61,8 @@ def lock_and_read(ids: list[int], *, finals: bool = True) -> LockedOrders:
     holds = holds_of(locked)
     return LockedOrders(
         ids=ids,
-        numbers={pk: number for pk, (number, _status) in locked.items()},
-        statuses={pk: status for pk, (_number, status) in locked.items()},
+        numbers={pk: order.number for pk, order in locked.items()},
+        statuses={pk: order.status for pk, order in locked.items()},
         holds=holds,
         holders=users_by_id(hold.operator_id for hold in holds.values()),
         finals=final_status_labels() if finals else {},

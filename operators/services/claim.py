@@ -3,9 +3,12 @@
 from collections.abc import Collection
 from dataclasses import dataclass
 from datetime import datetime
+from weakref import WeakKeyDictionary
 
-from django.db import connection, transaction
+from django.db import connection, connections, transaction
+from django.db.backends.base.base import BaseDatabaseWrapper
 from django.db.models import Field
+from django.db.models.expressions import Col
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
@@ -115,7 +118,12 @@ def _claim_taken(
         return Taken(row[names.index("id")])
     order = _order_with_status(names, row[:order_columns], row[order_columns:-4])
     logged = log.announce(
-        action=log.Action.ASSIGNED, order_ids=[order.pk], actor=actor, at=at, reason="", rows=[log_row]
+        action=log.Action.ASSIGNED,
+        order_ids=[order.pk],
+        actor=actor,
+        at=at,
+        reason="",
+        rows=[(*log_row, order.store_id)],
     )
     check_logged(logged, 1)
     return Taken(order.pk, order)
@@ -124,40 +132,73 @@ def _claim_taken(
 STATUS_COLUMNS = ("code", "label", "position", "releases_assignment")
 
 
+@dataclass(frozen=True)
+class ModelReading:
+    """How a model's row is read as the ORM reads it: the fields, and for those that need it the column
+    expression and the converters a query of it applies (the compiler's: the backend's, then the field's)."""
+
+    fields: list[Field]
+    attnames: list[str]
+    conversions: list[tuple[int, Col, list]]
+
+    @classmethod
+    def of(cls, fields: list[Field], wrapper: BaseDatabaseWrapper) -> "ModelReading":
+        conversions = []
+        for position, field in enumerate(fields):
+            column = field.get_col(field.model._meta.db_table)
+            converters = wrapper.ops.get_db_converters(column) + column.get_db_converters(wrapper)
+            if converters:
+                conversions.append((position, column, converters))
+        return cls(fields, [field.attname for field in fields], conversions)
+
+    def converted(self, values: list, wrapper: BaseDatabaseWrapper) -> list:
+        for position, column, converters in self.conversions:
+            value = values[position]
+            for converter in converters:
+                value = converter(value, column, wrapper)
+            values[position] = value
+        return values
+
+
+# The readings of an order and of its status, per connection (each thread has its own): the same for every
+# claim it makes, and working them out cost a claim more than its conversions do.
+_readings: "WeakKeyDictionary[BaseDatabaseWrapper, tuple[ModelReading, ModelReading]]" = WeakKeyDictionary()
+
+
+def _order_and_status_readings(wrapper: BaseDatabaseWrapper) -> tuple[ModelReading, ModelReading]:
+    readings = _readings.get(wrapper)
+    if readings is None:
+        status_fields = [
+            field for name in STATUS_COLUMNS if isinstance(field := OrderStatus._meta.get_field(name), Field)
+        ]
+        readings = (
+            ModelReading.of(list(Order._meta.concrete_fields), wrapper),
+            ModelReading.of(status_fields, wrapper),
+        )
+        _readings[wrapper] = readings
+    return readings
+
+
 def _order_with_status(names: list[str], values, status_values) -> Order:
     """An Order from its row's columns, its status (label, position, releases_assignment) cached on it as
     select_related would; each value converted as the ORM converts what it reads (SQLite's datetimes and
     flags, say)."""
+    wrapper = connections[connection.alias]
+    order_reading, status_reading = _order_and_status_readings(wrapper)
     # from_db takes the values in the model's field order, which need not be the table's column order
     by_column: dict[str | None, object] = dict(zip(names, values, strict=True))
-    fields = Order._meta.concrete_fields
     order = Order.from_db(
-        connection.alias,
-        [field.attname for field in fields],
-        [_converted(field, by_column[field.column]) for field in fields],
+        wrapper.alias,
+        order_reading.attnames,
+        order_reading.converted([by_column[field.column] for field in order_reading.fields], wrapper),
     )
-    status_fields = [
-        field for name in STATUS_COLUMNS if isinstance(field := OrderStatus._meta.get_field(name), Field)
-    ]
     status = OrderStatus.from_db(
-        connection.alias,
-        [field.attname for field in status_fields],
-        [
-            _converted(field, value)
-            for field, value in zip(status_fields, [order.status_id, *status_values], strict=True)
-        ],
+        wrapper.alias,
+        status_reading.attnames,
+        status_reading.converted([order.status_id, *status_values], wrapper),
     )
     Order.status.field.set_cached_value(order, status)
     return order
-
-
-def _converted(field, value):
-    """`value` as read from the database, converted as a query of `field` would be (the compiler's
-    converters: the backend's, then the field's)."""
-    column = field.get_col(field.model._meta.db_table)
-    for converter in connection.ops.get_db_converters(column) + column.get_db_converters(connection):
-        value = converter(value, column, connection)
-    return value
 
 
 def _claimed_order(order_id: int) -> Order:

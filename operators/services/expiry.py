@@ -59,7 +59,7 @@ def holds_expire(
     check_logged(_holds.holds_delete(expiring_ids), len(expiring_ids))
     return BulkResult(
         [
-            OrderOutcome(order_id, Code.DONE, locked[order_id][0], holder=holders[operator_id])
+            OrderOutcome(order_id, Code.DONE, locked[order_id].number, holder=holders[operator_id])
             for order_id, operator_id in expiring
         ]
     )

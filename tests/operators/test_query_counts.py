@@ -14,17 +14,16 @@ from tests.factories import OrderFactory
 
 # Statements per call, all included: permission look-ups, the order row locks, the holds, the insert or
 # delete, the log rows, the savepoint of the service's transaction.
-# Each adds one for the write-back to the stores: the orders' stores, if any (stores.writeback).
-ASSIGN_STATEMENTS = 11
-RELEASE_STATEMENTS = 10
+# The write-back to the stores (stores.writeback) adds none for orders that came from no store, as here: the
+# order lock and the log rows' insert read the orders' stores with them.
+ASSIGN_STATEMENTS = 10
+RELEASE_STATEMENTS = 9
 # A take-over of orders held by others also notifies the displaced holders (live/notifications.py): their
 # notifications from the log rows just written, and their emails, two statements for any number of orders.
-# The write-back adds one per hold event: the taken-over orders and the free ones taken (two).
-TAKE_OVER_STATEMENTS = 16
+TAKE_OVER_STATEMENTS = 14
 # The status change writes its history rows (one INSERT ... SELECT for all orders) before its UPDATE, and
 # notifies the orders' other holders (one INSERT ... SELECT from the holds, writing none here).
-# The write-back adds two: the status change and the auto-release each look up the orders' stores.
-STATUS_SET_STATEMENTS = 14
+STATUS_SET_STATEMENTS = 12
 
 
 def fresh(user):

@@ -200,6 +200,58 @@ def test_the_hold_is_a_private_note_in_woocommerce_and_a_tag_in_shopify(
     ]
 
 
+def test_every_hold_change_of_a_store_order_is_written_back_beside_orders_from_no_store(
+    fake_store, polled_store, operator, other_operator, supervisor
+):
+    """The hold services read an order's store with the hold's log row (claim next: with the order it takes)
+    instead of looking it up; a store order among plain ones must still get each of its hold changes."""
+    from datetime import timedelta
+
+    from operators.services import holds_expire, order_claim_next, orders_take_over
+    from tests.factories import OrderFactory
+
+    store = polled_store("woocommerce")
+    order = store_order(fake_store, store)
+    Order.objects.exclude(pk=order.pk).update(status="complete")
+    Order.objects.filter(pk=order.pk).update(status="pending")
+
+    def hold_rows() -> list[tuple[int, str, str]]:
+        rows = StoreChange.objects.filter(kind=StoreChange.Kind.HOLD).order_by("pk")
+        return [(row.order_id, row.payload["action"], row.payload["operator"]["username"]) for row in rows]
+
+    claimed = order_claim_next(actor=operator)
+    assert claimed.order is not None and claimed.order.pk == order.pk
+    assert hold_rows() == [(order.pk, "assigned", "anna")]
+
+    plain = [OrderFactory().pk for _ in range(3)]
+    ids = [plain[0], order.pk, *plain[1:]]
+    orders_take_over(actor=supervisor, order_ids=ids, reason="rush")
+    orders_release(actor=supervisor, order_ids=ids)
+    orders_assign(actor=supervisor, order_ids=ids, operator=other_operator)
+    orders_status_set(actor=supervisor, order_ids=ids, status_code="processing")
+    orders_reassign(actor=supervisor, order_ids=ids, operator=operator)
+    holds_expire(idle=timedelta(0), now=timezone.now() + timedelta(minutes=1))
+    orders_assign(actor=operator, order_ids=ids)
+    orders_status_set(actor=supervisor, order_ids=ids, status_code="complete")
+
+    assert hold_rows() == [
+        (order.pk, "assigned", "anna"),
+        (order.pk, "taken_over", "boss"),
+        (order.pk, "released", "boss"),
+        (order.pk, "assigned", "ivan"),
+        (order.pk, "reassigned", "anna"),
+        (order.pk, "expired", "anna"),
+        (order.pk, "assigned", "anna"),
+        (order.pk, "auto_released", "anna"),
+    ]
+    assert not StoreChange.objects.filter(order_id__in=plain).exists()
+    statuses = StoreChange.objects.filter(kind=StoreChange.Kind.STATUS).values_list("order_id", "payload")
+    assert [(pk, payload["status"]) for pk, payload in statuses.order_by("pk")] == [
+        (order.pk, "processing"),
+        (order.pk, "complete"),
+    ]
+
+
 def test_hold_notes_switched_off_write_nothing(fake_store, polled_store, operator, supervisor):
     store = polled_store("woocommerce", hold_notes=False)
     order = store_order(fake_store, store)
@@ -403,8 +455,8 @@ def test_the_outbox_adds_a_bounded_number_of_statements_to_a_status_change(
     store_orders = [store_order(fake_store, store, number=1001 + i) for i in range(5)]
     plain = OrderFactory()
     orders_status_set(actor=supervisor, order_ids=[OrderFactory().pk], status_code="on_hold")  # warm caches
-    # Without a store: one statement (the orders' stores).
-    with django_assert_num_queries(STATUS_SET_QUERIES + 1):
+    # Without a store: none (the order lock read the orders' stores).
+    with django_assert_num_queries(STATUS_SET_QUERIES):
         orders_status_set(actor=supervisor, order_ids=[plain.pk], status_code="on_hold")
     # One store order or five: the same three (their stores, the actor's name, one INSERT).
     with django_assert_num_queries(STATUS_SET_QUERIES + 3):
