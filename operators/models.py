@@ -65,6 +65,9 @@ class Assignment(models.Model):
             ),
             # Expiry: holds idle since before a cut-off.
             models.Index(fields=["last_activity_at"], name="assignment_idle_idx"),
+            # The holds list (console/admin_log.py), newest first (read backwards), a page at a time:
+            # without it every page sorted every hold (363 ms at 50,000 holds).
+            models.Index(fields=["assigned_at", "id"], name="assignment_assigned_idx"),
         ]
 
     def __str__(self) -> str:
