@@ -9,7 +9,7 @@ sends the HoldChanged event, with the rows written, inside the transaction and a
 log rows together (claim next): its rows come from the holds that statement inserted, which is the same.
 """
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from datetime import datetime
 
 from django.db import connection
@@ -23,9 +23,10 @@ from orders.models import Order
 Action = AssignmentLog.Action
 
 
-# The columns every log row is written with, and what each write returns (HoldChanged's entries): the
-# order's connected store too, read by the same statement, so that the write-back to the stores
-# (stores.writeback) needs no look-up of its own for the orders that have none, which are most.
+# The columns every log row is written with, and what each write returns (HoldChanged's entries), with the
+# order's connected store: from the caller, who read it under its order lock, or else read by the same
+# statement (a look-up per row), so that the write-back to the stores (stores.writeback) needs no look-up of
+# its own for the orders that have none, which are most.
 INSERT_SQL = (
     f"INSERT INTO {AssignmentLog._meta.db_table}"
     " (order_id, action, operator_id, previous_operator_id, actor_id, store_id, at, reason)"
@@ -46,7 +47,11 @@ def _write(
     reason: str,
     new_operator: Actor | None = None,
     store_id: int | None = None,
+    stores: Mapping[int, int] | None = None,
 ) -> int:
+    """`stores`: the connected store of each order that came from one, as the caller read them under its
+    lock of the orders (orders absent from it came from none); None: the statement reads them (a look-up
+    per row)."""
     ids = list(order_ids)
     if not ids:
         return 0
@@ -57,7 +62,8 @@ def _write(
         operator_sql, previous_sql, operator_params = "%s", "operator_id", [new_operator.pk]
     sql = (
         f"{INSERT_SQL} SELECT order_id, %s, {operator_sql}, {previous_sql}, %s, %s, %s, %s"
-        f" FROM {Assignment._meta.db_table} WHERE order_id IN ({ids_sql}){RETURNING_WITH_STORE_SQL}"
+        f" FROM {Assignment._meta.db_table} WHERE order_id IN ({ids_sql})"
+        + (RETURNING_WITH_STORE_SQL if stores is None else RETURNING_SQL)
     )
     params = [
         action,
@@ -71,6 +77,8 @@ def _write(
     with connection.cursor() as cursor:
         cursor.execute(sql, params)
         rows = cursor.fetchall()
+    if stores is not None:
+        rows = [(*row, stores.get(row[1])) for row in rows]
     return announce(action=action, order_ids=ids, actor=actor, at=at, reason=reason, rows=rows)
 
 
@@ -104,12 +112,16 @@ def announce(
     return len(entries)
 
 
-def log_assigned(*, order_ids, actor, at, reason="") -> int:
-    return _write(action=Action.ASSIGNED, order_ids=order_ids, actor=actor, at=at, reason=reason)
+def log_assigned(*, order_ids, actor, at, reason="", stores=None) -> int:
+    return _write(
+        action=Action.ASSIGNED, order_ids=order_ids, actor=actor, at=at, reason=reason, stores=stores
+    )
 
 
-def log_released(*, order_ids, actor, at, reason="") -> int:
-    return _write(action=Action.RELEASED, order_ids=order_ids, actor=actor, at=at, reason=reason)
+def log_released(*, order_ids, actor, at, reason="", stores=None) -> int:
+    return _write(
+        action=Action.RELEASED, order_ids=order_ids, actor=actor, at=at, reason=reason, stores=stores
+    )
 
 
 def log_auto_released(*, order_ids, actor, at, reason, store_id: int | None = None) -> int:
@@ -119,17 +131,23 @@ def log_auto_released(*, order_ids, actor, at, reason, store_id: int | None = No
     )
 
 
-def log_expired(*, order_ids, at, reason) -> int:
-    return _write(action=Action.EXPIRED, order_ids=order_ids, actor=None, at=at, reason=reason)
+def log_expired(*, order_ids, at, reason, stores=None) -> int:
+    return _write(action=Action.EXPIRED, order_ids=order_ids, actor=None, at=at, reason=reason, stores=stores)
 
 
-def log_taken_over(*, order_ids, actor, at, reason) -> int:
+def log_taken_over(*, order_ids, actor, at, reason, stores=None) -> int:
     return _write(
-        action=Action.TAKEN_OVER, order_ids=order_ids, actor=actor, at=at, reason=reason, new_operator=actor
+        action=Action.TAKEN_OVER,
+        order_ids=order_ids,
+        actor=actor,
+        at=at,
+        reason=reason,
+        new_operator=actor,
+        stores=stores,
     )
 
 
-def log_reassigned(*, order_ids, new_operator, actor, at, reason="") -> int:
+def log_reassigned(*, order_ids, new_operator, actor, at, reason="", stores=None) -> int:
     return _write(
         action=Action.REASSIGNED,
         order_ids=order_ids,
@@ -137,4 +155,5 @@ def log_reassigned(*, order_ids, new_operator, actor, at, reason="") -> int:
         at=at,
         reason=reason,
         new_operator=new_operator,
+        stores=stores,
     )

@@ -32,6 +32,8 @@ class LockedOrders:
     holds: dict[int, Hold]
     holders: dict[int, Actor]
     finals: dict[str, str]
+    # The connected store of each order that came from one (the log's writes take them from here).
+    stores: dict[int, int]
 
     def found(self, pk: int) -> bool:
         return pk in self.numbers
@@ -66,6 +68,7 @@ def lock_and_read(ids: list[int], *, finals: bool = True) -> LockedOrders:
         holds=holds,
         holders=users_by_id(hold.operator_id for hold in holds.values()),
         finals=final_status_labels() if finals else {},
+        stores={pk: order.store_id for pk, order in locked.items() if order.store_id is not None},
     )
 
 
@@ -133,10 +136,14 @@ def assign_free(
     numbers: dict[int, str],
     at: datetime,
     reason: str,
+    stores: dict[int, int],
 ) -> dict[int, OrderOutcome]:
-    """Insert and log holds on orders believed free; any that someone holds after all report the holder."""
+    """Insert and log holds on orders believed free; any that someone holds after all report the holder.
+    `stores`: as LockedOrders.stores."""
     inserted = holds_insert(order_ids=order_ids, holder=holder, assigned_by=actor, at=at)
-    check_logged(log.log_assigned(order_ids=inserted, actor=actor, at=at, reason=reason), len(inserted))
+    check_logged(
+        log.log_assigned(order_ids=inserted, actor=actor, at=at, reason=reason, stores=stores), len(inserted)
+    )
     outcomes = {pk: OrderOutcome(pk, Code.DONE, numbers[pk]) for pk in inserted}
     lost = [pk for pk in order_ids if pk not in inserted]
     if lost:

@@ -77,6 +77,7 @@ def orders_assign(
             numbers=orders.numbers,
             at=timezone.now(),
             reason=reason,
+            stores=orders.stores,
         )
     )
     return BulkResult([outcomes[pk] for pk in ids])
@@ -122,10 +123,17 @@ def _move(
 
     now = timezone.now()
     if taking_over:
-        written = log.log_taken_over(order_ids=moving, actor=actor, at=now, reason=reason)
+        written = log.log_taken_over(
+            order_ids=moving, actor=actor, at=now, reason=reason, stores=orders.stores
+        )
     else:
         written = log.log_reassigned(
-            order_ids=moving, new_operator=new_holder, actor=actor, at=now, reason=reason
+            order_ids=moving,
+            new_operator=new_holder,
+            actor=actor,
+            at=now,
+            reason=reason,
+            stores=orders.stores,
         )
     check_logged(written, len(moving))
     if moving:
@@ -135,7 +143,13 @@ def _move(
         check_logged(moved, len(moving))
     outcomes.update(
         assign_free(
-            order_ids=free, holder=new_holder, actor=actor, numbers=orders.numbers, at=now, reason=reason
+            order_ids=free,
+            holder=new_holder,
+            actor=actor,
+            numbers=orders.numbers,
+            at=now,
+            reason=reason,
+            stores=orders.stores,
         )
     )
     return BulkResult([outcomes[pk] for pk in ids])

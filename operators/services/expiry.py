@@ -55,7 +55,10 @@ def holds_expire(
     expiring_ids = [order_id for order_id, _operator_id in expiring]
     reason = _("idle for more than %(idle)s") % {"idle": duration_display(idle)}
     logged_at = max(now or timezone.now(), timezone.now())  # never before a change made while we waited
-    check_logged(log.log_expired(order_ids=expiring_ids, at=logged_at, reason=reason), len(expiring_ids))
+    stores = {pk: order.store_id for pk, order in locked.items() if order.store_id is not None}
+    check_logged(
+        log.log_expired(order_ids=expiring_ids, at=logged_at, reason=reason, stores=stores), len(expiring_ids)
+    )
     check_logged(_holds.holds_delete(expiring_ids), len(expiring_ids))
     return BulkResult(
         [

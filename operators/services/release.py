@@ -24,10 +24,11 @@ from orders.results import (
 NAMED_MAX = 10
 
 
-def _release(ids: list[int], releasing: list[int], *, actor: Actor | None, reason: str) -> None:
+def _release(releasing: list[int], *, actor: Actor | None, reason: str, orders: _holds.LockedOrders) -> None:
     now = timezone.now()
     _holds.check_logged(
-        log.log_released(order_ids=releasing, actor=actor, at=now, reason=reason), len(releasing)
+        log.log_released(order_ids=releasing, actor=actor, at=now, reason=reason, stores=orders.stores),
+        len(releasing),
     )
     _holds.check_logged(_holds.holds_delete(releasing), len(releasing))
 
@@ -65,7 +66,7 @@ def orders_release(*, actor: Actor, order_ids: Iterable[int], reason: str = "") 
             outcomes[pk] = refusal.outcome(pk, number, holder)
     if not reason:
         _refuse_without_reason(actor, orders, releasing)
-    _release(ids, releasing, actor=actor, reason=reason)
+    _release(releasing, actor=actor, reason=reason, orders=orders)
     return BulkResult([outcomes[pk] for pk in ids])
 
 
@@ -109,5 +110,5 @@ def holds_release(*, order_ids: Iterable[int], reason: str, actor: Actor | None 
         else:
             outcomes[pk] = OrderOutcome(pk, Code.DONE, orders.numbers[pk], holder=orders.holder_of(pk))
     releasing = [pk for pk in ids if outcomes[pk].outcome == Code.DONE]
-    _release(ids, releasing, actor=actor, reason=reason)
+    _release(releasing, actor=actor, reason=reason, orders=orders)
     return BulkResult([outcomes[pk] for pk in ids])
