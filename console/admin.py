@@ -161,7 +161,15 @@ class OrderAdmin(BoundedSearchAdmin):
 
     def get_paginator(self, request, queryset, per_page, orphans=0, allow_empty_first_page=True):
         if request.GET.get(SEARCH_VAR, "").strip():
-            return SearchEstimatingPaginator(queryset, per_page, orphans, allow_empty_first_page)
+            page = request.GET.get(PAGE_VAR, "1")
+            return SearchEstimatingPaginator(
+                queryset,
+                per_page,
+                orphans,
+                allow_empty_first_page,
+                # The page the list shows (as ChangeList reads it): read with the count, in one statement.
+                page_number=int(page) if page.isascii() and page.isdigit() else 1,
+            )
         return super().get_paginator(request, queryset, per_page, orphans, allow_empty_first_page)
 
     def get_bounded_search_results(self, request, queryset, bounded):

@@ -1,11 +1,12 @@
 """A paginator that asks PostgreSQL's planner instead of counting millions of rows."""
 
 import json
+from typing import Any
 
 from django.core.exceptions import EmptyResultSet
 from django.core.paginator import Paginator
 from django.db import connections
-from django.db.models import QuerySet
+from django.db.models import Count, QuerySet, Window
 from django.db.models.lookups import Exact, In
 from django.db.models.sql.where import AND
 from django.utils.functional import cached_property
@@ -88,23 +89,55 @@ class EstimatingPaginator(Paginator):
         if estimate is not None and estimate > self.estimate_above:
             self.approximate = True
             return estimate
+        return self.exact_count()
+
+    def exact_count(self) -> int:
+        """COUNT(*) of the rows, when the planner expects few."""
         return super().count
 
 
 class SearchEstimatingPaginator(EstimatingPaginator):
     """The paginator of a text search: "about N" from SEARCH_ESTIMATE_ABOVE rows on, and a page cut before
-    the list's joins."""
+    the list's joins.
+
+    A search's rows come from the trigram index in no useful order, so PostgreSQL reads every match to sort
+    them, and it would join each match to its status, hold and holder before sorting: that cost grew with the
+    matches, not the page. The page's ids are sorted and cut from the search alone, and only they are
+    joined. When the result is counted exactly, the page named by `page_number` (the one the list will show)
+    is read in the same statement as the count (COUNT(*) OVER ()), so the matches are read once, not twice.
+    """
 
     estimate_above = SEARCH_ESTIMATE_ABOVE
 
+    def __init__(self, *args, page_number: int | None = None, **kwargs) -> None:
+        super().__init__(*args, **kwargs)
+        self.page_number = page_number
+        self._counted_page: tuple[int, list[int]] | None = None  # (number, its ids, newest first)
+
+    def exact_count(self) -> int:
+        matches = self.object_list
+        if self.page_number is None or not isinstance(matches, QuerySet) or self.page_number < 1:
+            return super().exact_count()
+        bottom = (self.page_number - 1) * self.per_page
+        rows = list(
+            matches.annotate(matches_count=Window(Count("*"))).values_list("pk", "matches_count")[
+                bottom : bottom + self.per_page + self.orphans
+            ]
+        )
+        if not rows:  # page 1 empty: no match; a page past the last: the count alone says how many
+            return 0 if bottom == 0 else super().exact_count()
+        self._counted_page = (self.page_number, [pk for pk, _count in rows])
+        return rows[0][1]
+
     def page(self, number):
-        """The page's orders, chosen by their ids first: a search's rows come from the trigram index in no
-        useful order, so PostgreSQL sorts every match to keep the newest, and it would join each match to
-        its status, hold and holder before sorting (the joins' cost grew with the matches, not the page).
-        The page's ids are sorted and cut from the search alone; only they are joined."""
         page = super().page(number)
         matches = self.object_list
         if isinstance(matches, QuerySet) and isinstance(page.object_list, QuerySet):
             cut = page.object_list.query
-            page.object_list = matches.filter(pk__in=matches.values("pk")[cut.low_mark : cut.high_mark])
+            ids: Any
+            if self._counted_page is not None and self._counted_page[0] == page.number:
+                ids = self._counted_page[1][: (cut.high_mark or 0) - cut.low_mark]
+            else:
+                ids = matches.values("pk")[cut.low_mark : cut.high_mark]
+            page.object_list = matches.filter(pk__in=ids)
         return page

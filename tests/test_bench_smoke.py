@@ -35,6 +35,8 @@ def test_benchmark_suite_smoke_run_passes_its_checks(tmp_path):
     assert "figure http: done" in result.stdout and "figure pages: done" in result.stdout
     # The connected stores' figures: webhooks through gunicorn, and the backfill by sync_orders.
     assert "figure hooks: done" in result.stdout and "figure backfill: done" in result.stdout
+    # Figure 12: the search column's cost on imports and bulk writes.
+    assert "figure import: done" in result.stdout
 
 
 @pytest.mark.skipif(not Path("/proc/self/status").exists(), reason="VmHWM is read from Linux's /proc")
