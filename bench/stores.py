@@ -7,6 +7,8 @@
    (tests/stores/fake_store.py), orders a second, against two references in the same run: reading and
    mapping the same pages without writing (the floor: HTTP and JSON), and the same pages written by
    `bulk_create` (the raw write: no versions, no history, no status service, no transaction per order).
+   Then the re-sync of the N orders we hold: all of them again as we hold them, and all of them changed in
+   the store (a field each), orders a second.
 """
 
 import http.client
@@ -182,6 +184,16 @@ class FakeStoreProcess:
             self.stop()
             raise RuntimeError(f"the fake store did not start (it said {self.url!r})")
 
+    def touch_all(self) -> int:
+        """The store changes every order (fake_store.main's `touch`); how many it changed."""
+        assert self.process.stdin is not None and self.process.stdout is not None
+        self.process.stdin.write("touch\n")
+        self.process.stdin.flush()
+        while not (line := self.process.stdout.readline()).startswith("touched "):
+            if not line:
+                raise RuntimeError("the fake store stopped")
+        return int(line.split()[1])
+
     def stop(self) -> None:
         if self.process.stdin:
             self.process.stdin.close()
@@ -212,7 +224,9 @@ def _backfill_platform(
     store = bench_store(platform, server.url)
     store_orders_delete(store)
     figure, floor, raw, before = [], [], [], []
-    statements = before_statements = 0
+    resync_same: list[float] = []
+    resync_changed: list[float] = []
+    statements = before_statements = resync_statements = 0
     pages = 0
     for _round in range(rounds):
         # Interleaved: the floor, the figure, the raw write; each write undone before the next.
@@ -245,6 +259,29 @@ def _backfill_platform(
         report.check(
             again.complete and set(again.outcomes) <= {"unchanged"},
             f"backfill {platform}: a second sync changed nothing ({dict(again.outcomes)})",
+        )
+        # The re-sync of the orders we hold: every one as we hold it (a full poll), then every one changed.
+        started = time.perf_counter()
+        same = store_sync(store=store, full=True)
+        resync_same.append(time.perf_counter() - started)
+        report.check(
+            same.complete and same.outcomes == {"unchanged": count},
+            f"backfill {platform}: a full re-sync left {dict(same.outcomes)} of {count:,}",
+        )
+        if isinstance(server, FakeStoreProcess):
+            touched = server.touch_all()
+        else:
+            touched = server.touch_all(platform, timedelta(days=1), **fake.RESYNC_CHANGES[platform])
+        store.refresh_from_db()
+        counter = StatementCounter()
+        with connection.execute_wrapper(counter):
+            started = time.perf_counter()
+            changed = store_sync(store=store)
+            resync_changed.append(time.perf_counter() - started)
+        resync_statements = counter.count
+        report.check(
+            touched == count and changed.complete and changed.outcomes == {"updated": count},
+            f"backfill {platform}: the re-sync of {touched:,} changed orders: {dict(changed.outcomes)}",
         )
         store_orders_delete(store)
 
@@ -285,10 +322,26 @@ def _backfill_platform(
             [Goal(f"≥ {BACKFILL_GOAL} orders/s", judged(rate >= BACKFILL_GOAL, smoke), f"{rate:,.0f}/s")],
         )
     )
+    changed_rate = count / statistics.median(resync_changed)
+    report.results.append(
+        Result(
+            "11",
+            f"re-sync by sync_orders of the {count:,} {Platform(platform).label} orders we hold, each changed"
+            " in the store (a field)",
+            f"{changed_rate:,.0f} orders/s",
+            ms(max(resync_changed)),
+            f"{resync_statements / count:.2f} per order",
+            f"the same orders unchanged (a full re-sync) {count / statistics.median(resync_same):,.0f}"
+            f" orders/s; the backfill {rate:,.0f} orders/s",
+            times(statistics.median(resync_changed) / seconds) + " the backfill",
+        )
+    )
     report.notes.append(
         f"backfill {platform}: {rounds} round(s) of {count:,} orders;"
         f" sync {', '.join(ms(s) for s in figure)}; floor {', '.join(ms(s) for s in floor)};"
-        f" raw {', '.join(ms(s) for s in raw)}; one by one {', '.join(ms(s) for s in before)}"
+        f" raw {', '.join(ms(s) for s in raw)}; one by one {', '.join(ms(s) for s in before)};"
+        f" re-sync unchanged {', '.join(ms(s) for s in resync_same)},"
+        f" changed {', '.join(ms(s) for s in resync_changed)}"
     )
 
 

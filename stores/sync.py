@@ -7,8 +7,9 @@ Resumable and idempotent: each page is applied in one transaction, with the move
 page, so a run that stops (a time-out, a kill) starts again where it stopped and applies nothing twice (an
 order applied again is `unchanged`). One commit a page rather than one an order, and the page's orders
 applied together (stores.services.store_orders_apply: the known orders read in one query, the new ones
-created in one INSERT of orders and one of lines), each with the outcome the one-order path gives it: a
-backfill's cost is its statements. A webhook for an order of the page waits for the page's commit (its row
+created in one INSERT of orders and one of lines, the known ones locked in one statement and written in one
+UPDATE), each with the outcome the one-order path gives it: a backfill's or a re-sync's cost is its
+statements. A webhook for an order of the page waits for the page's commit (its row
 lock), a fraction of a second.
 
 An order that cannot be applied (its payload, an unmapped status, a refusal, a bug) is kept in the webhook

@@ -45,6 +45,12 @@ from stores.simulation import BUILDERS, id_of, iso_z, updated_at_of
 WOO_KEY, WOO_SECRET = "ck_fake", "cs_fake"
 MAGENTO_TOKEN = "magento-fake-token"
 SHOPIFY_TOKEN = "shpat_fake"
+# What `touch` changes in every order of the benchmark's store (a field each mapping reads, top level).
+RESYNC_CHANGES: dict[str, dict[str, Any]] = {
+    "magento": {"customer_note": "Leave it with the neighbour"},
+    "woocommerce": {"customer_note": "Leave it with the neighbour"},
+    "shopify": {"note": "Leave it with the neighbour"},
+}
 SHOPIFY_QUERY_COST = 12  # what one page of orders costs in the fake bucket (Shopify computes it per query)
 
 
@@ -169,6 +175,15 @@ class FakeStore:
                 order["updatedAt"] = iso_z(updated_at)
             self.orders[platform][str(external_id)] = order
             return order
+
+    def touch_all(self, platform: str, later: timedelta, **changes: Any) -> int:
+        """The store changes every order it holds: each `later` than it was (the order of changes kept), with
+        the fields given (top-level ones). Returns how many."""
+        with self.lock:
+            keys = list(self.orders[platform])
+        for key in keys:
+            self.touch(platform, key, updated_at_of(platform, self.orders[platform][key]) + later, **changes)
+        return len(keys)
 
     def fail(self, path: str, **fault: Any) -> Fault:
         """The next request(s) under `path` get this answer instead (see Fault)."""
@@ -594,7 +609,8 @@ def main() -> None:
     """`python -m tests.stores.fake_store PLATFORM COUNT`: serve COUNT generated orders of PLATFORM in a
     process of its own (the benchmark: the store's work then shares no interpreter lock with the sync it
     serves; the README's walk-through of the write-back); prints its URL on the first line, then a line per
-    write back it receives, and serves until stdin closes."""
+    write back it receives, and serves until stdin closes. A line `touch` on stdin changes every order (a
+    day later, RESYNC_CHANGES) and answers `touched N`."""
     import sys
 
     platform, count = sys.argv[1], int(sys.argv[2])
@@ -606,7 +622,10 @@ def main() -> None:
     )
     store.start()
     print(store.url, flush=True)
-    sys.stdin.read()
+    for line in sys.stdin:
+        if line.strip() == "touch":
+            touched = store.touch_all(platform, timedelta(days=1), **RESYNC_CHANGES[platform])
+            print(f"touched {touched}", flush=True)
     store.stop()
 
 
