@@ -6,7 +6,8 @@ from typing import Any
 from django.core.exceptions import EmptyResultSet
 from django.core.paginator import Paginator
 from django.db import connections
-from django.db.models import Count, QuerySet, Window
+from django.db.models import Count, F, QuerySet, Window
+from django.db.models.functions import Coalesce
 from django.db.models.lookups import Exact, In
 from django.db.models.sql.where import AND
 from django.utils.functional import cached_property
@@ -140,4 +141,79 @@ class SearchEstimatingPaginator(EstimatingPaginator):
             else:
                 ids = matches.values("pk")[cut.low_mark : cut.high_mark]
             page.object_list = matches.filter(pk__in=ids)
+        return page
+
+
+class NewestFirstSearchPaginator(Paginator):
+    """The paginator of a text search over a list kept newest first by an index (`ordering`, e.g. the
+    Internal comments by comment_created_idx), whatever the words' frequencies.
+
+    PostgreSQL plans such a page either by walking the index from the newest row until a page of matches is
+    found (fast when matches are common, a walk over the whole table when two common words never meet: it
+    expects the words to be independent) or by the trigram index's matches, sorted (fast when they are few,
+    a read of most of the table when common). It cannot know which, so the page asks: first the newest
+    `recent_rows` rows only (a bounded walk); a full page there is the page, as every older match sorts after
+    it, and the count is the planner's estimate ("about"). Otherwise the matches are few among the newest
+    rows, and the page is read from the trigram index's matches, sorted, with their exact count in the same
+    statement. A list sorted by another column is paginated as a plain search."""
+
+    approximate = False
+    recent_rows = 5_000  # the bounded walk: 2-7 ms over the comments at 1,000,000 orders (bench figure 13)
+
+    def __init__(self, *args, page_number: int, ordering: tuple[str, str], **kwargs) -> None:
+        super().__init__(*args, **kwargs)
+        self.page_number = max(page_number, 1)
+        self.ordering = ordering
+        self._page_ids: tuple[int, list[int]] | None = None
+
+    def _newest_first(self) -> bool:
+        matches = self.object_list
+        # The admin's ChangeList may name its ordering twice (the ModelAdmin's, then its deterministic one).
+        return isinstance(matches, QuerySet) and tuple(dict.fromkeys(matches.query.order_by)) == tuple(
+            f"-{field}" for field in self.ordering
+        )
+
+    @cached_property
+    def count(self) -> int:
+        if not self._newest_first():
+            return super().count
+        matches = self.object_list
+        assert isinstance(matches, QuerySet)  # _newest_first said so
+        time_field = self.ordering[0]
+        bottom = (self.page_number - 1) * self.per_page
+        wanted = bottom + self.per_page
+        window = max(self.recent_rows, wanted)
+        everything = matches.model._default_manager.order_by(*(f"-{field}" for field in self.ordering))
+        oldest_recent = everything.values_list(time_field, flat=True)[window - 1 : window].first()
+        if oldest_recent is None:  # a short table: count it
+            return super().count
+        recent = matches.filter(**{f"{time_field}__gte": oldest_recent})
+        ids = list(recent.values_list("pk", flat=True)[bottom:wanted])
+        if len(ids) == self.per_page:
+            self._page_ids = (self.page_number, ids)
+            self.approximate = True
+            return max(planner_estimate(matches) or 0, wanted)
+        # Few matches among the newest rows: sort the trigram index's matches (an ordering no index serves,
+        # so the planner reads the matches, not the table) and count them in the same statement.
+        unindexed = matches.order_by(
+            Coalesce(F(time_field), F(time_field)).desc(), *(f"-{field}" for field in self.ordering[1:])
+        )
+        rows = list(
+            unindexed.annotate(matches_count=Window(Count("*"))).values_list("pk", "matches_count")[
+                bottom:wanted
+            ]
+        )
+        if not rows:
+            return 0 if bottom == 0 else super().count
+        self._page_ids = (self.page_number, [pk for pk, _count in rows])
+        return rows[0][1]
+
+    def page(self, number):
+        page = super().page(number)
+        if (
+            self._page_ids is not None
+            and self._page_ids[0] == page.number
+            and isinstance(self.object_list, QuerySet)
+        ):
+            page.object_list = self.object_list.filter(pk__in=self._page_ids[1])
         return page
