@@ -12,7 +12,7 @@ from django.utils.translation import gettext_lazy
 
 from console.formatting import display_name, exact_time
 from console.order_links import order_link
-from console.paginator import EstimatingPaginator, NewestFirstSearchPaginator
+from console.paginator import EstimatingPaginator, KnownPageChangeList, NewestFirstSearchPaginator
 from operators.models import Assignment, AssignmentLog
 from operators.selectors import holders_eligible
 from orderops.admin_search import BoundedSearchAdmin
@@ -191,6 +191,9 @@ class OrderCommentAdmin(ConsoleListTitle, BoundedSearchAdmin):
     show_full_result_count = False
     show_facets = admin.ShowFacets.NEVER
     paginator = EstimatingPaginator
+
+    def get_changelist(self, request, **kwargs):
+        return KnownPageChangeList
 
     def get_paginator(self, request, queryset, per_page, orphans=0, allow_empty_first_page=True):
         if request.GET.get(SEARCH_VAR, "").strip():

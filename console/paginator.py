@@ -3,6 +3,7 @@
 import json
 from typing import Any
 
+from django.contrib.admin.views.main import ChangeList
 from django.core.exceptions import EmptyResultSet
 from django.core.paginator import Paginator
 from django.db import connections
@@ -164,7 +165,7 @@ class NewestFirstSearchPaginator(Paginator):
         super().__init__(*args, **kwargs)
         self.page_number = max(page_number, 1)
         self.ordering = ordering
-        self._page_ids: tuple[int, list[int]] | None = None
+        self.known_page: tuple[int, list[int]] | None = None
 
     def _newest_first(self) -> bool:
         matches = self.object_list
@@ -190,7 +191,7 @@ class NewestFirstSearchPaginator(Paginator):
         recent = matches.filter(**{f"{time_field}__gte": oldest_recent})
         ids = list(recent.values_list("pk", flat=True)[bottom:wanted])
         if len(ids) == self.per_page:
-            self._page_ids = (self.page_number, ids)
+            self.known_page = (self.page_number, ids)
             self.approximate = True
             return max(planner_estimate(matches) or 0, wanted)
         # Few matches among the newest rows: sort the trigram index's matches (an ordering no index serves,
@@ -203,17 +204,28 @@ class NewestFirstSearchPaginator(Paginator):
                 bottom:wanted
             ]
         )
-        if not rows:
-            return 0 if bottom == 0 else super().count
-        self._page_ids = (self.page_number, [pk for pk, _count in rows])
-        return rows[0][1]
+        if not rows and bottom:  # a page past the last: the count alone says how many
+            return super().count
+        self.known_page = (self.page_number, [pk for pk, _count in rows])  # none: no statement for the page
+        return rows[0][1] if rows else 0
 
     def page(self, number):
         page = super().page(number)
         if (
-            self._page_ids is not None
-            and self._page_ids[0] == page.number
+            self.known_page is not None
+            and self.known_page[0] == page.number
             and isinstance(self.object_list, QuerySet)
         ):
-            page.object_list = self.object_list.filter(pk__in=self._page_ids[1])
+            page.object_list = self.object_list.filter(pk__in=self.known_page[1])
         return page
+
+
+class KnownPageChangeList(ChangeList):
+    """A ChangeList that shows the page its paginator already found (`known_page`: its number and ids), also
+    when every match fits one page, where Django's own would read the whole unpaginated search again."""
+
+    def get_results(self, request) -> None:
+        super().get_results(request)
+        known = getattr(self.paginator, "known_page", None)
+        if known is not None and known[0] == self.page_num and not self.show_all:
+            self.result_list = self.queryset.filter(pk__in=known[1])
