@@ -127,8 +127,8 @@ def test_words_that_never_meet_among_the_newest_comments_are_sorted_from_their_m
         nothing = client.get(COMMENTS, {"q": "parcel bank"})
     assert nothing.context["cl"].result_count == 0
     assert "0 internal comments" in " ".join(nothing.content.decode().split())
-    # No match: the page is known empty, and the comments are not read again without a limit (the whole search,
-    # which Django's ChangeList reads when every match fits one page).
+    # No match: the page is known empty, and the comments are not read again without a limit (the whole
+    # search, which Django's ChangeList reads when every match fits one page).
     assert not [
         query
         for query in queries.captured_queries
