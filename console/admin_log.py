@@ -6,7 +6,8 @@ order number a link to its order, action names capitalised, and filters titled i
 from django.contrib import admin
 from django.contrib.admin.options import IncorrectLookupParameters
 from django.contrib.admin.views.main import PAGE_VAR, SEARCH_VAR
-from django.db.models import Q
+from django.db import connections
+from django.db.models import F, Func, Q
 from django.utils.text import capfirst
 from django.utils.translation import gettext_lazy
 
@@ -18,6 +19,7 @@ from operators.selectors import holders_eligible
 from orderops.admin_search import BoundedSearchAdmin
 from orders.models import Order, OrderComment
 from orders.results import is_order_id
+from orders.sqlite import CASEFOLD
 
 
 class ConsoleListTitle(admin.ModelAdmin):
@@ -216,8 +218,13 @@ class OrderCommentAdmin(ConsoleListTitle, BoundedSearchAdmin):
         order_ids: dict[str, list[int]] = {}
         for number, order_id in Order.objects.filter(number__in=numbers).values_list("number", "pk"):
             order_ids.setdefault(number, []).append(order_id)
+        sqlite = connections[queryset.db].vendor == "sqlite"
+        if (
+            sqlite
+        ):  # SQLite's LIKE folds ASCII letters only: compare both sides case-folded (orders/sqlite.py)
+            queryset = queryset.annotate(body_folded=Func(F("body"), function=CASEFOLD))
         for word in words:
-            condition = Q(body__icontains=word)
+            condition = Q(body_folded__contains=word.casefold()) if sqlite else Q(body__icontains=word)
             if ids := order_ids.get(word.lstrip("#")):
                 condition |= Q(order_id__in=ids)
             queryset = queryset.filter(condition)

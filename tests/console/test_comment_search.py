@@ -148,3 +148,14 @@ def test_a_search_sorted_by_another_column_is_paginated_as_a_plain_search(client
         "Parcel c",
     ]
     assert by_author.context["cl"].result_count == 3
+
+
+def test_a_cyrillic_word_is_found_in_any_case_on_every_database(client, supervisor):
+    """SQLite's LIKE folds ASCII letters only: "еконт" did not find "Еконт" there (PostgreSQL's UPPER did)."""
+    OrderCommentFactory(body="Клиентът иска доставка до офис на Еконт.")
+    OrderCommentFactory(body="Straße gesperrt, Kunde informiert")
+    client.force_login(supervisor)
+    assert found(client, "еконт") == ["Клиентът иска доставка до офис на Еконт."]
+    assert found(client, "КЛИЕНТЪТ ЕКОНТ") == ["Клиентът иска доставка до офис на Еконт."]
+    assert found(client, "KUNDE informiert") == ["Straße gesperrt, Kunde informiert"]
+    assert found(client, "кунде") == []
