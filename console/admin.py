@@ -31,7 +31,7 @@ from console.formatting import display_name, exact_time, money, short_age, short
 from console.forms import OrderForm
 from console.order_links import order_by_number
 from console.order_page import OrderPage, lines_change, order_page_context, order_page_read, stale_sentence
-from console.paginator import EstimatingPaginator, SearchEstimatingPaginator
+from console.paginator import EstimatingPaginator, SearchEstimatingPaginator, page_number_of
 from console.queues import queue_title
 from console.timeline import order_timeline
 from console.update import draft_keep, draft_take, order_page_submit
@@ -161,14 +161,13 @@ class OrderAdmin(BoundedSearchAdmin):
 
     def get_paginator(self, request, queryset, per_page, orphans=0, allow_empty_first_page=True):
         if request.GET.get(SEARCH_VAR, "").strip():
-            page = request.GET.get(PAGE_VAR, "1")
             return SearchEstimatingPaginator(
                 queryset,
                 per_page,
                 orphans,
                 allow_empty_first_page,
                 # The page the list shows (as ChangeList reads it): read with the count, in one statement.
-                page_number=int(page) if page.isascii() and page.isdigit() else 1,
+                page_number=page_number_of(request),
             )
         return super().get_paginator(request, queryset, per_page, orphans, allow_empty_first_page)
 

@@ -5,7 +5,7 @@ order number a link to its order, action names capitalised, and filters titled i
 
 from django.contrib import admin
 from django.contrib.admin.options import IncorrectLookupParameters
-from django.contrib.admin.views.main import PAGE_VAR, SEARCH_VAR
+from django.contrib.admin.views.main import SEARCH_VAR
 from django.db import connections
 from django.db.models import F, Func, Q
 from django.utils.text import capfirst
@@ -13,7 +13,12 @@ from django.utils.translation import gettext_lazy
 
 from console.formatting import display_name, exact_time
 from console.order_links import order_link
-from console.paginator import EstimatingPaginator, KnownPageChangeList, NewestFirstSearchPaginator
+from console.paginator import (
+    EstimatingPaginator,
+    KnownPageChangeList,
+    NewestFirstSearchPaginator,
+    page_number_of,
+)
 from operators.models import Assignment, AssignmentLog
 from operators.selectors import holders_eligible
 from orderops.admin_search import BoundedSearchAdmin
@@ -199,13 +204,12 @@ class OrderCommentAdmin(ConsoleListTitle, BoundedSearchAdmin):
 
     def get_paginator(self, request, queryset, per_page, orphans=0, allow_empty_first_page=True):
         if request.GET.get(SEARCH_VAR, "").strip():
-            page = request.GET.get(PAGE_VAR, "1")
             return NewestFirstSearchPaginator(
                 queryset,
                 per_page,
                 orphans,
                 allow_empty_first_page,
-                page_number=int(page) if page.isascii() and page.isdigit() else 1,
+                page_number=page_number_of(request),
                 ordering=("created_at", "id"),
             )
         return super().get_paginator(request, queryset, per_page, orphans, allow_empty_first_page)

@@ -3,7 +3,7 @@
 import json
 from typing import Any
 
-from django.contrib.admin.views.main import ChangeList
+from django.contrib.admin.views.main import PAGE_VAR, ChangeList
 from django.core.exceptions import EmptyResultSet
 from django.core.paginator import Paginator
 from django.db import connections
@@ -47,6 +47,12 @@ def at_most_one_row(queryset) -> bool:
         ):
             return True
     return False
+
+
+def page_number_of(request) -> int:
+    """The page a list shows, as its ChangeList reads it (the first when the address names none)."""
+    page = request.GET.get(PAGE_VAR, "1")
+    return int(page) if page.isascii() and page.isdigit() else 1
 
 
 def planner_estimate(queryset) -> int | None:

@@ -30,7 +30,7 @@ def test_the_log_lists_the_newest_entry_first(client, operator, supervisor):
 def test_a_large_log_or_hold_count_is_the_planners_estimate_and_says_about(client, supervisor, monkeypatch):
     monkeypatch.setattr(paginator, "planner_estimate", lambda queryset: 600_000)
     client.force_login(supervisor)
-    for url, name in ((LOG, "assignment log"), (HOLDS, "assignments")):
+    for url, name in ((LOG, "log entries"), (HOLDS, "assignments")):
         with CaptureQueriesContext(connection) as queries:
             response = client.get(url)
         page = " ".join(response.content.decode().split())
