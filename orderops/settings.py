@@ -1,6 +1,8 @@
 """Django settings for orderops, read from the environment (see README "Configuration")."""
 
 import os
+import secrets
+import sys
 from pathlib import Path
 from typing import Any
 
@@ -32,7 +34,24 @@ def env_list(name: str, default: list[str]) -> list[str]:
 
 DEBUG = env_bool("DEBUG", default=False)
 
+# Management commands that sign nothing and serve no one: they run where the production key is not at hand
+# (a build step, a developer's check that the migrations and the catalogue are current) and get a random key
+# for their own process. Anything that serves requests, sends mail or reads sessions still needs SECRET_KEY.
+OFFLINE_COMMANDS = frozenset(
+    {"makemigrations", "makemessages", "compilemessages", "sqlmigrate", "collectstatic"}
+)
+
+
+def offline_command(argv: list[str]) -> bool:
+    """Whether this process is `manage.py <command>` (or django-admin) for one of OFFLINE_COMMANDS."""
+    return (
+        len(argv) > 1 and Path(argv[0]).name in {"manage.py", "django-admin"} and argv[1] in OFFLINE_COMMANDS
+    )
+
+
 SECRET_KEY = os.environ.get("SECRET_KEY", "")
+if not SECRET_KEY and offline_command(sys.argv):
+    SECRET_KEY = secrets.token_urlsafe(50)
 if not SECRET_KEY:
     if not DEBUG:
         raise ImproperlyConfigured(

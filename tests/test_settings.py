@@ -15,16 +15,20 @@ LOAD_SETTINGS = (
 )
 
 
-def load_settings(**env: str) -> subprocess.CompletedProcess:
-    clean_env = {
+def clean_environment() -> dict[str, str]:
+    """This process's environment without the variables the settings read."""
+    return {
         key: value
         for key, value in os.environ.items()
         if key not in {"SECRET_KEY", "DEBUG", "DATABASE_URL", "DJANGO_SETTINGS_MODULE"}
     }
+
+
+def load_settings(**env: str) -> subprocess.CompletedProcess:
     return subprocess.run(
         [sys.executable, "-c", LOAD_SETTINGS],
         cwd=BASE_DIR,
-        env={**clean_env, **env},
+        env={**clean_environment(), **env},
         capture_output=True,
         text=True,
         timeout=60,
@@ -61,3 +65,35 @@ def test_debug_rejects_values_it_cannot_read(value):
     result = load_settings(DEBUG=value, SECRET_KEY="x" * 50)
     assert result.returncode != 0
     assert "DEBUG must be one of" in result.stderr
+
+
+@pytest.mark.parametrize(
+    "command",
+    ["makemigrations --check --dry-run", "sqlmigrate orders 0001", "collectstatic --noinput --dry-run"],
+)
+def test_offline_commands_run_without_a_secret_key(command, tmp_path):
+    """Checking the migrations or building the catalogue needs no production key (CI and build steps have
+    none): such a command gets a random key for its own process."""
+    result = subprocess.run(
+        [sys.executable, "manage.py", *command.split()],
+        cwd=BASE_DIR,
+        env={**clean_environment(), "DATABASE_URL": f"sqlite:///{tmp_path / 'db.sqlite3'}"},
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert result.returncode == 0, result.stderr
+    assert "SECRET_KEY is not set" not in result.stderr
+
+
+def test_a_serving_command_still_needs_the_secret_key():
+    result = subprocess.run(
+        [sys.executable, "manage.py", "check", "--deploy"],
+        cwd=BASE_DIR,
+        env=clean_environment(),
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert result.returncode != 0
+    assert "SECRET_KEY is not set" in result.stderr
