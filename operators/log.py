@@ -5,8 +5,9 @@ one INSERT ... SELECT, so the log says exactly what the hold table holds at that
 the transaction that makes the change: after inserting holds (assigned), before deleting them (released,
 auto_released, expired), before moving them (taken_over, reassigned). Each returns the rows written, and
 sends the HoldChanged event, with the rows written, inside the transaction and again once it commits
-(orderops/events.py). assigned_from_sql is the one exception, for a statement that inserts holds and their
-log rows together (claim next): its rows come from the holds that statement inserted, which is the same.
+(orderops/events.py). logged_from_sql is the one exception, for a statement that inserts or deletes holds and
+writes their log rows together (claim next, a bulk assign, a release on PostgreSQL): its rows come from the
+holds that statement wrote, which is the same.
 """
 
 from collections.abc import Iterable, Mapping
@@ -82,14 +83,21 @@ def _write(
     return announce(action=action, order_ids=ids, actor=actor, at=at, reason=reason, rows=rows)
 
 
+def logged_from_sql(
+    holds: str, *, action: str, actor: Actor | None, at: datetime, reason: str = ""
+) -> tuple[str, list]:
+    """The INSERT writing one `action` log row per row of `holds` (a statement's CTE of the hold rows it has
+    just inserted or deleted, with their order_id and operator_id), and its parameters: for a caller that
+    writes holds and their log rows in one statement (PostgreSQL: claim next, a bulk assign, a release). It
+    returns what _write's rows return but the order's store, which the caller has read with the order: add
+    it to each row and pass them to announce()."""
+    sql = f"{INSERT_SQL} SELECT order_id, %s, operator_id, NULL, %s, NULL, %s, %s FROM {holds}{RETURNING_SQL}"
+    return sql, [action, actor.pk if actor else None, db_datetime(at), reason]
+
+
 def assigned_from_sql(holds: str, *, actor: Actor, at: datetime) -> tuple[str, list]:
-    """The INSERT writing one 'assigned' log row per row of `holds` (a statement's CTE of the hold rows it
-    just inserted, with their order_id and operator_id), and its parameters: for a caller that writes holds
-    and their log rows in one statement (claim next). It returns what log_assigned's rows return but the
-    order's store, which the caller has read with the order: add it to each row and pass them to
-    announce()."""
-    sql = f"{INSERT_SQL} SELECT order_id, %s, operator_id, NULL, %s, NULL, %s, '' FROM {holds}{RETURNING_SQL}"
-    return sql, [Action.ASSIGNED, actor.pk, db_datetime(at)]
+    """logged_from_sql for the 'assigned' rows of a claim."""
+    return logged_from_sql(holds, action=Action.ASSIGNED, actor=actor, at=at)
 
 
 def announce(

@@ -268,8 +268,8 @@ def statements(call) -> int:
 # A hold change that notifies someone adds two statements (the notifications from the log rows just written,
 # their emails); an order change adds one (the holders' notifications) and a second only when it wrote any.
 # The write-back to the stores (stores.writeback) adds none for orders from no store: the log rows' insert
-# read their stores.
-NOTIFYING_TAKE_OVER_STATEMENTS = 14
+# read their stores. On PostgreSQL the free orders' holds and their log rows are one statement.
+NOTIFYING_TAKE_OVER_STATEMENTS = {"postgresql": 13, "sqlite": 14}
 
 
 @pytest.mark.parametrize("size", [10, 500])
@@ -287,7 +287,7 @@ def test_a_bulk_take_over_notifies_every_displaced_holder_with_the_same_statemen
 
     count = statements(lambda: orders_take_over(actor=actor, order_ids=ids, reason="end of shift"))
 
-    assert count == NOTIFYING_TAKE_OVER_STATEMENTS
+    assert count == NOTIFYING_TAKE_OVER_STATEMENTS[connection.vendor]
     assert Assignment.objects.filter(operator=supervisor).count() == size
     assert Notification.objects.filter(kind=Kind.TAKEN_OVER, actor=supervisor).count() == len(anna + ivan)
     assert set(Notification.objects.values_list("recipient__username", flat=True)) == {"anna", "ivan"}

@@ -16,11 +16,12 @@ from tests.factories import OrderFactory
 # delete, the log rows, the savepoint of the service's transaction.
 # The write-back to the stores (stores.writeback) adds none for orders that came from no store, as here: the
 # order lock and the log rows' insert read the orders' stores with them.
-ASSIGN_STATEMENTS = 10
-RELEASE_STATEMENTS = 9
+# On PostgreSQL the holds and their log rows are one statement (a data-modifying WITH), elsewhere two.
+ASSIGN_STATEMENTS = {"postgresql": 9, "sqlite": 10}
+RELEASE_STATEMENTS = {"postgresql": 8, "sqlite": 9}
 # A take-over of orders held by others also notifies the displaced holders (live/notifications.py): their
 # notifications from the log rows just written, and their emails, two statements for any number of orders.
-TAKE_OVER_STATEMENTS = 14
+TAKE_OVER_STATEMENTS = {"postgresql": 13, "sqlite": 14}  # the free ones among them: one statement less
 # The status change writes its history rows (one INSERT ... SELECT for all orders) before its UPDATE, and
 # notifies the orders' other holders (one INSERT ... SELECT from the holds, writing none here).
 STATUS_SET_STATEMENTS = 12
@@ -58,7 +59,7 @@ def test_bulk_assign_and_release_cost_the_same_statements_for_any_size(operator,
     release = statements(lambda: orders_release(actor=actor, order_ids=ids))
 
     assert Assignment.objects.filter(operator=operator).count() == 0
-    assert (assign, release) == (ASSIGN_STATEMENTS, RELEASE_STATEMENTS)
+    assert (assign, release) == (ASSIGN_STATEMENTS[connection.vendor], RELEASE_STATEMENTS[connection.vendor])
 
 
 @pytest.mark.parametrize("size", [10, 1000])
@@ -73,4 +74,4 @@ def test_bulk_take_over_and_status_change_cost_the_same_statements_for_any_size(
     status_set = statements(lambda: orders_status_set(actor=actor, order_ids=ids, status_code="complete"))
 
     assert not Assignment.objects.exists()
-    assert (take_over, status_set) == (TAKE_OVER_STATEMENTS, STATUS_SET_STATEMENTS)
+    assert (take_over, status_set) == (TAKE_OVER_STATEMENTS[connection.vendor], STATUS_SET_STATEMENTS)

@@ -85,8 +85,11 @@ def fails_after(module, name: str, *, call: int = 1) -> Callable[[], mock._patch
 
 FAULTS = {
     "log insert refused by the database": log_insert_refused_by_the_database,
-    "error after the log rows were written": fails_after(log, "_write"),
-    "error after the second log write": fails_after(log, "_write", call=2),
+    # Holds inserted or deleted with their log rows (one statement on PostgreSQL, two elsewhere).
+    "error after the holds and their log rows were written": fails_after(
+        services._holds, "holds_insert_logged"
+    ),
+    "error after the holds were deleted and logged": fails_after(services._holds, "holds_delete_logged"),
     # Claim next writes its log row in its claim statement on PostgreSQL, then announces it (log.announce).
     "error after the log rows were written and announced": fails_after(log, "announce"),
     "error after the holds were deleted": fails_after(services._holds, "holds_delete"),
@@ -137,7 +140,7 @@ CASES = {
     "bulk assign, error after the log": (
         "anna",
         action("assign_to_me", slice(5, 10)),
-        "error after the log rows were written",
+        "error after the holds and their log rows were written",
         "Assigned 5 orders to you",
     ),
     "release, log insert refused": (
@@ -149,7 +152,7 @@ CASES = {
     "release, error after the delete": (
         "anna",
         action("release", slice(0, 3)),
-        "error after the holds were deleted",
+        "error after the holds were deleted and logged",
         "Released 3 orders",
     ),
     "status change with auto-release, log insert refused": (
@@ -170,12 +173,12 @@ CASES = {
         "log insert refused by the database",
         "Took over 6 orders",
     ),
-    # Five holds move (logged, then updated), then the free sixth is assigned (inserted, then logged): the
+    # Five holds move (logged, then updated), then the free sixth is assigned (inserted and logged): the
     # error comes after every write.
     "take over, error after the last write": (
         "boss",
         action("take_over", slice(0, 6), post="yes", reason="Anna and Ivan are out"),
-        "error after the second log write",
+        "error after the holds and their log rows were written",
         "Took over 6 orders",
     ),
     "get next order, error after the log": (
