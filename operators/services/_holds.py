@@ -97,6 +97,17 @@ def at_capacity(pk: int, number: str, holder: Actor) -> OrderOutcome:
     )
 
 
+def _holds_insert_sql(ids_sql: str) -> str:
+    """The INSERT of holds on the orders of `ids_sql` (parameters: holder, assigned by, at, at, the ids); the
+    unique constraint refuses orders someone else holds. Returns each inserted hold's order and holder."""
+    return (
+        f"INSERT INTO {Assignment._meta.db_table}"
+        " (order_id, operator_id, assigned_by_id, assigned_at, last_activity_at, order_created_at)"
+        f" SELECT id, %s, %s, %s, %s, created_at FROM {Order._meta.db_table} WHERE id IN ({ids_sql})"
+        " ON CONFLICT (order_id) DO NOTHING RETURNING order_id, operator_id"
+    )
+
+
 def holds_insert(*, order_ids: Iterable[int], holder: Actor, assigned_by: Actor, at: datetime) -> set[int]:
     """Insert holds; the unique constraint refuses orders someone else holds. Returns the ids inserted."""
     ids = list(order_ids)
@@ -104,14 +115,8 @@ def holds_insert(*, order_ids: Iterable[int], holder: Actor, assigned_by: Actor,
         return set()
     ids_sql, ids_params = id_set_sql(ids)
     when = db_datetime(at)
-    sql = (
-        f"INSERT INTO {Assignment._meta.db_table}"
-        " (order_id, operator_id, assigned_by_id, assigned_at, last_activity_at, order_created_at)"
-        f" SELECT id, %s, %s, %s, %s, created_at FROM {Order._meta.db_table} WHERE id IN ({ids_sql})"
-        " ON CONFLICT (order_id) DO NOTHING RETURNING order_id"
-    )
     with connection.cursor() as cursor:
-        cursor.execute(sql, [holder.pk, assigned_by.pk, when, when, *ids_params])
+        cursor.execute(_holds_insert_sql(ids_sql), [holder.pk, assigned_by.pk, when, when, *ids_params])
         return {row[0] for row in cursor.fetchall()}
 
 
@@ -124,8 +129,7 @@ def holds_delete(order_ids: list[int]) -> int:
 
 def _holds_written_logged(
     write: str,
-    write_params: list,
-    *,
+    params: list,
     action: str,
     order_ids: list[int],
     actor: Actor | None,
@@ -138,7 +142,7 @@ def _holds_written_logged(
     orders whose holds it wrote."""
     log_sql, log_params = log.logged_from_sql("written", action=action, actor=actor, at=at, reason=reason)
     with connection.cursor() as cursor:
-        cursor.execute(f"WITH written AS ({write}) {log_sql}", [*write_params, *log_params])
+        cursor.execute(f"WITH written AS ({write}) {log_sql}", [*params, *log_params])
         rows = [(*row, stores.get(row[1])) for row in cursor.fetchall()]
     log.announce(action=action, order_ids=order_ids, actor=actor, at=at, reason=reason, rows=rows)
     return {row[1] for row in rows}
@@ -167,23 +171,11 @@ def holds_insert_logged(
         return inserted
     ids_sql, ids_params = id_set_sql(order_ids)
     when = db_datetime(at)
-    insert = (
-        f"INSERT INTO {Assignment._meta.db_table}"
-        " (order_id, operator_id, assigned_by_id, assigned_at, last_activity_at, order_created_at)"
-        f" SELECT id, %s, %s, %s, %s, created_at FROM {Order._meta.db_table} WHERE id IN ({ids_sql})"
-        " ON CONFLICT (order_id) DO NOTHING RETURNING order_id, operator_id"
+    params = [holder.pk, assigned_by.pk, when, when, *ids_params]
+    write = _holds_insert_sql(ids_sql)
+    return _holds_written_logged(
+        write, params, log.Action.ASSIGNED, order_ids, assigned_by, at, reason, stores
     )
-    inserted = _holds_written_logged(
-        insert,
-        [holder.pk, assigned_by.pk, when, when, *ids_params],
-        action=log.Action.ASSIGNED,
-        order_ids=order_ids,
-        actor=assigned_by,
-        at=at,
-        reason=reason,
-        stores=stores,
-    )
-    return inserted
 
 
 def holds_delete_logged(
@@ -201,19 +193,11 @@ def holds_delete_logged(
         return holds_delete(order_ids)
     ids_sql, ids_params = id_set_sql(order_ids)
     table = Assignment._meta.db_table
-    delete = f"DELETE FROM {table} WHERE order_id IN ({ids_sql}) RETURNING order_id, operator_id"
-    return len(
-        _holds_written_logged(
-            delete,
-            ids_params,
-            action=log.Action.RELEASED,
-            order_ids=order_ids,
-            actor=actor,
-            at=at,
-            reason=reason,
-            stores=stores,
-        )
+    write = f"DELETE FROM {table} WHERE order_id IN ({ids_sql}) RETURNING order_id, operator_id"
+    released = _holds_written_logged(
+        write, ids_params, log.Action.RELEASED, order_ids, actor, at, reason, stores
     )
+    return len(released)
 
 
 def check_logged(written: int, changed: int) -> None:
