@@ -84,15 +84,46 @@ def _write(
 
 
 def logged_from_sql(
-    holds: str, *, action: str, actor: Actor | None, at: datetime, reason: str = ""
+    holds: str,
+    *,
+    action: str,
+    actor: Actor | None,
+    at: datetime,
+    reason: str = "",
+    store_id: int | None = None,
+    stores_read: bool = False,
 ) -> tuple[str, list]:
     """The INSERT writing one `action` log row per row of `holds` (a statement's CTE of the hold rows it has
     just inserted or deleted, with their order_id and operator_id), and its parameters: for a caller that
-    writes holds and their log rows in one statement (PostgreSQL: claim next, a bulk assign, a release). It
-    returns what _write's rows return but the order's store, which the caller has read with the order: add
-    it to each row and pass them to announce()."""
-    sql = f"{INSERT_SQL} SELECT order_id, %s, operator_id, NULL, %s, NULL, %s, %s FROM {holds}{RETURNING_SQL}"
-    return sql, [action, actor.pk if actor else None, db_datetime(at), reason]
+    writes holds and their log rows in one statement (PostgreSQL: claim next, a bulk assign, the ends of
+    holds). It returns what _write's rows return; the order's store too with `stores_read` (a look-up per
+    row), else the caller, who has read it with the order, adds it to each row before announce()."""
+    returning = RETURNING_WITH_STORE_SQL if stores_read else RETURNING_SQL
+    sql = f"{INSERT_SQL} SELECT order_id, %s, operator_id, NULL, %s, %s, %s, %s FROM {holds}{returning}"
+    return sql, [action, actor.pk if actor else None, store_id, db_datetime(at), reason]
+
+
+def log_holds(
+    *,
+    action: str,
+    order_ids: Iterable[int],
+    actor: Actor | None,
+    at: datetime,
+    reason: str,
+    store_id: int | None = None,
+    stores: Mapping[int, int] | None = None,
+) -> int:
+    """The log rows of `action` for the current holds of `order_ids`, for a caller that names the action
+    (the ends of holds, operators.services._holds.holds_delete_logged)."""
+    return _write(
+        action=action,
+        order_ids=order_ids,
+        actor=actor,
+        at=at,
+        reason=reason,
+        store_id=store_id,
+        stores=stores,
+    )
 
 
 def assigned_from_sql(holds: str, *, actor: Actor, at: datetime) -> tuple[str, list]:
@@ -124,23 +155,6 @@ def log_assigned(*, order_ids, actor, at, reason="", stores=None) -> int:
     return _write(
         action=Action.ASSIGNED, order_ids=order_ids, actor=actor, at=at, reason=reason, stores=stores
     )
-
-
-def log_released(*, order_ids, actor, at, reason="", stores=None) -> int:
-    return _write(
-        action=Action.RELEASED, order_ids=order_ids, actor=actor, at=at, reason=reason, stores=stores
-    )
-
-
-def log_auto_released(*, order_ids, actor, at, reason, store_id: int | None = None) -> int:
-    """`store_id`: the connected store whose status change ended the holds ("auto-released by Shopify")."""
-    return _write(
-        action=Action.AUTO_RELEASED, order_ids=order_ids, actor=actor, at=at, reason=reason, store_id=store_id
-    )
-
-
-def log_expired(*, order_ids, at, reason, stores=None) -> int:
-    return _write(action=Action.EXPIRED, order_ids=order_ids, actor=None, at=at, reason=reason, stores=stores)
 
 
 def log_taken_over(*, order_ids, actor, at, reason, stores=None) -> int:

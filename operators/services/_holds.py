@@ -1,6 +1,6 @@
 """What the hold services share: the lock-and-read skeleton, the capacity rule, and the hold writes."""
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from datetime import datetime
 
@@ -130,20 +130,33 @@ def holds_delete(order_ids: list[int]) -> int:
 def _holds_written_logged(
     write: str,
     params: list,
+    *,
     action: str,
     order_ids: list[int],
     actor: Actor | None,
     at: datetime,
     reason: str,
-    stores: dict[int, int],
+    stores: Mapping[int, int] | None,
+    store_id: int | None = None,
 ) -> set[int]:
     """PostgreSQL: `write` (an INSERT or DELETE of holds returning their order_id and operator_id) and the
-    log rows of the holds it wrote, in one statement; announced as log._write announces them. Returns the
-    orders whose holds it wrote."""
-    log_sql, log_params = log.logged_from_sql("written", action=action, actor=actor, at=at, reason=reason)
+    log rows of the holds it wrote, in one statement; announced as log._write announces them. `stores`: as
+    LockedOrders.stores (None: the statement reads each order's store). Returns the orders whose holds it
+    wrote."""
+    log_sql, log_params = log.logged_from_sql(
+        "written",
+        action=action,
+        actor=actor,
+        at=at,
+        reason=reason,
+        store_id=store_id,
+        stores_read=stores is None,
+    )
     with connection.cursor() as cursor:
         cursor.execute(f"WITH written AS ({write}) {log_sql}", [*params, *log_params])
-        rows = [(*row, stores.get(row[1])) for row in cursor.fetchall()]
+        rows = cursor.fetchall()
+    if stores is not None:
+        rows = [(*row, stores.get(row[1])) for row in rows]
     log.announce(action=action, order_ids=order_ids, actor=actor, at=at, reason=reason, rows=rows)
     return {row[1] for row in rows}
 
@@ -172,32 +185,62 @@ def holds_insert_logged(
     ids_sql, ids_params = id_set_sql(order_ids)
     when = db_datetime(at)
     params = [holder.pk, assigned_by.pk, when, when, *ids_params]
-    write = _holds_insert_sql(ids_sql)
     return _holds_written_logged(
-        write, params, log.Action.ASSIGNED, order_ids, assigned_by, at, reason, stores
+        _holds_insert_sql(ids_sql),
+        params,
+        action=log.Action.ASSIGNED,
+        order_ids=order_ids,
+        actor=assigned_by,
+        at=at,
+        reason=reason,
+        stores=stores,
     )
 
 
 def holds_delete_logged(
-    *, order_ids: list[int], actor: Actor | None, at: datetime, reason: str, stores: dict[int, int]
+    *,
+    order_ids: list[int],
+    action: str,
+    actor: Actor | None,
+    at: datetime,
+    reason: str,
+    stores: Mapping[int, int] | None,
+    store_id: int | None = None,
 ) -> int:
-    """Delete the holds of `order_ids` and write their 'released' log rows; returns how many ended. One
-    statement on PostgreSQL (the log rows come from the deleted holds), two elsewhere (the log first)."""
+    """End the holds of `order_ids` and write their log rows of `action` (released, expired, auto-released);
+    returns how many ended. One statement on PostgreSQL (the log rows come from the deleted holds), two
+    elsewhere (the log first). `stores`: as LockedOrders.stores (None: read with the log rows); `store_id`:
+    the connected store that ended them (auto-released)."""
     if not order_ids:
         return 0
     if connection.vendor != "postgresql":
         check_logged(
-            log.log_released(order_ids=order_ids, actor=actor, at=at, reason=reason, stores=stores),
+            log.log_holds(
+                action=action,
+                order_ids=order_ids,
+                actor=actor,
+                at=at,
+                reason=reason,
+                store_id=store_id,
+                stores=stores,
+            ),
             len(order_ids),
         )
         return holds_delete(order_ids)
     ids_sql, ids_params = id_set_sql(order_ids)
     table = Assignment._meta.db_table
-    write = f"DELETE FROM {table} WHERE order_id IN ({ids_sql}) RETURNING order_id, operator_id"
-    released = _holds_written_logged(
-        write, ids_params, log.Action.RELEASED, order_ids, actor, at, reason, stores
+    ended = _holds_written_logged(
+        f"DELETE FROM {table} WHERE order_id IN ({ids_sql}) RETURNING order_id, operator_id",
+        ids_params,
+        action=action,
+        order_ids=order_ids,
+        actor=actor,
+        at=at,
+        reason=reason,
+        stores=stores,
+        store_id=store_id,
     )
-    return len(released)
+    return len(ended)
 
 
 def check_logged(written: int, changed: int) -> None:

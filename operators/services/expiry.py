@@ -56,10 +56,15 @@ def holds_expire(
     reason = _("idle for more than %(idle)s") % {"idle": duration_display(idle)}
     logged_at = max(now or timezone.now(), timezone.now())  # never before a change made while we waited
     stores = {pk: order.store_id for pk, order in locked.items() if order.store_id is not None}
-    check_logged(
-        log.log_expired(order_ids=expiring_ids, at=logged_at, reason=reason, stores=stores), len(expiring_ids)
+    expired = _holds.holds_delete_logged(
+        order_ids=expiring_ids,
+        action=log.Action.EXPIRED,
+        actor=None,
+        at=logged_at,
+        reason=reason,
+        stores=stores,
     )
-    check_logged(_holds.holds_delete(expiring_ids), len(expiring_ids))
+    check_logged(expired, len(expiring_ids))
     return BulkResult(
         [
             OrderOutcome(order_id, Code.DONE, locked[order_id].number, holder=holders[operator_id])
@@ -86,9 +91,16 @@ def holds_auto_release(
     if reason:
         why = f"{why}: {reason}"
     now = timezone.now()
-    logged = log.log_auto_released(order_ids=held, actor=actor, at=now, reason=why, store_id=store_id)
-    check_logged(logged, len(held))
-    check_logged(_holds.holds_delete(held), len(held))
+    ended = _holds.holds_delete_logged(
+        order_ids=held,
+        action=log.Action.AUTO_RELEASED,
+        actor=actor,
+        at=now,
+        reason=why,
+        stores=None,
+        store_id=store_id,
+    )
+    check_logged(ended, len(held))
     return len(held)
 
 

@@ -6,7 +6,7 @@ from django.db import transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from operators import rules
+from operators import log, rules
 from operators.services import _holds
 from orderops.service_log import service_logged
 from orderops.types import Actor
@@ -26,7 +26,12 @@ NAMED_MAX = 10
 
 def _release(releasing: list[int], *, actor: Actor | None, reason: str, orders: _holds.LockedOrders) -> None:
     released = _holds.holds_delete_logged(
-        order_ids=releasing, actor=actor, at=timezone.now(), reason=reason, stores=orders.stores
+        order_ids=releasing,
+        action=log.Action.RELEASED,
+        actor=actor,
+        at=timezone.now(),
+        reason=reason,
+        stores=orders.stores,
     )
     # Every hold was read under its order's lock: one missing is a writer that bypassed the lock.
     _holds.check_logged(released, len(releasing))
