@@ -84,7 +84,11 @@ def orders_search(queryset: QuerySet[Order], term: str | BoundedTerm) -> QuerySe
         by_number = Q(number=number) if len(variants) == 1 else Q(number__in=variants)
         if not (number.isdigit() and len(number) >= NUMBER_OR_PHONE_MIN_DIGITS):
             return queryset.filter(by_number)
-        return queryset.filter(by_number | Q(search__text__contains=phone_national_digits(number)))
+        # The ids of both in one UNION, each by its own index: an OR across the order and its search row
+        # would join every order to its row before filtering.
+        numbered = Order._base_manager.filter(by_number).order_by().values("pk")
+        phoned = OrderSearch.objects.filter(text__contains=phone_national_digits(number)).values("order_id")
+        return queryset.filter(pk__in=numbered.union(phoned))
     words = _term_words(text)
     sample = _search_text_sample(queryset.db)
     keys = [word for word in words if len(word) >= INDEXED_WORD_MIN_LENGTH and not _common(word, sample)]

@@ -113,3 +113,12 @@ def test_the_migration_moves_every_search_column_into_its_search_row():
     finally:
         executor.loader.build_graph()
         executor.migrate(executor.loader.graph.leaf_nodes())
+
+
+def test_nine_digits_find_the_order_of_that_number_and_the_customer_of_that_phone(db):
+    numbered = OrderFactory(number="888123456", customer_phone="", status_id="pending")
+    phoned = OrderFactory(number="BG-1", customer_phone="0888 123 456", status_id="pending")
+    OrderFactory(number="BG-2", customer_phone="0888 123 456", status_id="complete")
+    pending = Order.objects.filter(status_id="pending")
+    assert set(orders_search(pending, "888123456")) == {numbered, phoned}
+    assert set(orders_search(pending, "#888123456")) == {numbered, phoned}
