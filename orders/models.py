@@ -10,6 +10,7 @@ from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 from django.utils.translation import pgettext_lazy
 
+from orderops.db import id_set
 from orderops.models import AppendOnly
 from orders.search_text import SEARCH_SOURCE_FIELDS, search_text_of
 from orders.signals import order_status_changed
@@ -133,7 +134,7 @@ def orders_search_refresh(queryset) -> int:
     orders = list(queryset.only("pk", *SEARCH_SOURCE_FIELDS).order_by("pk"))
     stored = dict(
         OrderSearch.objects.using(queryset.db)
-        .filter(order_id__in=[order.pk for order in orders])
+        .filter(order_id__in=id_set(order.pk for order in orders))
         .values_list("order_id", "text")
     )
     return order_search_write(
