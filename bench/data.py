@@ -48,12 +48,13 @@ from operators.triggers import free_orders as _free_orders
 from operators.triggers import hold_count as _hold_count
 from orderops.conf import OPERATORS_GROUP, SUPERVISORS_GROUP, orderops_setting
 from orderops.db import db_datetime, id_set_sql
-from orders.models import Order, OrderChange, OrderComment, OrderLine, OrderStatus
+from orders.models import Order, OrderChange, OrderComment, OrderLine, OrderSearch, OrderStatus
 from orders.search_text import order_search_text
 
 # Bump when the generated data changes shape: a data set made by another version is loaded again.
-# 2: holds carry order_created_at; 3: Cyrillic names, national phones, search_text; 4: comments on 1 in 5
-GENERATOR_VERSION = 4
+# 2: holds carry order_created_at; 3: Cyrillic names, national phones, search_text; 4: comments on 1 in 5;
+# 5: the search text in its own table (OrderSearch), one row per order
+GENERATOR_VERSION = 5
 SEED = 42
 OPERATORS = 20
 FIRST_NUMBER = 10_000_001  # store order numbers are digits: the list's search takes them by index
@@ -65,6 +66,7 @@ COMMENTED_EVERY = 5  # every fifth order has an internal comment (figure 13 sear
 
 ORDER = Order._meta.db_table
 LINE = OrderLine._meta.db_table
+SEARCH = OrderSearch._meta.db_table
 ASSIGNMENT = Assignment._meta.db_table
 FREE = FreeOrder._meta.db_table
 LOG = AssignmentLog._meta.db_table
@@ -92,7 +94,6 @@ ORDER_COLUMNS = (
     "shipping_country",
     "created_at",
     "updated_at",
-    "search_text",
 )
 # One order in five has a customer with a Cyrillic name (Bulgarian stores), the search's hardest case: its
 # Latin spelling must find it too.
@@ -109,6 +110,7 @@ CYRILLIC_LAST_NAMES = [
     "Чолаков",
 ]
 LINE_COLUMNS = ("id", "order_id", "sku", "name", "qty", "unit_price")
+SEARCH_COLUMNS = ("order_id", "text")
 HOLD_COLUMNS = (
     "id",
     "order_id",
@@ -128,7 +130,7 @@ SNAPSHOTS: dict[str, tuple[str, tuple[str, ...]]] = {
 }
 STATUS_SNAPSHOT = "bench_snapshot_status"
 # Every table holding rows that reference orders, children first.
-ORDER_TABLES = [CHANGE, LOG, ASSIGNMENT, COMMENT, LINE, ORDER]
+ORDER_TABLES = [CHANGE, LOG, ASSIGNMENT, COMMENT, LINE, SEARCH, ORDER]
 
 
 @dataclass(frozen=True)
@@ -448,10 +450,10 @@ def _ascii(text: str) -> str:
     return unicodedata.normalize("NFKD", text).encode("ascii", "ignore").decode().lower()
 
 
-def _orders(count: int, rng: random.Random, now: datetime) -> Iterator[tuple[tuple, list[tuple]]]:
-    """(order row, its line rows): seed_demo's status mix, names, addresses and catalog; created over the
-    last 45 days; the total is the lines' sum. Draws with random() (a C call) rather than randint() and
-    choice(), several times faster over millions of rows."""
+def _orders(count: int, rng: random.Random, now: datetime) -> Iterator[tuple[tuple, list[tuple], str]]:
+    """(order row, its line rows, its search text): seed_demo's status mix, names, addresses and catalog;
+    created over the last 45 days; the total is the lines' sum. Draws with random() (a C call) rather than
+    randint() and choice(), several times faster over millions of rows."""
     statuses = rng.choices(list(STATUS_WEIGHTS), list(STATUS_WEIGHTS.values()), k=count)
     names = [(f"{first} {last}", _ascii(f"{first}.{last}")) for first in FIRST_NAMES for last in LAST_NAMES]
     cyrillic_names = [
@@ -509,11 +511,11 @@ def _orders(count: int, rng: random.Random, now: datetime) -> Iterator[tuple[tup
                 country,
                 created_at,
                 created_at,
-                order_search_text(
-                    customer_name=name, customer_email=email, customer_phone=phone, shipping_city=city
-                ),
             ),
             lines,
+            order_search_text(
+                customer_name=name, customer_email=email, customer_phone=phone, shipping_city=city
+            ),
         )
 
 
@@ -617,11 +619,15 @@ def _load(spec: Spec, operator_pks: list[int], supervisor_pk: int) -> tuple[int,
         pipe = CopyPipe() if is_postgresql() else None
         orders = RowWriter(ORDER, ORDER_COLUMNS, plain=True, pipe=pipe)
         lines = RowWriter(LINE, LINE_COLUMNS, plain=True, pipe=pipe)
+        # The search rows (OrderSearch) by COPY beside the orders (plain: the fold collapses whitespace, and
+        # the generated names and emails hold no backslash).
+        searches = RowWriter(SEARCH, SEARCH_COLUMNS, plain=True, pipe=pipe)
         open_orders: list[tuple[int, datetime]] = []
         commented: list[tuple[int, datetime]] = []
         try:
-            for order, order_lines in _orders(spec.orders, rng, now):
+            for order, order_lines, search_text in _orders(spec.orders, rng, now):
                 orders.add(order)
+                searches.add((order[0], search_text))
                 for line in order_lines:
                     lines.add(line)
                 if order[2] not in final:
@@ -629,6 +635,7 @@ def _load(spec: Spec, operator_pks: list[int], supervisor_pk: int) -> tuple[int,
                 if order[0] % COMMENTED_EVERY == 0:
                     commented.append((order[0], order[13]))
             orders.flush()
+            searches.flush()
             lines.flush()
         finally:
             if pipe is not None:

@@ -74,7 +74,7 @@ from operators.verification import assignment_log_verify
 from orderops.conf import OPERATORS_GROUP
 from orderops.db import db_datetime
 from orders.importing import CSV_COLUMNS
-from orders.models import Order, OrderChange, OrderComment, OrderLine
+from orders.models import Order, OrderChange, OrderComment, OrderLine, OrderSearch
 
 ORDER_PREFIX = "OPS-"
 HELD_PREFIX = "OPS-H-"
@@ -95,7 +95,7 @@ ORDER_COLUMNS = (
     "created_at",
     "updated_at",
 )
-ORDER_TABLES = [OrderChange, AssignmentLog, Assignment, OrderComment, OrderLine, Order]
+ORDER_TABLES = [OrderChange, AssignmentLog, Assignment, OrderComment, OrderLine, OrderSearch, Order]
 OPERATORS = 10
 SEED = 42
 # Of the orders the "changed" import touches, this share moves into complete, and this share of those is held.

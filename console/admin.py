@@ -173,7 +173,7 @@ class OrderAdmin(BoundedSearchAdmin):
 
     def get_bounded_search_results(self, request, queryset, bounded):
         """orders.selectors.orders_search: an order number by its unique index, anything else by the trigram
-        index over the orders' search column. Never duplicates, so no DISTINCT."""
+        index over the orders' search rows (one per order: the join never duplicates, so no DISTINCT)."""
         return orders_search(queryset, bounded), False
 
     def action_checkbox(self, obj):

@@ -42,8 +42,14 @@ def at_most_one_row(queryset) -> bool:
                 or (field.model._meta.app_label, field.model._meta.model_name, field.name) in UNIQUE_PER_STORE
             )
         )
+        # An In over a subquery (the search's ids by number or phone) may find any number of rows.
         if unique and (
-            isinstance(condition, Exact) or (isinstance(condition, In) and len(condition.rhs) <= 3)
+            isinstance(condition, Exact)
+            or (
+                isinstance(condition, In)
+                and isinstance(condition.rhs, list | tuple | set)
+                and len(condition.rhs) <= 3
+            )
         ):
             return True
     return False

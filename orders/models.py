@@ -1,11 +1,16 @@
 """Orders, their lines, the configurable statuses and internal comments."""
 
+import json
+from collections.abc import Mapping
+from typing import Any
+
 from django.conf import settings
-from django.db import models, router, transaction
+from django.db import DEFAULT_DB_ALIAS, connections, models, router, transaction
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 from django.utils.translation import pgettext_lazy
 
+from orderops.db import id_set
 from orderops.models import AppendOnly
 from orders.search_text import SEARCH_SOURCE_FIELDS, search_text_of
 from orders.signals import order_status_changed
@@ -56,47 +61,86 @@ class OrderStatus(models.Model):
 
 
 class OrderQuerySet(models.QuerySet):
-    """Order writes that skip save() still keep the search column (orders/search_text.py)."""
+    """Order writes that skip save() still keep the order's search row (OrderSearch, orders/search_text)."""
 
     def bulk_create(self, objs, *args, **kwargs):
         objs = list(objs)
-        for order in objs:
-            order.search_text = search_text_of(order)
-        return super().bulk_create(objs, *args, **kwargs)
+        with transaction.atomic(using=self.db, savepoint=False):
+            created = super().bulk_create(objs, *args, **kwargs)
+            # The ids are known now (PostgreSQL and SQLite return them): one more INSERT of the search rows.
+            order_search_write(
+                {order.pk: search_text_of(order) for order in created if order.pk is not None}, using=self.db
+            )
+        return created
 
     def bulk_update(self, objs, fields, *args, **kwargs):
         objs = list(objs)
-        if set(fields) & set(SEARCH_SOURCE_FIELDS):
-            for order in objs:
-                order.search_text = search_text_of(order)
-            fields = [*fields, "search_text"]
-        return super().bulk_update(objs, fields, *args, **kwargs)
+        with transaction.atomic(using=self.db, savepoint=False):
+            updated = super().bulk_update(objs, fields, *args, **kwargs)
+            if set(fields) & set(SEARCH_SOURCE_FIELDS):
+                order_search_write({order.pk: search_text_of(order) for order in objs}, using=self.db)
+        return updated
 
     def update(self, **kwargs):
-        """An update of a searched column without its search column recomputes the column of the rows it
-        wrote (one more read and write of those rows); the services pass `search_text` themselves."""
-        if "search_text" in kwargs or not set(kwargs) & set(SEARCH_SOURCE_FIELDS):
+        """An update of a searched column re-reads the rows it wrote and writes their search rows (one more
+        read of those rows); any other update (a status change, a hold) never touches the search rows."""
+        if not set(kwargs) & set(SEARCH_SOURCE_FIELDS):
             return super().update(**kwargs)
         with transaction.atomic(using=self.db):
             ids = list(self.values_list("pk", flat=True))
             updated = super().update(**kwargs)
-            orders_search_text_refresh(Order._base_manager.using(self.db).filter(pk__in=ids))
+            orders_search_refresh(Order._base_manager.using(self.db).filter(pk__in=ids))
         return updated
 
     update.alters_data = True  # type: ignore[attr-defined]
 
+    def update_searched(self, search_texts: Mapping[int, str], **kwargs) -> int:
+        """update() by a caller that wrote searched columns and computed the search text of each row it
+        writes ({order id: text}): the search rows are written with them, without reading the rows back."""
+        with transaction.atomic(using=self.db, savepoint=False):
+            updated = super().update(**kwargs)
+            order_search_write(search_texts, using=self.db)
+        return updated
 
-def orders_search_text_refresh(queryset) -> int:
-    """Rewrite the search column of the orders of `queryset` whose column disagrees; return how many."""
-    stale = [
-        order
-        for order in queryset.only("pk", "search_text", *SEARCH_SOURCE_FIELDS).order_by("pk")
-        if order.search_text != search_text_of(order)
-    ]
-    for order in stale:
-        order.search_text = search_text_of(order)
-    models.QuerySet(Order, using=queryset.db).bulk_update(stale, ["search_text"], batch_size=1000)
-    return len(stale)
+    update_searched.alters_data = True  # type: ignore[attr-defined]
+
+
+def order_search_write(search_texts: Mapping[int, str], *, using: str = DEFAULT_DB_ALIAS) -> int:
+    """Write the search rows of these orders ({order id: text}) in one statement: created where missing,
+    rewritten where their text differs, untouched where it agrees. Returns how many were written."""
+    if not search_texts:
+        return 0
+    connection = connections[using]
+    table = OrderSearch._meta.db_table
+    if connection.vendor == "postgresql":
+        rows = "SELECT * FROM unnest(%s::bigint[], %s::text[])"
+        params: list[Any] = [list(search_texts), list(search_texts.values())]
+    else:
+        # SQLite: the rows as one JSON parameter, whatever their number (no limit on bound variables);
+        # "WHERE true" tells its parser that ON CONFLICT belongs to the INSERT, not to a join.
+        rows = "SELECT json_extract(value, '$[0]'), json_extract(value, '$[1]') FROM json_each(%s) WHERE true"
+        params = [json.dumps(list(search_texts.items()))]
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"INSERT INTO {table} (order_id, text) {rows}"
+            f" ON CONFLICT (order_id) DO UPDATE SET text = excluded.text WHERE {table}.text <> excluded.text",
+            params,
+        )
+        return cursor.rowcount
+
+
+def orders_search_refresh(queryset) -> int:
+    """Write the search rows of the orders of `queryset` that are missing or disagree; return how many."""
+    orders = list(queryset.only("pk", *SEARCH_SOURCE_FIELDS).order_by("pk"))
+    stored = dict(
+        OrderSearch.objects.using(queryset.db)
+        .filter(order_id__in=id_set(order.pk for order in orders))
+        .values_list("order_id", "text")
+    )
+    return order_search_write(
+        {order.pk: text for order in orders if stored.get(order.pk) != (text := search_text_of(order))},
+        using=queryset.db,
+    )
 
 
 class Order(models.Model):
@@ -174,15 +218,11 @@ class Order(models.Model):
         verbose_name=_("changed by"),
         help_text=_("Who changed the order last; empty when the system did (imports, commands)."),
     )
-    # The customer's name, email, phone and city as the search compares them (orders/search_text.py): kept
-    # by every write path, never shown, never in the history.
-    search_text = models.TextField(_("search text"), default="", db_default="", editable=False)
-
     objects = OrderQuerySet.as_manager()
 
     class Meta:
         ordering = ["-created_at", "-id"]
-        # Related managers and Django's own internals use the base manager: it keeps the search column too.
+        # Related managers and Django's own internals use the base manager: it keeps the search rows too.
         base_manager_name = "objects"
         verbose_name = _("order")
         verbose_name_plural = _("orders")
@@ -220,20 +260,20 @@ class Order(models.Model):
         """
         from orders import history  # history imports this module
 
-        self.search_text = search_text_of(self)
-        update_fields = kwargs.get("update_fields")
-        if update_fields is not None and set(update_fields) & set(SEARCH_SOURCE_FIELDS):
-            kwargs["update_fields"] = {*update_fields, "search_text"}
-        if self.pk is None:
-            super().save(**kwargs)
-            return
         using = kwargs.get("using") or router.db_for_write(Order, instance=self)
+        if self.pk is None:
+            # A new order and its search row, in one transaction (no savepoint: like Django's own save).
+            with transaction.atomic(using=using, savepoint=False):
+                super().save(**kwargs)
+                order_search_write({self.pk: search_text_of(self)}, using=using)
+            return
         with transaction.atomic(using=using):
             before = (
                 Order._base_manager.using(using).filter(pk=self.pk).select_for_update(no_key=True).first()
             )
             if before is None:
                 super().save(**kwargs)
+                order_search_write({self.pk: search_text_of(self)}, using=using)
                 return
             self.version = before.version + 1
             self.updated_by = None
@@ -243,6 +283,9 @@ class Order(models.Model):
             written = history.FIELDS if update_fields is None else history.fields_among(update_fields)
             changes = history.field_changes(before, {name: getattr(self, name) for name in written})
             super().save(**kwargs)
+            # The search row only when a searched column changed: a status change never writes it.
+            if set(changes) & set(SEARCH_SOURCE_FIELDS):
+                order_search_write({self.pk: search_text_of(self)}, using=using)
             history.changes_record(
                 order_id=self.pk, version=self.version, actor=None, at=self.updated_at, changes=changes
             )
@@ -255,6 +298,26 @@ class Order(models.Model):
                     actor=None,
                     reason="",
                 )
+
+
+class OrderSearch(models.Model):
+    """An order's customer name, email, phone and city as the search compares them (orders/search_text.py),
+    one row per order, in a narrow table of its own under the trigram index: a write of the order that
+    changes none of them (a status change, a hold) never rewrites this row nor its trigrams. Kept by every
+    write path that changes them, in the same transaction; never shown, never in the history; `manage.py
+    search_text` finds (and with --fix writes) missing and disagreeing rows."""
+
+    order = models.OneToOneField(
+        Order, on_delete=models.CASCADE, primary_key=True, related_name="search", verbose_name=_("order")
+    )
+    text = models.TextField(_("search text"))
+
+    class Meta:
+        verbose_name = _("order search text")
+        verbose_name_plural = _("order search texts")
+
+    def __str__(self) -> str:
+        return self.text
 
 
 class OrderLine(models.Model):

@@ -1,14 +1,16 @@
-"""The order's search column: its customer's name, email, phone and city as the search compares them.
+"""The order's search text: its customer's name, email, phone and city as the search compares them.
 
-`Order.search_text` holds them folded: lower case, no accents, Cyrillic written in Latin letters by Bulgaria's
-official transliteration (the Streamlined System of the 2009 Transliteration Act), and the phone as digits in
-its international form whatever form the store sent. A term is folded by the same function, so "иванова",
+Its row in `OrderSearch` (orders.models, a narrow table beside the order) holds them folded: lower case, no
+accents, Cyrillic written in Latin letters by Bulgaria's official transliteration (the Streamlined System of
+the 2009 Transliteration Act), and the phone as digits in its international form whatever form the store
+sent. A term is folded by the same function, so "иванова",
 "IVANOVA" and "Ivanova" are one word to the search, on SQLite as on PostgreSQL, and "0888 123 456" finds
 "+359 888 123 456". The columns shown stay as the store sent them.
 
-`order_search_text` is the one function that computes the column. Every write path keeps it: Order.save()
-(so Order.objects.create), the order manager's bulk_create() and update(), and the import's own SQL, which
-passes it. `manage.py search_text` finds (and with --fix rewrites) rows that disagree, for instance after
+`order_search_text` is the one function that computes the text. Every write path that changes one of the
+four columns writes the row (orders.models.order_search_write): Order.save() (so Order.objects.create), the
+order manager's bulk_create(), bulk_update() and update(), the services and the import. `manage.py
+search_text` finds (and with --fix writes) missing rows and rows that disagree, for instance after
 ORDEROPS["PHONE_REGION"] changed or after SQL written by hand.
 """
 
@@ -20,7 +22,7 @@ import phonenumbers
 
 from orderops.conf import orderops_setting
 
-# The order's columns that the search column is made of.
+# The order's columns that the search text is made of.
 SEARCH_SOURCE_FIELDS = ("customer_name", "customer_email", "customer_phone", "shipping_city")
 
 # Bulgarian Cyrillic to Latin (Streamlined System, the 2009 Transliteration Act), lower case; the few letters
@@ -115,7 +117,7 @@ def _simple_trunk_prefix(region: str) -> tuple[int, str] | None:
 def order_search_text(
     *, customer_name: str, customer_email: str, customer_phone: str, shipping_city: str
 ) -> str:
-    """The search column of an order with these columns: the one definition every write path uses."""
+    """The search text of an order with these columns: the one definition every write path uses."""
     parts = (
         text_fold(customer_name),
         text_fold(customer_email),
@@ -126,5 +128,5 @@ def order_search_text(
 
 
 def search_text_of(order) -> str:
-    """The search column that `order` (an Order, or any object with its four columns) should hold."""
+    """The search text that `order`'s row (an Order, or any object with its four columns) should hold."""
     return order_search_text(**{name: getattr(order, name) or "" for name in SEARCH_SOURCE_FIELDS})

@@ -7,7 +7,7 @@ from django.db import connections
 from django.db.models import F, Func, Q, QuerySet, TextField
 
 from orderops.search import BoundedTerm, search_term_bound
-from orders.models import Order, OrderStatus
+from orders.models import Order, OrderSearch, OrderStatus
 from orders.search_text import NOT_A_DIGIT, PHONE_CHARACTERS, phone_national_digits, text_fold
 
 # A longer term cannot be an order number: it goes straight to the text search.
@@ -31,21 +31,21 @@ INDEXED_WORD_MIN_LENGTH = 3
 
 
 class _Unindexed(Func):
-    """search_text written so that no index matches it: a word of one or two characters filters the rows the
-    other words found instead of making PostgreSQL read the whole trigram index."""
+    """The search text written so that no index matches it: a word of one or two characters filters the rows
+    the other words found instead of making PostgreSQL read the whole trigram index."""
 
     template = "(%(expressions)s || '')"
     output_field = TextField()
 
 
 def _term_words(term: str) -> list[str]:
-    """The folded words of a term as search_text holds them; a phone as its national digits."""
+    """The folded words of a term as the search text holds them; a phone as its national digits."""
     if PHONE_CHARACTERS.fullmatch(term) and sum(char.isdigit() for char in term) >= PHONE_MIN_DIGITS:
         return [phone_national_digits(term)]
     words = []
     for word in text_fold(term).split():
         if PHONE_CHARACTERS.fullmatch(word):
-            word = NOT_A_DIGIT.sub("", word)  # "+359" as the column holds it
+            word = NOT_A_DIGIT.sub("", word)  # "+359" as the search text holds it
         if word:
             words.append(word)
     # A word inside another adds no condition ("emma" beside "emma.novak", "359" twice): each LIKE costs the
@@ -69,8 +69,9 @@ def orders_search(queryset: QuerySet[Order], term: str | BoundedTerm) -> QuerySe
     The term is first cut to ORDEROPS["SEARCH_MAX_WORDS"] words and ["SEARCH_MAX_LENGTH"] characters
     (orderops.search). A term shaped like an order number ("100042", "#100042", "l1999", "wc-1001") is looked
     up by the unique index, in any case; one of nine digits or more may also be a phone. Otherwise every word
-    must be found, in any order, in the order's search column (orders/search_text.py: the customer's name,
-    email, phone and city, case, accents and alphabet folded), on PostgreSQL through its trigram index.
+    must be found, in any order, in the order's search text (its OrderSearch row, orders/search_text.py: the
+    customer's name, email, phone and city, case, accents and alphabet folded), on PostgreSQL through its
+    trigram index. The orders are joined to their search rows (an order without one is not found by text).
     """
     bounded = term if isinstance(term, BoundedTerm) else search_term_bound(term)
     text = bounded.text
@@ -83,7 +84,11 @@ def orders_search(queryset: QuerySet[Order], term: str | BoundedTerm) -> QuerySe
         by_number = Q(number=number) if len(variants) == 1 else Q(number__in=variants)
         if not (number.isdigit() and len(number) >= NUMBER_OR_PHONE_MIN_DIGITS):
             return queryset.filter(by_number)
-        return queryset.filter(by_number | Q(search_text__contains=phone_national_digits(number)))
+        # The ids of both in one UNION, each by its own index: an OR across the order and its search row
+        # would join every order to its row before filtering.
+        numbered = Order._base_manager.filter(by_number).order_by().values("pk")
+        phoned = OrderSearch.objects.filter(text__contains=phone_national_digits(number)).values("order_id")
+        return queryset.filter(pk__in=numbered.union(phoned))
     words = _term_words(text)
     sample = _search_text_sample(queryset.db)
     keys = [word for word in words if len(word) >= INDEXED_WORD_MIN_LENGTH and not _common(word, sample)]
@@ -96,12 +101,12 @@ def orders_search(queryset: QuerySet[Order], term: str | BoundedTerm) -> QuerySe
     unindexed = False
     for word in words:
         if word in keys:
-            condition &= Q(search_text__contains=word)
+            condition &= Q(search__text__contains=word)
         else:
             condition &= Q(search_text_unindexed__contains=word)
             unindexed = True
     if unindexed:
-        queryset = queryset.alias(search_text_unindexed=_Unindexed(F("search_text")))
+        queryset = queryset.alias(search_text_unindexed=_Unindexed(F("search__text")))
     return queryset.filter(condition)
 
 
@@ -109,15 +114,15 @@ def orders_search_customer(queryset: QuerySet[Order], term: str) -> QuerySet[Ord
     """The orders of `queryset` that orders_search finds for a customer's email or phone (the order page's
     "other orders"), the same rows, cheaper for an email: the trigram index is read for the email's own part
     (before the "@") alone, and the whole email filters what it found. The domain ("example.com",
-    "gmail.com") is in most orders' search column: its trigrams' lists, each nearly as long as the table,
+    "gmail.com") is in most orders' search text: its trigrams' lists, each nearly as long as the table,
     are what a search for the whole email reads, to narrow nothing the own part has not narrowed."""
     bounded = search_term_bound(term)
     words = _term_words(bounded.text)
     own, at, _domain = words[0].partition("@") if len(words) == 1 else ("", "", "")
     if not at or len(own) < INDEXED_WORD_MIN_LENGTH:
         return orders_search(queryset, bounded)
-    return queryset.alias(search_text_unindexed=_Unindexed(F("search_text"))).filter(
-        search_text__contains=own, search_text_unindexed__contains=words[0]
+    return queryset.alias(search_text_unindexed=_Unindexed(F("search__text"))).filter(
+        search__text__contains=own, search_text_unindexed__contains=words[0]
     )
 
 
@@ -140,13 +145,13 @@ def orders_by_number(queryset: QuerySet[Order], number: str, store: str | None =
 COMMON_WORD_SHARE = 0.3
 # A term that at least this share of the orders match as a whole fills a page from the newest orders.
 COMMON_TERM_SHARE = 0.01
-# How long one process keeps its sample of the search column (PostgreSQL's own, from the last ANALYZE).
+# How long one process keeps its sample of the search text (PostgreSQL's own, from the last ANALYZE).
 SAMPLE_TTL = 600.0
 _samples: dict[str, tuple[float, tuple[str, ...]]] = {}
 
 
 def _search_text_sample(db: str) -> tuple[str, ...]:
-    """Up to 1,000 values of the search column that PostgreSQL's statistics keep (its histogram, refreshed by
+    """Up to 1,000 values of the search text that PostgreSQL's statistics keep (its histogram, refreshed by
     ANALYZE), read once per SAMPLE_TTL per process; empty elsewhere and before the first ANALYZE."""
     connection = connections[db]
     if connection.vendor != "postgresql":
@@ -158,8 +163,8 @@ def _search_text_sample(db: str) -> tuple[str, ...]:
     with connection.cursor() as cursor:
         cursor.execute(
             "SELECT histogram_bounds::text::text[] FROM pg_stats"
-            " WHERE schemaname = current_schema() AND tablename = %s AND attname = 'search_text'",
-            [Order._meta.db_table],
+            " WHERE schemaname = current_schema() AND tablename = %s AND attname = 'text'",
+            [OrderSearch._meta.db_table],
         )
         row = cursor.fetchone()
     sample = tuple(row[0]) if row and row[0] else ()

@@ -24,7 +24,7 @@ from orderops.types import Actor
 from orders import history
 from orders.guard import GuardedOrder, orders_change_refusals
 from orders.locking import guarded, order_locked, orders_locked
-from orders.models import Order, OrderChange, OrderComment, OrderLine, OrderStatus
+from orders.models import Order, OrderChange, OrderComment, OrderLine, OrderStatus, order_search_write
 from orders.results import (
     BulkResult,
     Code,
@@ -412,14 +412,15 @@ def order_update(
     order.updated_at = now
     order.updated_by = actor
     written = [name for name in field_changes if name != history.LINES]
-    Order.objects.filter(pk=order.pk).update(
+    # The search row with the columns it is made of, and only then (orders.models.OrderSearch).
+    Order.objects.filter(pk=order.pk).update_searched(
+        {order.pk: search_text_of(order)} if set(written) & set(SEARCH_SOURCE_FIELDS) else {},
         **{
             ("status_id" if name == "status" else name): getattr(
                 order, "status_id" if name == "status" else name
             )
             for name in written
         },
-        **({"search_text": search_text_of(order)} if set(written) & set(SEARCH_SOURCE_FIELDS) else {}),
         version=order.version,
         updated_at=now,
         updated_by=actor,
@@ -688,10 +689,11 @@ def order_store_write(
     order.version += 1
     order.updated_at = now
     order.updated_by = None
-    Order.objects.filter(pk=order.pk).update(
+    # The search row with the columns it is made of, when one of them changed (the manager would re-read
+    # the row and write it otherwise).
+    Order.objects.filter(pk=order.pk).update_searched(
+        {order.pk: search_text_of(order)} if set(field_changes) & set(SEARCH_SOURCE_FIELDS) else {},
         **{name: getattr(order, name) for name in values},
-        # The search column in the same statement (the manager would re-read and rewrite it otherwise).
-        **({"search_text": search_text_of(order)} if set(values) & set(SEARCH_SOURCE_FIELDS) else {}),
         status_id=order.status_id,
         version=order.version,
         updated_at=now,
@@ -945,13 +947,17 @@ def orders_store_update(
     names = {
         name for _order, plan, _status in changed for name in plan.field_changes if name != history.LINES
     }
-    if names & set(SEARCH_SOURCE_FIELDS):
-        for order, _plan, _status in changed:
-            order.search_text = search_text_of(order)
-        names.add("search_text")
     _orders_rows_update(
         [order for order, _plan, _status in changed],
         sorted({*names, "store_updated_at", "version", "updated_at", "updated_by"}),
+    )
+    # The search rows of the orders whose searched columns changed, in one statement.
+    order_search_write(
+        {
+            order.pk: search_text_of(order)
+            for order, plan, _status in changed
+            if set(plan.field_changes) & set(SEARCH_SOURCE_FIELDS)
+        }
     )
     history.changes_record_many(
         changes=[

@@ -24,7 +24,7 @@ from orders.history import OrderFieldChange
 from orders.importing.reading import ORDER_FIELDS
 from orders.importing.validation import ImportedOrder
 from orders.locking import orders_locked
-from orders.models import Order, OrderLine
+from orders.models import Order, OrderLine, order_search_write
 from orders.results import Outcome
 from orders.search_text import SEARCH_SOURCE_FIELDS, order_search_text
 from orders.services import orders_status_set
@@ -172,20 +172,7 @@ def _orders_fields_set(*, changed: list[tuple[int, dict[str, Any]]], updated_at:
     """
     if not changed:
         return
-    # The search column is written with the columns it is made of (orders/search_text.py).
-    fields = (*UPDATED_FIELDS, "search_text")
-    changed = [
-        (
-            pk,
-            {
-                **values,
-                "search_text": order_search_text(
-                    **{name: values[name] or "" for name in SEARCH_SOURCE_FIELDS}
-                ),
-            },
-        )
-        for pk, values in changed
-    ]
+    fields = UPDATED_FIELDS
     table = Order._meta.db_table
     quote = connection.ops.quote_name
     assignments = ", ".join(f"{quote(name)} = v.{quote(name)}" for name in fields)
@@ -271,6 +258,15 @@ def orders_import(*, orders: list[ImportedOrder], reason: str) -> ImportCounts:
     ]
 
     _orders_fields_set(changed=[(pk, values) for pk, _order, values in plan.changed], updated_at=now)
+    # The search rows of the changed orders whose name, email, phone or city changed, in one upsert
+    # (orders.models.OrderSearch): an order whose searched columns stay keeps its row untouched.
+    order_search_write(
+        {
+            pk: order_search_text(**{name: values[name] or "" for name in SEARCH_SOURCE_FIELDS})
+            for pk, _order, values in plan.changed
+            if any(values[name] != plan.current[pk][name] for name in SEARCH_SOURCE_FIELDS)
+        }
+    )
     fields_written = {pk for pk, _order, _values in plan.changed}
     _orders_version_next(
         order_ids=[pk for pk, _order in plan.lines_changed if pk not in fields_written], updated_at=now

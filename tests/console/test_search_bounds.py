@@ -72,7 +72,7 @@ def test_the_order_list_searches_eight_words_and_says_so(client, operator):
     with CaptureQueriesContext(connection) as queries:
         response = client.get(ORDERS, {"q": "Hannah Ivanova " + DISTINCT_WORDS})
     assert response.status_code == 200
-    assert like_conditions(queries.captured_queries, '"orders_order"."search_text"') == 8
+    assert like_conditions(queries.captured_queries, '"orders_ordersearch"."text"') == 8
     assert "Searched for the first 8 words only." in response.content.decode()
     assert len(response.context["cl"].result_list) == 0  # "w00" … "w05" are in no order
 
@@ -96,12 +96,12 @@ def test_the_api_q_considers_eight_words(operator):
     with CaptureQueriesContext(connection) as queries:
         response = api.get("/api/v1/orders/", {"q": DISTINCT_WORDS})
     assert response.status_code == 200
-    assert like_conditions(queries.captured_queries, '"orders_order"."search_text"') == 8
+    assert like_conditions(queries.captured_queries, '"orders_ordersearch"."text"') == 8
     # Words repeated, or inside another word, add no condition.
     with CaptureQueriesContext(connection) as queries:
         response = api.get("/api/v1/orders/", {"q": "ivanova iva " * 8})
     assert [item["customer_name"] for item in response.json()["results"]] == ["Hannah Ivanova"]
-    assert like_conditions(queries.captured_queries, '"orders_order"."search_text"') == 1
+    assert like_conditions(queries.captured_queries, '"orders_ordersearch"."text"') == 1
 
 
 # --- "0 in My orders · 1 in all orders" ---------------------------------------------------------------------

@@ -88,7 +88,7 @@ def test_the_search_reads_the_trigram_index(customers):
         cursor.execute("SET LOCAL enable_indexscan = off")
         cursor.execute(f"EXPLAIN {sql}", params)
         plan = "\n".join(row[0] for row in cursor.fetchall())
-    assert "order_search_text_trgm_idx" in plan
+    assert "ordersearch_text_trgm_idx" in plan
 
 
 def test_the_console_list_searches_phones_and_lettered_numbers(

@@ -1,10 +1,9 @@
 """Search as an operator dictates it (issue 24's table), on SQLite and on PostgreSQL alike: phones in any
-form, case, accents and alphabet folded, words in any order, numbers in any case; and the search column kept
+form, case, accents and alphabet folded, words in any order, numbers in any case; and the search row kept
 by every write path."""
 
 from decimal import Decimal
 from io import StringIO
-from types import SimpleNamespace
 
 import phonenumbers
 import pytest
@@ -15,7 +14,7 @@ from django.test import override_settings
 
 from orders import selectors
 from orders.importing import order_record_validate, orders_import
-from orders.models import Order
+from orders.models import Order, OrderSearch
 from orders.search_text import (
     order_search_text,
     phone_national_digits,
@@ -30,6 +29,11 @@ from tests.factories import OrderFactory
 
 def found(term: str) -> set[str]:
     return set(orders_search(Order.objects.all(), term).values_list("number", flat=True))
+
+
+def search_text(order: Order) -> str | None:
+    """The order's search row's text as stored; None when it has none."""
+    return OrderSearch.objects.filter(order_id=order.pk).values_list("text", flat=True).first()
 
 
 @pytest.fixture
@@ -96,7 +100,7 @@ def test_a_dictated_term_finds_the_customer(dictated, typed, wanted):
 def test_the_stored_columns_stay_as_the_store_sent_them(dictated):
     order = Order.objects.get(number="BG-2001")
     assert (order.customer_name, order.customer_phone) == ("Георги Петров", "0888 123 456")
-    assert order.search_text == "georgi petrov bg-2001@shop.test 359888123456 plovdiv"
+    assert search_text(order) == "georgi petrov bg-2001@shop.test 359888123456 plovdiv"
 
 
 def test_bulgarian_transliteration_follows_the_2009_law():
@@ -128,20 +132,23 @@ def test_wildcards_stay_literal_and_a_short_word_only_filters(dictated):
     assert found("ivanova ma") == {"BG-2003"}
 
 
-# --- every write path keeps the search column -------------------------------------------------------------
+# --- every write path keeps the search row ----------------------------------------------------------------
 
 
-def test_save_and_create_keep_the_search_column(db):
+def test_save_and_create_keep_the_search_row(db):
     order = Order.objects.create(
         number="W-1", status_id="pending", customer_name="Мария Иванова", customer_phone="0888 111 222"
     )
-    assert Order.objects.get(pk=order.pk).search_text == "maria ivanova 359888111222"
+    assert search_text(order) == "maria ivanova 359888111222"
     order.customer_name = "Ana Petrova"
     order.save(update_fields=["customer_name"])
-    assert Order.objects.get(pk=order.pk).search_text == "ana petrova 359888111222"
+    assert search_text(order) == "ana petrova 359888111222"
+    order.customer_phone = "0888 111 333"
+    order.save()
+    assert search_text(order) == "ana petrova 359888111333"
 
 
-def test_bulk_create_and_queryset_update_keep_the_search_column(db):
+def test_bulk_create_and_queryset_update_keep_the_search_row(db):
     first, second = Order.objects.bulk_create(
         [
             Order(number="W-2", status_id="pending", customer_name="Стоян"),
@@ -150,15 +157,24 @@ def test_bulk_create_and_queryset_update_keep_the_search_column(db):
             ),
         ]
     )
-    assert Order.objects.get(pk=first.pk).search_text == "stoyan"
+    assert search_text(first) == "stoyan"
+    assert search_text(second) == "stoyan 35921234567"
     Order.objects.filter(pk__in=[first.pk, second.pk]).update(shipping_city="София")
-    assert dict(Order.objects.values_list("number", "search_text")) == {
+    assert dict(OrderSearch.objects.values_list("order__number", "text")) == {
         "W-2": "stoyan sofia",
         "W-3": "stoyan 35921234567 sofia",  # "ия" at the end: Sofia
     }
+    first.refresh_from_db()
+    second.refresh_from_db()
+    first.customer_name, second.customer_name = "Петър", "Pavel"
+    Order.objects.bulk_update([first, second], ["customer_name"])
+    assert dict(OrderSearch.objects.values_list("order__number", "text")) == {
+        "W-2": "petar sofia",
+        "W-3": "pavel 35921234567 sofia",
+    }
 
 
-def test_the_edit_service_keeps_the_search_column(superuser):
+def test_the_edit_service_keeps_the_search_row(superuser):
     order = OrderFactory(customer_name="Old Name", customer_phone="")
     order_update(
         actor=superuser,
@@ -167,11 +183,12 @@ def test_the_edit_service_keeps_the_search_column(superuser):
         changes={"customer_name": "Петя Дубарова", "customer_phone": "0899 000 111"},
     )
     order.refresh_from_db()
-    assert order.search_text == search_text_of(order)
-    assert "petya dubarova" in order.search_text and "359899000111" in order.search_text
+    text = search_text(order)
+    assert text == search_text_of(order)
+    assert text is not None and "petya dubarova" in text and "359899000111" in text
 
 
-def test_the_import_keeps_the_search_column_of_new_and_updated_orders(db):
+def test_the_import_keeps_the_search_row_of_new_and_updated_orders(db):
     def imported(name: str, phone: str):
         order, problems = order_record_validate(
             {
@@ -186,25 +203,30 @@ def test_the_import_keeps_the_search_column_of_new_and_updated_orders(db):
         return order
 
     orders_import(orders=[imported("Ана Ботева", "0888 123 456")], reason="test")
-    assert Order.objects.get(number="IMP-1").search_text == "ana boteva 359888123456"
+    assert search_text(Order.objects.get(number="IMP-1")) == "ana boteva 359888123456"
     orders_import(orders=[imported("Ана Ботева-Иванова", "+359 887 000 000")], reason="test")
-    assert Order.objects.get(number="IMP-1").search_text == "ana boteva-ivanova 359887000000"
+    assert search_text(Order.objects.get(number="IMP-1")) == "ana boteva-ivanova 359887000000"
     assert found("0887 000 000") == {"IMP-1"}
 
 
-def test_the_search_text_command_finds_and_fixes_disagreeing_rows(db):
-    order = OrderFactory(number="CMD-1", customer_name="Мария")
-    Order.objects.filter(pk=order.pk).update(search_text="stale")  # as hand-made SQL would leave it
-    with pytest.raises(CommandError, match=r"1 search columns disagree \(#CMD-1\)"):
+def test_the_search_text_command_finds_and_fixes_missing_and_disagreeing_rows(db):
+    stale = OrderFactory(number="CMD-1", customer_name="Мария")
+    missing = OrderFactory(number="CMD-2", customer_name="Иван")
+    OrderFactory(number="CMD-3", customer_name="Elena")
+    OrderSearch.objects.filter(order=stale).update(text="stale")  # as hand-made SQL would leave them
+    OrderSearch.objects.filter(order=missing).delete()
+    assert found("maria") == found("ivan") == set()
+    with pytest.raises(CommandError, match=r"2 search rows disagree, 1 of them missing \(#CMD-1, #CMD-2\)"):
         call_command("search_text", stdout=StringIO())
     out = StringIO()
     call_command("search_text", "--fix", stdout=out)
-    assert "1 search columns rewritten (#CMD-1)" in out.getvalue()
-    fixed = Order.objects.get(pk=order.pk)
-    assert fixed.search_text == search_text_of(fixed) != "stale"
+    assert "3 orders checked: 2 search rows written, 1 of them missing (#CMD-1, #CMD-2)" in out.getvalue()
+    assert search_text(stale) == search_text_of(stale) != "stale"
+    assert search_text(missing) == search_text_of(missing)
+    assert found("maria") == {"CMD-1"} and found("ivan") == {"CMD-2"}
     out = StringIO()
     call_command("search_text", stdout=out)
-    assert "every search column agrees" in out.getvalue()
+    assert "3 orders checked: every search row agrees" in out.getvalue()
 
 
 @pytest.mark.parametrize(
@@ -236,13 +258,13 @@ def test_a_common_word_beside_a_rare_one_filters_instead_of_reading_the_trigram_
         OrderFactory(customer_name=f"Customer {n}", customer_email=f"c{n}@example.com", customer_phone="")
     OrderFactory(number="RARE-1", customer_name="Zlatka Raykova", customer_email="z@example.com")
     with connection.cursor() as cursor:
-        cursor.execute("ANALYZE orders_order")
+        cursor.execute("ANALYZE orders_ordersearch")
     selectors._samples.clear()
 
     found_orders = orders_search(Order.objects.all(), "example raykova")
     sql = str(found_orders.query)
     # "raykova" is the index's key; "example", in every order, only filters the rows it found.
-    assert "search_text\" || '')" in sql and "%example%" in sql
+    assert "\"text\" || '')" in sql and "%example%" in sql
     assert [order.number for order in found_orders] == ["RARE-1"]
     # Only common words: plain conditions, so that the planner sees how many rows they keep.
     assert "|| ''" not in str(orders_search(Order.objects.all(), "example customer").query)
@@ -254,7 +276,7 @@ def test_a_term_that_many_orders_match_as_a_whole_stays_plain_conditions(db):
         name = "Zlatka Common" if n % 10 == 0 else f"Customer {n}"
         OrderFactory(customer_name=name, customer_email=f"c{n}@example.com", customer_phone="")
     with connection.cursor() as cursor:
-        cursor.execute("ANALYZE orders_order")
+        cursor.execute("ANALYZE orders_ordersearch")
     selectors._samples.clear()
 
     # "zlatka" (10%) is no common word, "example" (all) is; together 10% of the orders match: the newest
@@ -262,19 +284,3 @@ def test_a_term_that_many_orders_match_as_a_whole_stays_plain_conditions(db):
     found_orders = orders_search(Order.objects.all(), "example zlatka")
     assert "|| ''" not in str(found_orders.query)
     assert found_orders.count() == 30
-
-
-def test_the_migration_fills_the_search_column_of_existing_orders(db):
-    from importlib import import_module
-
-    from django.apps import apps
-
-    migration = import_module("orders.migrations.0006_order_search_text")
-    orders = [OrderFactory(customer_name=f"Мария {n}", customer_phone="0888 123 456") for n in range(5)]
-    Order.objects.update(search_text="")  # as the rows were before the column
-    # The fill reads only the schema editor's connection (SQLite refuses a real one inside a test's
-    # transaction).
-    migration.search_text_fill(apps, SimpleNamespace(connection=connection))
-    for order in Order.objects.filter(pk__in=[order.pk for order in orders]):
-        assert order.search_text == search_text_of(order)
-        assert order.search_text.startswith("maria ")

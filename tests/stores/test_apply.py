@@ -234,7 +234,7 @@ def test_the_search_finds_a_store_order_by_the_phone_as_dictated_after_create_an
     store_order_apply(store=shopify, incoming=later(incoming, customer_phone="0888 123 456"), via="poll")
 
     order.refresh_from_db()
-    assert order.search_text == search_text_of(order)
+    assert order.search.text == search_text_of(order)
     assert list(orders_search(Order.objects.all(), "00359888123456")) == [order]
     assert not orders_search(Order.objects.all(), "0883065614").exists()
 

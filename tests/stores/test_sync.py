@@ -9,7 +9,7 @@ from io import StringIO
 import pytest
 from django.core.management import CommandError, call_command
 
-from orders.models import Order
+from orders.models import Order, OrderSearch
 from stores.models import Delivery, Store
 from stores.sync import store_sync
 
@@ -314,12 +314,13 @@ def test_a_page_of_new_orders_costs_a_pinned_number_of_statements_however_many_i
         with fake_store.lock:
             fake_store.orders["woocommerce"].clear()
     # The page's transaction (BEGIN, COMMIT), store_orders_apply's savepoint and the creations' (4), the
-    # page's known orders (1), the statuses (1), the orders' INSERT (1), the lines' INSERT (1), the cursor
-    # (1); after the pages, the last sync time (1); PostgreSQL: the sync's advisory lock and its release (2).
-    pinned = 12 + (2 if connection.vendor == "postgresql" else 0)
+    # page's known orders (1), the statuses (1), the orders' INSERT (1), their search rows' INSERT (1), the
+    # lines' INSERT (1), the cursor (1); after the pages, the last sync time (1); PostgreSQL: the sync's
+    # advisory lock and its release (2).
+    pinned = 13 + (2 if connection.vendor == "postgresql" else 0)
     assert len(statements[5]) == len(statements[20]) == pinned, statements[20]
     inserts = [sql for sql in statements[20] if sql.startswith("INSERT")]
-    assert len(inserts) == 2, inserts
+    assert len(inserts) == 3, inserts
 
 
 def test_a_page_of_new_and_known_orders_has_the_one_order_paths_outcomes(fake_store, polled_store):
@@ -339,6 +340,32 @@ def test_a_page_of_new_and_known_orders_has_the_one_order_paths_outcomes(fake_st
     assert store_orders(store).get(external_id="1002").version == first["1002"].version
     new = store_orders(store).get(external_id="1006")
     assert new.version == 1 and new.lines.count() > 0 and not new.changes.exists()
+
+
+def test_a_page_of_known_orders_keeps_the_search_rows_of_the_renamed_ones_alone(fake_store, polled_store):
+    from orders.search_text import search_text_of
+    from orders.selectors import orders_search
+
+    store = polled_store("woocommerce")
+    fake_store.add_many("woocommerce", 3, start=START)
+    store_sync(store=store)
+    billing = {
+        **fake_store.orders["woocommerce"]["1001"]["billing"],
+        "first_name": "Стоян",
+        "phone": "0888 555 444",
+    }
+    fake_store.touch("woocommerce", "1001", START + timedelta(minutes=1), billing=billing)
+    fake_store.touch("woocommerce", "1002", START + timedelta(minutes=1), status="completed")
+    before = dict(OrderSearch.objects.values_list("order__external_id", "text"))
+    result = store_sync(store=store, since=START)
+    assert result.outcomes == {"updated": 2, "unchanged": 1}
+    renamed = store_orders(store).get(external_id="1001")
+    assert renamed.search.text == search_text_of(renamed) != before["1001"]
+    assert "stoyan" in renamed.search.text and "359888555444" in renamed.search.text
+    assert list(orders_search(Order.objects.all(), "0888 555 444")) == [renamed]
+    assert renamed in orders_search(Order.objects.all(), "Стоян")
+    after = dict(OrderSearch.objects.values_list("order__external_id", "text"))
+    assert {key: after[key] for key in ("1002", "1003")} == {key: before[key] for key in ("1002", "1003")}
 
 
 def test_sync_orders_draws_a_progress_bar_on_a_terminal(fake_store, polled_store, monkeypatch):
@@ -373,7 +400,7 @@ def _order_state(order: Order) -> dict:
         **{name: getattr(order, name) for name in STORE_FIELDS},
         "status": order.status_id,
         "version": order.version,
-        "search_text": order.search_text,
+        "search_text": OrderSearch.objects.filter(order=order).values_list("text", flat=True).first(),
         "lines": list(
             order.lines.order_by("pk").values_list("sku", "name", "qty", "unit_price", "line_total")
         ),

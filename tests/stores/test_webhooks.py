@@ -334,9 +334,9 @@ def test_one_delivery_of_a_known_order_costs_a_pinned_number_of_statements(
     )
 
     # The store; the transaction; the key claimed; the order locked, its status, its lines; the order
-    # written, its history, the holder's notification; the delivery's state. (After commit, at most once a
-    # second per store: the store's last delivery.)
-    with CaptureQueriesContext(connection) as captured, django_assert_max_num_queries(11):
+    # written, its search row (the phone changed), its history, the holder's notification; the delivery's
+    # state. (After commit, at most once a second per store: the store's last delivery.)
+    with CaptureQueriesContext(connection) as captured, django_assert_max_num_queries(12):
         response = post_shopify(client, changed, event_id="2")
 
     assert response.json()["state"] == "applied"
@@ -347,8 +347,8 @@ def test_one_new_order_delivery_costs_a_pinned_number_of_statements(
     client, shopify, django_assert_max_num_queries
 ):
     # The store; the transaction; the key claimed; the order looked for; a savepoint (two deliveries creating
-    # one order at once); its status; the order and its lines; the delivery's state.
-    with django_assert_max_num_queries(11):
+    # one order at once); its status; the order, its search row and its lines; the delivery's state.
+    with django_assert_max_num_queries(12):
         response = post_shopify(client, shopify_body(), event_id="1")
     assert response.json()["state"] == "applied"
 
