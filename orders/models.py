@@ -129,18 +129,26 @@ def order_search_write(search_texts: Mapping[int, str], *, using: str = DEFAULT_
         return cursor.rowcount
 
 
-def orders_search_refresh(queryset) -> int:
-    """Write the search rows of the orders of `queryset` that are missing or disagree; return how many."""
-    orders = list(queryset.only("pk", *SEARCH_SOURCE_FIELDS).order_by("pk"))
+def orders_search_stale(
+    orders: list["Order"], *, using: str = DEFAULT_DB_ALIAS
+) -> tuple[dict[int, str], set[int]]:
+    """Of these orders (loaded with their searched columns), the search texts to write ({order id: text}:
+    their row is missing or disagrees), and the ids of those whose row is missing."""
     stored = dict(
-        OrderSearch.objects.using(queryset.db)
+        OrderSearch.objects.using(using)
         .filter(order_id__in=id_set(order.pk for order in orders))
         .values_list("order_id", "text")
     )
-    return order_search_write(
-        {order.pk: text for order in orders if stored.get(order.pk) != (text := search_text_of(order))},
-        using=queryset.db,
+    stale = {order.pk: text for order in orders if stored.get(order.pk) != (text := search_text_of(order))}
+    return stale, {pk for pk in stale if pk not in stored}
+
+
+def orders_search_refresh(queryset) -> int:
+    """Write the search rows of the orders of `queryset` that are missing or disagree; return how many."""
+    stale, _missing = orders_search_stale(
+        list(queryset.only("pk", *SEARCH_SOURCE_FIELDS).order_by("pk")), using=queryset.db
     )
+    return order_search_write(stale, using=queryset.db)
 
 
 class Order(models.Model):

@@ -4,8 +4,8 @@ were written by hand-made SQL."""
 
 from django.core.management.base import BaseCommand, CommandError
 
-from orders.models import Order, OrderSearch, order_search_write
-from orders.search_text import SEARCH_SOURCE_FIELDS, search_text_of
+from orders.models import Order, order_search_write, orders_search_stale
+from orders.search_text import SEARCH_SOURCE_FIELDS
 
 BATCH = 2000
 SHOWN = 10  # numbers of disagreeing orders named in the output
@@ -34,18 +34,9 @@ class Command(BaseCommand):
                 break
             last = batch[-1].pk
             checked += len(batch)
-            stored = dict(
-                OrderSearch.objects.filter(order_id__gte=batch[0].pk, order_id__lte=last).values_list(
-                    "order_id", "text"
-                )
-            )
-            disagreeing = {}
-            for order in batch:
-                text = search_text_of(order)
-                if stored.get(order.pk) != text:
-                    disagreeing[order.pk] = text
-                    missing += order.pk not in stored
-                    stale.append(order.number)
+            disagreeing, absent = orders_search_stale(batch)
+            missing += len(absent)
+            stale.extend(order.number for order in batch if order.pk in disagreeing)
             if fix and disagreeing:
                 fixed += order_search_write(disagreeing)
         shown = ", ".join(f"#{number}" for number in stale[:SHOWN]) + (" ..." if len(stale) > SHOWN else "")
