@@ -53,8 +53,9 @@ from orders.search_text import order_search_text
 
 # Bump when the generated data changes shape: a data set made by another version is loaded again.
 # 2: holds carry order_created_at; 3: Cyrillic names, national phones, search_text; 4: comments on 1 in 5;
-# 5: the search text in its own table (OrderSearch), one row per order
-GENERATOR_VERSION = 5
+# 5: the search text in its own table (OrderSearch), one row per order; 6: the search rows carry their
+# order's created_at
+GENERATOR_VERSION = 6
 SEED = 42
 OPERATORS = 20
 FIRST_NUMBER = 10_000_001  # store order numbers are digits: the list's search takes them by index
@@ -110,7 +111,7 @@ CYRILLIC_LAST_NAMES = [
     "Чолаков",
 ]
 LINE_COLUMNS = ("id", "order_id", "sku", "name", "qty", "unit_price")
-SEARCH_COLUMNS = ("order_id", "text")
+SEARCH_COLUMNS = ("order_id", "text", "order_created_at")
 HOLD_COLUMNS = (
     "id",
     "order_id",
@@ -627,7 +628,7 @@ def _load(spec: Spec, operator_pks: list[int], supervisor_pk: int) -> tuple[int,
         try:
             for order, order_lines, search_text in _orders(spec.orders, rng, now):
                 orders.add(order)
-                searches.add((order[0], search_text))
+                searches.add((order[0], search_text, order[13]))
                 for line in order_lines:
                     lines.add(line)
                 if order[2] not in final:

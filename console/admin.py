@@ -40,7 +40,7 @@ from orderops.admin_search import BoundedSearchAdmin
 from orderops.search import search_term_bound
 from orders.models import Order, OrderLine, OrderStatus
 from orders.results import OrderLocked, RequestRefused, is_order_id
-from orders.selectors import orders_search
+from orders.selectors import orders_search, orders_search_rows
 from orders.services import EDITABLE, STORE_OWNED, OrderStale
 from stores.labels import fulfillment_status_label, payment_status_label
 from stores.selectors import orders_from_several_stores, orders_from_stores
@@ -160,7 +160,11 @@ class OrderAdmin(BoundedSearchAdmin):
         return super().get_ordering(request)
 
     def get_paginator(self, request, queryset, per_page, orphans=0, allow_empty_first_page=True):
-        if request.GET.get(SEARCH_VAR, "").strip():
+        term = request.GET.get(SEARCH_VAR, "").strip()
+        if term:
+            # A search of all orders (no queue, no filter, no other sort): its page and count are read from
+            # the search rows alone, and only the page's orders are joined.
+            of_all_orders = not {key for key in request.GET if key not in {SEARCH_VAR, PAGE_VAR}}
             return SearchEstimatingPaginator(
                 queryset,
                 per_page,
@@ -168,6 +172,9 @@ class OrderAdmin(BoundedSearchAdmin):
                 allow_empty_first_page,
                 # The page the list shows (as ChangeList reads it): read with the count, in one statement.
                 page_number=page_number_of(request),
+                search_rows=(
+                    orders_search_rows(search_term_bound(term), using=queryset.db) if of_all_orders else None
+                ),
             )
         return super().get_paginator(request, queryset, per_page, orphans, allow_empty_first_page)
 

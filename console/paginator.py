@@ -119,29 +119,63 @@ class SearchEstimatingPaginator(EstimatingPaginator):
     matches, not the page. The page's ids are sorted and cut from the search alone, and only they are
     joined. When the result is counted exactly, the page named by `page_number` (the one the list will show)
     is read in the same statement as the count (COUNT(*) OVER ()), so the matches are read once, not twice.
+
+    A search of all orders, newest first, passes `search_rows` (orders.selectors.orders_search_rows: the
+    matches' search rows, which carry their order's created_at): the estimate, the count and the page's ids
+    are read from them alone, so the sort joins no order at all; only the page's orders are read.
     """
 
     estimate_above = SEARCH_ESTIMATE_ABOVE
+    # The list's own order that the search rows' (order_created_at, order_id) reproduce.
+    search_rows_ordering = ("-created_at", "-id")
 
-    def __init__(self, *args, page_number: int | None = None, **kwargs) -> None:
+    def __init__(
+        self, *args, page_number: int | None = None, search_rows: QuerySet | None = None, **kwargs
+    ) -> None:
         super().__init__(*args, **kwargs)
         self.page_number = page_number
         self._counted_page: tuple[int, list[int]] | None = None  # (number, its ids, newest first)
+        matches = self.object_list
+        self.search_rows = (
+            search_rows
+            if isinstance(matches, QuerySet)
+            and tuple(dict.fromkeys(matches.query.order_by)) == self.search_rows_ordering
+            else None
+        )
+
+    def _ids(self) -> tuple[QuerySet, str]:
+        """The rows that the count and the page's ids are read from, and their column of the order's id."""
+        if self.search_rows is not None:
+            return self.search_rows, "order_id"
+        assert isinstance(self.object_list, QuerySet)
+        return self.object_list, "pk"
+
+    @cached_property
+    def count(self) -> int:
+        if self.search_rows is None:
+            return super().count
+        estimate = planner_estimate(self.search_rows)
+        if estimate is not None and estimate > self.estimate_above:
+            self.approximate = True
+            return estimate
+        return self.exact_count()
 
     def exact_count(self) -> int:
-        matches = self.object_list
-        if self.page_number is None or not isinstance(matches, QuerySet) or self.page_number < 1:
+        if not isinstance(self.object_list, QuerySet):
             return super().exact_count()
+        rows, key = self._ids()
+        if self.page_number is None or self.page_number < 1:
+            return rows.count()
         bottom = (self.page_number - 1) * self.per_page
-        rows = list(
-            matches.annotate(matches_count=Window(Count("*"))).values_list("pk", "matches_count")[
+        found = list(
+            rows.annotate(matches_count=Window(Count("*"))).values_list(key, "matches_count")[
                 bottom : bottom + self.per_page + self.orphans
             ]
         )
-        if not rows:  # page 1 empty: no match; a page past the last: the count alone says how many
-            return 0 if bottom == 0 else super().exact_count()
-        self._counted_page = (self.page_number, [pk for pk, _count in rows])
-        return rows[0][1]
+        if not found:  # page 1 empty: no match; a page past the last: the count alone says how many
+            return 0 if bottom == 0 else rows.count()
+        self._counted_page = (self.page_number, [pk for pk, _count in found])
+        return found[0][1]
 
     def page(self, number):
         page = super().page(number)
@@ -152,7 +186,8 @@ class SearchEstimatingPaginator(EstimatingPaginator):
             if self._counted_page is not None and self._counted_page[0] == page.number:
                 ids = self._counted_page[1][: (cut.high_mark or 0) - cut.low_mark]
             else:
-                ids = matches.values("pk")[cut.low_mark : cut.high_mark]
+                rows, key = self._ids()
+                ids = rows.values(key)[cut.low_mark : cut.high_mark]
             page.object_list = matches.filter(pk__in=ids)
         return page
 

@@ -107,23 +107,36 @@ class OrderQuerySet(models.QuerySet):
 
 def order_search_write(search_texts: Mapping[int, str], *, using: str = DEFAULT_DB_ALIAS) -> int:
     """Write the search rows of these orders ({order id: text}) in one statement: created where missing,
-    rewritten where their text differs, untouched where it agrees. Returns how many were written."""
+    rewritten where their text (or their copy of the order's created_at) differs, untouched where it agrees.
+    Returns how many were written. "WHERE true" tells SQLite's parser that ON CONFLICT belongs to the INSERT,
+    not to the join."""
     if not search_texts:
         return 0
     connection = connections[using]
     table = OrderSearch._meta.db_table
     if connection.vendor == "postgresql":
-        rows = "SELECT * FROM unnest(%s::bigint[], %s::text[])"
+        rows = "SELECT * FROM unnest(%s::bigint[], %s::text[]) AS given (id, text)"
         params: list[Any] = [list(search_texts), list(search_texts.values())]
     else:
-        # SQLite: the rows as one JSON parameter, whatever their number (no limit on bound variables);
-        # "WHERE true" tells its parser that ON CONFLICT belongs to the INSERT, not to a join.
-        rows = "SELECT json_extract(value, '$[0]'), json_extract(value, '$[1]') FROM json_each(%s) WHERE true"
+        # SQLite: the rows as one JSON parameter, whatever their number (no limit on bound variables).
+        rows = (
+            "SELECT json_extract(value, '$[0]') AS id, json_extract(value, '$[1]') AS text FROM json_each(%s)"
+        )
         params = [json.dumps(list(search_texts.items()))]
+    orders = Order._meta.db_table
+    # Each row takes its order's created_at from the order as written (the sort of a search's page,
+    # orders.selectors.orders_search_rows); a change of it afterwards reaches the row by a trigger
+    # (orders/triggers.py).
+    differs = "IS DISTINCT FROM" if connection.vendor == "postgresql" else "IS NOT"
     with connection.cursor() as cursor:
         cursor.execute(
-            f"INSERT INTO {table} (order_id, text) {rows}"
-            f" ON CONFLICT (order_id) DO UPDATE SET text = excluded.text WHERE {table}.text <> excluded.text",
+            f"INSERT INTO {table} (order_id, text, order_created_at)"
+            f" SELECT written.id, written.text, o.created_at FROM ({rows}) AS written"
+            f" JOIN {orders} o ON o.id = written.id WHERE true"
+            f" ON CONFLICT (order_id) DO UPDATE"
+            f" SET text = excluded.text, order_created_at = excluded.order_created_at"
+            f" WHERE {table}.text <> excluded.text"
+            f" OR {table}.order_created_at {differs} excluded.order_created_at",
             params,
         )
         return cursor.rowcount
@@ -132,21 +145,27 @@ def order_search_write(search_texts: Mapping[int, str], *, using: str = DEFAULT_
 def orders_search_stale(
     orders: list["Order"], *, using: str = DEFAULT_DB_ALIAS
 ) -> tuple[dict[int, str], set[int]]:
-    """Of these orders (loaded with their searched columns), the search texts to write ({order id: text}:
-    their row is missing or disagrees), and the ids of those whose row is missing."""
-    stored = dict(
-        OrderSearch.objects.using(using)
+    """Of these orders (loaded with their searched columns and created_at), the search texts to write ({order
+    id: text}: their row is missing, or disagrees in its text or its copy of created_at), and the ids of those
+    whose row is missing."""
+    stored = {
+        order_id: (text, created_at)
+        for order_id, text, created_at in OrderSearch.objects.using(using)
         .filter(order_id__in=id_set(order.pk for order in orders))
-        .values_list("order_id", "text")
-    )
-    stale = {order.pk: text for order in orders if stored.get(order.pk) != (text := search_text_of(order))}
+        .values_list("order_id", "text", "order_created_at")
+    }
+    stale = {
+        order.pk: text
+        for order in orders
+        if stored.get(order.pk) != ((text := search_text_of(order)), order.created_at)
+    }
     return stale, {pk for pk in stale if pk not in stored}
 
 
 def orders_search_refresh(queryset) -> int:
     """Write the search rows of the orders of `queryset` that are missing or disagree; return how many."""
     stale, _missing = orders_search_stale(
-        list(queryset.only("pk", *SEARCH_SOURCE_FIELDS).order_by("pk")), using=queryset.db
+        list(queryset.only("pk", "created_at", *SEARCH_SOURCE_FIELDS).order_by("pk")), using=queryset.db
     )
     return order_search_write(stale, using=queryset.db)
 
@@ -319,10 +338,18 @@ class OrderSearch(models.Model):
         Order, on_delete=models.CASCADE, primary_key=True, related_name="search", verbose_name=_("order")
     )
     text = models.TextField(_("search text"))
+    # The order's created_at, so that a search's page is sorted, cut and counted from these rows alone and
+    # only the page's orders are read (orders.selectors.orders_search_rows). Written with the row; a change
+    # of the order's created_at reaches it by a trigger (orders/triggers.py; `repair_triggers` refills it).
+    order_created_at = models.DateTimeField(_("created"))
 
     class Meta:
         verbose_name = _("order search text")
         verbose_name_plural = _("order search texts")
+        indexes = [
+            # The newest search rows first: a common term's page is the first matches found walking it.
+            models.Index(fields=["order_created_at", "order"], name="ordersearch_created_idx"),
+        ]
 
     def __str__(self) -> str:
         return self.text

@@ -1,12 +1,19 @@
 """The order's search row (OrderSearch): a narrow table beside the order, written only by writes that change a
 searched column (issue 24: a status change no longer rewrites the search text nor its trigrams)."""
 
+from datetime import timedelta
+from io import StringIO
+
 import pytest
+from django.core.management import call_command
+from django.core.management.base import CommandError
 from django.db import connection
 from django.db.migrations.executor import MigrationExecutor
 from django.test.utils import CaptureQueriesContext
+from django.utils import timezone
 
 from operators.services import orders_assign
+from orders import triggers
 from orders.models import Order, OrderSearch
 from orders.search_text import search_text_of
 from orders.selectors import orders_search
@@ -122,3 +129,76 @@ def test_nine_digits_find_the_order_of_that_number_and_the_customer_of_that_phon
     pending = Order.objects.filter(status_id="pending")
     assert set(orders_search(pending, "888123456")) == {numbered, phoned}
     assert set(orders_search(pending, "#888123456")) == {numbered, phoned}
+
+
+def created_at_copies(ids: list[int]) -> dict[int, tuple]:
+    """{order id: (its created_at, its search row's copy)}."""
+    rows = dict(OrderSearch.objects.filter(order_id__in=ids).values_list("order_id", "order_created_at"))
+    return {
+        pk: (created_at, rows.get(pk))
+        for pk, created_at in Order.objects.filter(pk__in=ids).values_list("pk", "created_at")
+    }
+
+
+def test_every_write_keeps_the_search_rows_copy_of_created_at(db):
+    now = timezone.now()
+    saved = OrderFactory(created_at=now - timedelta(days=3))
+    bulk = Order.objects.bulk_create(
+        [Order(number=f"BULK-{n}", status_id="pending", created_at=now - timedelta(days=n)) for n in range(3)]
+    )
+    ids = [saved.pk, *(order.pk for order in bulk)]
+    Order.objects.filter(pk=bulk[0].pk).update(created_at=now - timedelta(days=9))  # by the trigger
+    saved.created_at = now - timedelta(days=7)
+    saved.save()
+    bulk[1].created_at = now - timedelta(days=8)
+    Order.objects.bulk_update([bulk[1]], ["created_at"])
+    Order.objects.filter(pk=bulk[2].pk).update(
+        customer_name="Нова Клиентка", created_at=now - timedelta(days=6)
+    )
+    copies = created_at_copies(ids)
+    assert all(created == copy for created, copy in copies.values()), copies
+    assert copies[saved.pk][0] == now - timedelta(days=7)
+    assert copies[bulk[0].pk][0] == now - timedelta(days=9)
+
+
+def test_search_text_finds_a_disagreeing_created_at_and_mends_it(db):
+    order = OrderFactory(number="SEEN-1")
+    with connection.cursor() as cursor:
+        cursor.execute(triggers.statements(connection.vendor)[0])  # a restore without the trigger
+    Order.objects.filter(pk=order.pk).update(created_at=timezone.now() - timedelta(days=30))
+    with pytest.raises(CommandError, match=r"1 search rows disagree, 0 of them missing \(#SEEN-1\)"):
+        call_command("search_text", stdout=StringIO())
+    out = StringIO()
+    call_command("search_text", "--fix", stdout=out)
+    assert "1 search rows written" in out.getvalue()
+    assert all(created == copy for created, copy in created_at_copies([order.pk]).values())
+    # repair_triggers puts the trigger back: a later change reaches the row again.
+    call_command("repair_triggers", stdout=StringIO())
+    Order.objects.filter(pk=order.pk).update(created_at=timezone.now())
+    assert all(created == copy for created, copy in created_at_copies([order.pk]).values())
+
+
+@pytest.mark.django_db(transaction=True)
+def test_the_migration_copies_every_orders_created_at_into_its_search_row():
+    """orders 0011 back to 0010 (no copy, no trigger), an order's created_at changed there, then forward: the
+    copy is filled from the orders, and the trigger keeps it from then on."""
+    executor = MigrationExecutor(connection)
+    before, after = [("orders", "0010_order_search_row")], [("orders", "0011_ordersearch_order_created_at")]
+    try:
+        orders = OrderFactory.create_batch(2)
+        executor.migrate(before)
+        with connection.cursor() as cursor:
+            columns = connection.introspection.get_table_description(cursor, OrderSearch._meta.db_table)
+            assert "order_created_at" not in {column.name for column in columns}
+        moved = timezone.now() - timedelta(days=40)
+        Order.objects.filter(pk=orders[0].pk).update(created_at=moved)
+        executor.loader.build_graph()
+        executor.migrate(after)
+        copies = created_at_copies([order.pk for order in orders])
+        assert copies[orders[0].pk] == (moved, moved)
+        assert all(created == copy for created, copy in copies.values())
+        Order.objects.filter(pk=orders[1].pk).update(created_at=moved)
+        assert created_at_copies([orders[1].pk])[orders[1].pk] == (moved, moved)
+    finally:
+        executor.loader.build_graph()
+        executor.migrate(executor.loader.graph.leaf_nodes())

@@ -1,6 +1,6 @@
 """Find the orders whose search row (OrderSearch, orders/search_text.py) is missing or disagrees with their
-name, email, phone and city, and with --fix write it: after ORDEROPS["PHONE_REGION"] changed, or after rows
-were written by hand-made SQL."""
+name, email, phone and city or with its created_at, and with --fix write it: after ORDEROPS["PHONE_REGION"]
+changed, or after rows were written by hand-made SQL."""
 
 from django.core.management.base import BaseCommand, CommandError
 
@@ -28,7 +28,7 @@ class Command(BaseCommand):
             batch = list(
                 Order.objects.filter(pk__gt=last)
                 .order_by("pk")
-                .only("pk", "number", *SEARCH_SOURCE_FIELDS)[:BATCH]
+                .only("pk", "number", "created_at", *SEARCH_SOURCE_FIELDS)[:BATCH]
             )
             if not batch:
                 break
