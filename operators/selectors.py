@@ -222,15 +222,18 @@ def orders_let_go_recently_sql(user: Actor, *, now: datetime) -> tuple[str, list
     """SQL for the orders `user` released themselves in the last LET_GO_PASSED_OVER_FOR, newest first (at
     most LET_GO_PASSED_OVER_MAX), as a subquery of one column: claim next passes over them while others are
     free, so that letting an order go and asking for the next one does not hand the same order back. A
-    subquery, not a list, so that a claim stays one statement. One range of assignmentlog_operator_idx."""
+    subquery, not a list, so that a claim stays one statement. One range of assignmentlog_released_idx, whose
+    condition the action written in the text (not a parameter) lets a prepared claim's generic plan use."""
     table = AssignmentLog._meta.db_table
+    released = AssignmentLog.Action.RELEASED.value
+    assert released.isidentifier()  # written into the SQL as a literal
     sql = (
         f"SELECT let_go.order_id FROM (SELECT order_id FROM {table}"
-        " WHERE operator_id = %s AND actor_id = %s AND action = %s AND at >= %s"
+        f" WHERE operator_id = %s AND actor_id = %s AND action = '{released}' AND at >= %s"
         " ORDER BY at DESC LIMIT %s) AS let_go"
     )
     cutoff = db_datetime(now - LET_GO_PASSED_OVER_FOR)
-    return sql, [user.pk, user.pk, str(AssignmentLog.Action.RELEASED), cutoff, LET_GO_PASSED_OVER_MAX]
+    return sql, [user.pk, user.pk, cutoff, LET_GO_PASSED_OVER_MAX]
 
 
 def users_with_console_access():

@@ -51,6 +51,22 @@ def test_no_statement_leaves_session_state_on_a_server_connection():
     assert found == []
 
 
+# A prepared statement outlives its transaction on its server connection, but nothing relies on it: the
+# message that runs it prepares it first where that connection lacks it (orderops.db.prepared_statement).
+# That function is the only place that writes PREPARE.
+PREPARE = re.compile(r"\bPREPARE\b")
+
+
+def test_only_the_self_preparing_helper_prepares_statements():
+    found = {
+        f"{path.relative_to(ROOT)}"
+        for path in _sources()
+        for _line, text in _strings(ast.parse(path.read_text()))
+        if PREPARE.search(text)
+    }
+    assert found == {"orderops/db.py"}
+
+
 def test_the_rule_catches_session_state():
     for statement in [
         "SET synchronous_commit TO off",

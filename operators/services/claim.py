@@ -1,5 +1,6 @@
 """Claim next: the oldest unassigned order in a claimable status, taken by the clicker."""
 
+import functools
 from collections.abc import Collection
 from dataclasses import dataclass
 from datetime import datetime
@@ -13,11 +14,11 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from operators import log, rules
-from operators.models import Assignment, FreeOrder
+from operators.models import Assignment, AssignmentLog, FreeOrder
 from operators.selectors import orders_let_go_recently_sql
 from operators.services._holds import capacity_left, check_logged, holds_insert
 from orderops.conf import orderops_setting
-from orderops.db import db_datetime, id_set_sql
+from orderops.db import db_datetime, id_set_sql, prepared_statement
 from orderops.service_log import service_logged
 from orderops.types import Actor
 from orders.models import Order, OrderStatus
@@ -89,7 +90,12 @@ def _claim_taken(
     The order comes from the locked row itself (FOR NO KEY UPDATE returns its newest version, whatever the
     statement's snapshot saw); this statement's hold deletes its free row (a trigger), not a word of it."""
     candidate, candidate_params = claim_candidate_sql(
-        statuses, window, passing_over.order_ids, columns="o.*", let_go_by=passing_over.let_go_by, now=at
+        statuses,
+        window,
+        passing_over.order_ids,
+        columns=_order_columns(),
+        let_go_by=passing_over.let_go_by,
+        now=at,
     )
     when = db_datetime(at)
     log_insert, log_params = log.assigned_from_sql("claimed", actor=actor, at=at)
@@ -106,8 +112,17 @@ def _claim_taken(
         f" FROM picked JOIN {OrderStatus._meta.db_table} s ON s.code = picked.status_id"
         " LEFT JOIN logged ON logged.order_id = picked.id"
     )
+    # Prepared once per server connection, and its generic plan run: planning this statement cost more than
+    # running it (0.4 of 0.7 ms). Its plan does not depend on the values: the front of each status's free
+    # orders, by index, whatever they are.
+    prepared, arguments = prepared_statement(
+        sql,
+        [*candidate_params, actor.pk, actor.pk, when, when, *log_params],
+        fingerprint=_claim_fingerprint(connection.vendor),
+        generic=True,
+    )
     with connection.cursor() as cursor:
-        cursor.execute(sql, [*candidate_params, actor.pk, actor.pk, when, when, *log_params])
+        cursor.execute(prepared, arguments)
         row = cursor.fetchone()
     if row is None:
         return Taken(None)
@@ -130,6 +145,24 @@ def _claim_taken(
 
 
 STATUS_COLUMNS = ("code", "label", "position", "releases_assignment")
+
+
+@functools.cache
+def _order_columns() -> str:
+    """The order's columns as the claim selects them, named one by one (a prepared `o.*` would keep the
+    column list of the moment it was prepared)."""
+    return ", ".join(f'o."{field.column}"' for field in Order._meta.concrete_fields)
+
+
+@functools.cache
+def _claim_fingerprint(vendor: str = "postgresql") -> str:
+    """The types of every column the claim's statement reads or returns, as this code knows them: a prepared
+    claim made for other types (before a migration) is never executed for these."""
+    return ";".join(
+        f"{field.column}:{field.db_type(connection)}"
+        for model in (Order, OrderStatus, Assignment, AssignmentLog)
+        for field in model._meta.concrete_fields
+    )
 
 
 @dataclass(frozen=True)

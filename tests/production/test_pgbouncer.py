@@ -13,9 +13,10 @@ from django.utils import timezone
 
 from live.presence import presence_heartbeat
 from operators.models import Assignment
-from operators.services import orders_assign
+from operators.services import order_claim_next, orders_assign
 from operators.verification import order_replays
 from orderops.db import commits_not_waiting_for_disk
+from orders.results import Code
 from tests.factories import OrderFactory
 
 pytestmark = [
@@ -141,3 +142,24 @@ def test_expire_holds_dry_run_streams_while_other_clients_take_server_connection
     listed = [line for line in out.getvalue().splitlines() if line.startswith("would expire #")]
     by_id = sorted(orders, key=lambda order: order.pk)
     assert [line.split(":")[0] for line in listed] == [f"would expire #{order.number}" for order in by_id]
+
+
+def test_claims_run_on_server_connections_with_and_without_the_prepared_claim(operator):
+    """A claim prepares its statement on the server connection it runs on, in the same message: the next
+    claim may run on another server connection, one that never ran it (here: the first one is held by
+    another client), and prepares it there."""
+    OrderFactory.create_batch(3, status_id="pending")
+    first = order_claim_next(actor=operator)
+    started, done = threading.Event(), threading.Event()
+    other = threading.Thread(target=_holding_a_server_connection, args=(started, done))
+    other.start()
+    try:
+        assert started.wait(timeout=30)
+        second = order_claim_next(actor=operator)
+    finally:
+        done.set()
+        other.join(timeout=30)
+    third = order_claim_next(actor=operator)
+    assert [result.outcome for result in (first, second, third)] == [Code.DONE] * 3
+    assert len({result.order.pk for result in (first, second, third)}) == 3
+    assert Assignment.objects.filter(operator=operator).count() == 3

@@ -12,10 +12,11 @@ from operators.verification import free_order_differences, hold_count_difference
 
 class Command(BaseCommand):
     help = (
-        "Drop and create every trigger (the holds' and the search rows' created_at copies, the free orders, the"
-        " counters) at its current version, in one transaction, and refill the copies, the free orders and the"
-        " counters from the orders, the holds and the log. Safe while operators work; run it when verify_assignment_log reports a free order or a"
-        " counter that disagrees, or after a restore or a tool that rebuilt a table without them."
+        "Drop and create every trigger (the holds' and the search rows' created_at copies, the free"
+        " orders, the counters) at its current version, in one transaction, and refill the copies, the free"
+        " orders and the counters from the orders, the holds and the log. Safe while operators work; run it"
+        " when verify_assignment_log reports a free order or a counter that disagrees, or after a restore or"
+        " a tool that rebuilt a table without them."
     )
 
     def handle(self, *args: Any, **options: Any) -> None:
