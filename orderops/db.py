@@ -97,14 +97,22 @@ _PARAMETER_TYPES: tuple[tuple[type, str], ...] = (
 _PLACEHOLDER = re.compile(r"%%|%s")
 
 
+_PARAMETER_TYPE_OF: dict[type, str] = {}
+
+
 def _parameter_type(value: object) -> str:
+    """The PostgreSQL type of a parameter (a list: of its first item; an empty one: text[])."""
+    kind = type(value)
+    known = _PARAMETER_TYPE_OF.get(kind)
+    if known is not None:
+        return known
     if isinstance(value, list | tuple):
-        items = {_parameter_type(item) for item in value}
-        return f"{items.pop() if len(items) == 1 else 'text'}[]"
+        return f"{_parameter_type(value[0]) if value else 'text'}[]"
     for python_type, sql_type in _PARAMETER_TYPES:
         if isinstance(value, python_type):
+            _PARAMETER_TYPE_OF[kind] = sql_type
             return sql_type
-    raise TypeError(f"no PostgreSQL type for a prepared statement's parameter of {type(value).__name__}")
+    raise TypeError(f"no PostgreSQL type for a prepared statement's parameter of {kind.__name__}")
 
 
 def prepared_statement(
@@ -129,15 +137,22 @@ def prepared_statement(
     values = list(params)
     nulls = tuple(value is None for value in values)
     types = tuple(_parameter_type(value) for value in values if value is not None)
+    return _prepared_run(sql, nulls, types, fingerprint, generic), [
+        value for value in values if value is not None
+    ]
+
+
+@functools.lru_cache(maxsize=256)
+def _prepared_run(
+    sql: str, nulls: tuple[bool, ...], types: tuple[str, ...], fingerprint: str, generic: bool
+) -> str:
     name, prepare = _prepared(sql, nulls, types, fingerprint)
-    arguments = [value for value in values if value is not None]
-    placeholders = f"({', '.join(['%s'] * len(arguments))})" if arguments else ""
+    placeholders = f"({', '.join(['%s'] * len(types))})" if types else ""
     return (
         ("SET LOCAL plan_cache_mode TO force_generic_plan; " if generic else "") + "DO $orderops$ BEGIN"
         f" IF NOT EXISTS (SELECT FROM pg_prepared_statements WHERE name = '{name}') THEN"
         f" EXECUTE '{prepare}'; END IF; END $orderops$;"
-        f" EXECUTE {name}{placeholders}",
-        arguments,
+        f" EXECUTE {name}{placeholders}"
     )
 
 
