@@ -7,34 +7,50 @@ created_at (a status change, an edit of the customer) never fires it, and one th
 save()) fires it to do nothing.
 """
 
-POSTGRESQL_TRIGGER = """
-CREATE FUNCTION orders_ordersearch_created_at_sync() RETURNS trigger LANGUAGE plpgsql AS $$
+
+def created_at_copy(table: str, column: str, name: str) -> dict[str, str]:
+    """The SQL of a trigger, `name`, that keeps `table`.`column` (a copy of its order's created_at, its
+    order in `order_id`) equal to orders_order.created_at when that changes: {"postgresql",
+    "postgresql_drop", "sqlite", "sqlite_drop"}. The search rows' copy (here) and the holds'
+    (operators/triggers/created_at.py)."""
+    update = f"UPDATE {table} SET {column} = NEW.created_at WHERE order_id = NEW.id;"
+    return {
+        "postgresql": f"""
+CREATE FUNCTION {name}() RETURNS trigger LANGUAGE plpgsql AS $$
 BEGIN
-    UPDATE orders_ordersearch SET order_created_at = NEW.created_at WHERE order_id = NEW.id;
+    {update}
     RETURN NULL;
 END $$;
-CREATE TRIGGER orders_ordersearch_created_at_sync
+CREATE TRIGGER {name}
     AFTER UPDATE OF created_at ON orders_order
     FOR EACH ROW WHEN (OLD.created_at IS DISTINCT FROM NEW.created_at)
-    EXECUTE FUNCTION orders_ordersearch_created_at_sync();
-"""
-POSTGRESQL_DROP = """
-DROP TRIGGER IF EXISTS orders_ordersearch_created_at_sync ON orders_order;
-DROP FUNCTION IF EXISTS orders_ordersearch_created_at_sync();
-"""
+    EXECUTE FUNCTION {name}();
+""",
+        "postgresql_drop": f"""
+DROP TRIGGER IF EXISTS {name} ON orders_order;
+DROP FUNCTION IF EXISTS {name}();
+""",
+        "sqlite": f"""
+CREATE TRIGGER {name}
+    AFTER UPDATE OF created_at ON orders_order
+    FOR EACH ROW WHEN OLD.created_at IS NOT NEW.created_at
+BEGIN
+    {update}
+END;
+""",
+        "sqlite_drop": f"DROP TRIGGER IF EXISTS {name};",
+    }
+
+
+_SEARCH = created_at_copy("orders_ordersearch", "order_created_at", "orders_ordersearch_created_at_sync")
+POSTGRESQL_TRIGGER = _SEARCH["postgresql"]
+POSTGRESQL_DROP = _SEARCH["postgresql_drop"]
 POSTGRESQL_REFILL = """
 UPDATE orders_ordersearch s SET order_created_at = o.created_at FROM orders_order o
     WHERE o.id = s.order_id AND s.order_created_at IS DISTINCT FROM o.created_at
 """
-SQLITE_TRIGGER = """
-CREATE TRIGGER orders_ordersearch_created_at_sync
-    AFTER UPDATE OF created_at ON orders_order
-    FOR EACH ROW WHEN OLD.created_at IS NOT NEW.created_at
-BEGIN
-    UPDATE orders_ordersearch SET order_created_at = NEW.created_at WHERE order_id = NEW.id;
-END;
-"""
-SQLITE_DROP = "DROP TRIGGER IF EXISTS orders_ordersearch_created_at_sync;"
+SQLITE_TRIGGER = _SEARCH["sqlite"]
+SQLITE_DROP = _SEARCH["sqlite_drop"]
 SQLITE_REFILL = """
 UPDATE orders_ordersearch SET order_created_at = o.created_at FROM orders_order o
     WHERE o.id = orders_ordersearch.order_id AND orders_ordersearch.order_created_at IS NOT o.created_at
