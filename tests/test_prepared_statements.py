@@ -1,6 +1,7 @@
 """orderops.db.prepared_statement: a statement planned once per server connection, prepared by the message
 that runs it where that connection lacks it (safe behind a transaction pooler), and claim next through it."""
 
+import re
 from datetime import UTC, datetime
 
 import pytest
@@ -35,6 +36,13 @@ def test_the_statement_is_written_with_numbered_parameters_nulls_and_quotes_esca
         prepared_statement(sql, [1, 2, 3])
 
 
+def deallocate_all() -> None:
+    """What a server connection that never ran them has: no prepared statement (other tests' claims on this
+    connection prepared theirs)."""
+    with connection.cursor() as cursor:
+        cursor.execute("DEALLOCATE ALL")
+
+
 def prepared_here() -> dict[str, tuple[int, int]]:
     """{name: (generic plans, custom plans)} of the statements prepared on this server connection."""
     with connection.cursor() as cursor:
@@ -47,20 +55,21 @@ def test_a_prepared_statement_answers_and_is_prepared_again_where_it_is_missing(
     sql = "SELECT %s::bigint + %s, %s::text || '%%', %s::timestamptz"
     at = datetime(2026, 12, 7, 21, 0, tzinfo=UTC)
     for _ in range(2):
+        deallocate_all()
         for _ in range(3):
             run, arguments = prepared_statement(sql, [40, 2, "50", at])
             with connection.cursor() as cursor:
                 cursor.execute(run, arguments)
                 assert cursor.fetchone() == (42, "50%", at)
-        assert len([name for name in prepared_here() if name.startswith("orderops_")]) == 1
-        with connection.cursor() as cursor:
-            cursor.execute("DEALLOCATE ALL")  # a server connection that never ran it
+        name = re.search(r"EXECUTE (orderops_\w+)\(", run)
+        assert name and set(prepared_here()) == {name.group(1)}
 
 
 @pytest.mark.postgres
 @pytest.mark.django_db(transaction=True)
 def test_claim_next_runs_its_prepared_generic_plan(operator):
     OrderFactory.create_batch(4, status_id="pending")
+    deallocate_all()
     with transaction.atomic():
         results = [order_claim_next(actor=operator) for _ in range(3)]
         assert [result.outcome for result in results] == [Code.DONE] * 3
