@@ -230,6 +230,8 @@ def release_needs_reason(user: Actor, hold: Hold | Assignment | None) -> bool:
 
 
 def release_refusal(user: Actor, order: OrderState) -> Refusal | None:
+    """Whether `user` may end the order's hold. The answer depends on the user, the hold and the status
+    alone (the number only names the order in the sentence): a bulk release asks once per hold and status."""
     if order.hold is None:
         return Refusal(Code.NOT_HELD, _("#%(number)s is not held by anyone.") % {"number": order.number})
     if not user.is_active:

@@ -57,18 +57,71 @@ class LockedOrders:
         )
 
 
-def lock_and_read(ids: list[int], *, finals: bool = True) -> LockedOrders:
-    """Lock the orders (orders.locking), then read their holds and holders: three or four statements."""
+def lock_then_read(ids: list[int], *, finals: bool = True) -> LockedOrders:
+    """Lock the orders (orders.locking), then read their holds and holders: three or four statements. For
+    services whose orders are mostly held (a release), and for those that act on a hold given a moment ago
+    (take over, transfer: they move it): every hold is read once, under the lock."""
     locked = orders_locked(ids)
     holds = holds_of(locked)
-    return LockedOrders(
-        ids=ids,
+    return _locked_orders(
+        ids,
         numbers={pk: order.number for pk, order in locked.items()},
         statuses={pk: order.status for pk, order in locked.items()},
+        stores={pk: order.store_id for pk, order in locked.items() if order.store_id is not None},
+        holds=holds,
+        finals=finals,
+    )
+
+
+def lock_and_read(ids: list[int], *, finals: bool = True) -> LockedOrders:
+    """Lock the orders and read their holds and holders, for assign (its orders are mostly free): on
+    PostgreSQL the orders are locked and their holds read in one statement.
+
+    That statement reads the holds as of its start: a hold given, changed or ended by a writer that committed
+    while it waited for an order's lock is read as it was. So the orders read as held are read again, under
+    the lock (one more statement, only when some are held); those read as free and given a hold meanwhile are
+    refused by the unique constraint when the service inserts theirs (assign_free reports who holds them).
+    Elsewhere (SQLite, one writer at a time) it is lock_then_read.
+    """
+    if connection.vendor != "postgresql" or not ids:
+        return lock_then_read(ids, finals=finals)
+    ids_sql, ids_params = id_set_sql(ids)
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT o.id, o.number, o.status_id, o.store_id, a.order_id IS NOT NULL"
+            f" FROM {Order._meta.db_table} o LEFT JOIN {Assignment._meta.db_table} a ON a.order_id = o.id"
+            f" WHERE o.id IN ({ids_sql}) ORDER BY o.id FOR NO KEY UPDATE OF o",
+            ids_params,
+        )
+        rows = cursor.fetchall()
+    held_as_read = [pk for pk, _number, _status, _store, held in rows if held]
+    return _locked_orders(
+        ids,
+        numbers={pk: number for pk, number, _status, _store, _held in rows},
+        statuses={pk: status for pk, _number, status, _store, _held in rows},
+        stores={pk: store for pk, _number, _status, store, _held in rows if store is not None},
+        holds=holds_of(held_as_read),
+        finals=finals,
+    )
+
+
+def _locked_orders(
+    ids: list[int],
+    *,
+    numbers: dict[int, str],
+    statuses: dict[int, str],
+    stores: dict[int, int],
+    holds: dict[int, Hold],
+    finals: bool,
+) -> LockedOrders:
+    return LockedOrders(
+        ids=ids,
+        numbers=numbers,
+        statuses=statuses,
         holds=holds,
         holders=users_by_id(hold.operator_id for hold in holds.values()),
         finals=final_status_labels() if finals else {},
-        stores={pk: order.store_id for pk, order in locked.items() if order.store_id is not None},
+        stores=stores,
     )
 
 
@@ -267,10 +320,13 @@ def assign_free(
     outcomes = {pk: OrderOutcome(pk, Code.DONE, numbers[pk]) for pk in inserted}
     lost = [pk for pk in order_ids if pk not in inserted]
     if lost:
-        # Only a writer that bypassed the order lock can get here; report who won.
+        # Given a hold by a writer that committed while lock_and_read's statement waited (or one that
+        # bypassed the order lock): report who holds them now.
         holds = holds_of(lost)
         holders = users_by_id(hold.operator_id for hold in holds.values())
         for pk in lost:
             holder_now = holders.get(holds[pk].operator_id) if pk in holds else None
-            outcomes[pk] = OrderOutcome(pk, Code.HELD_BY, numbers[pk], holder=holder_now)
+            mine = holder_now is not None and holder_now.pk == holder.pk
+            code = Code.ALREADY_YOURS if mine else Code.HELD_BY
+            outcomes[pk] = OrderOutcome(pk, code, numbers[pk], holder=holder_now)
     return outcomes

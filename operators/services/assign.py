@@ -14,6 +14,7 @@ from operators.services._holds import (
     capacity_left,
     check_logged,
     lock_and_read,
+    lock_then_read,
 )
 from orderops.db import id_set
 from orderops.service_log import service_logged
@@ -94,7 +95,8 @@ def _move(
     """Give holds to `new_holder` in one UPDATE: held orders move (no moment when they are free), free
     orders are assigned. Shared by take over (new holder = actor) and transfer."""
     capacity = capacity_left(new_holder)
-    orders = lock_and_read(ids)
+    # The holds read after the lock, all fresh: a hold given meanwhile is moved, not reported as held.
+    orders = lock_then_read(ids)
     outcomes: dict[int, OrderOutcome] = {}
     moving: list[int] = []
     free: list[int] = []

@@ -7,6 +7,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from operators import log, rules
+from operators.selectors import Hold
 from operators.services import _holds
 from orderops.service_log import service_logged
 from orderops.types import Actor
@@ -52,21 +53,31 @@ def orders_release(*, actor: Actor, order_ids: Iterable[int], reason: str = "") 
             _("Nothing was released: the account %(user)s is inactive.") % {"user": actor}, code=Code.INACTIVE
         )
     reason = reason_checked(reason, required=False, refused=_("Nothing was released"))
-    orders = _holds.lock_and_read(ids, finals=False)
+    orders = _holds.lock_then_read(ids, finals=False)
     outcomes: dict[int, OrderOutcome] = {}
     releasing: list[int] = []
+    # The release rule answers alike for every order with the same hold and status (rules.release_refusal):
+    # asked once for each, not 10,000 times for a bulk release of one person's holds.
+    allowed: dict[tuple[Hold, str], bool] = {}
     for pk in ids:
-        if not orders.found(pk):
+        number = orders.numbers.get(pk)
+        if number is None:
             outcomes[pk] = OrderOutcome(pk, Code.NOT_FOUND)
             continue
-        number, holder = orders.numbers[pk], orders.holder_of(pk)
-        refusal = rules.release_refusal(actor, orders.state(pk))
-        if refusal is None:
+        hold = orders.holds.get(pk)
+        if hold is None:
+            outcomes[pk] = OrderOutcome(pk, Code.NOT_HELD, number)
+            continue
+        key = (hold, orders.statuses[pk])
+        if key not in allowed:
+            allowed[key] = rules.release_refusal(actor, orders.state(pk)) is None
+        holder = orders.holders.get(hold.operator_id)
+        if allowed[key]:
             outcomes[pk] = OrderOutcome(pk, Code.DONE, number, holder=holder)
             releasing.append(pk)
-        elif refusal.code == Code.NOT_HELD:
-            outcomes[pk] = OrderOutcome(pk, Code.NOT_HELD, number)
         else:
+            refusal = rules.release_refusal(actor, orders.state(pk))
+            assert refusal is not None  # the rule answered for this hold and status above
             outcomes[pk] = refusal.outcome(pk, number, holder)
     if not reason:
         _refuse_without_reason(actor, orders, releasing)
@@ -76,7 +87,8 @@ def orders_release(*, actor: Actor, order_ids: Iterable[int], reason: str = "") 
 
 def _refuse_without_reason(actor: Actor, orders: _holds.LockedOrders, releasing: list[int]) -> None:
     """Nothing is released when a colleague's hold among them has no reason: they are told why it ended."""
-    colleagues = [pk for pk in releasing if rules.release_needs_reason(actor, orders.holds[pk])]
+    needs_reason = {hold: rules.release_needs_reason(actor, hold) for hold in set(orders.holds.values())}
+    colleagues = [pk for pk in releasing if needs_reason[orders.holds[pk]]]
     if not colleagues:
         return
     named = ", ".join(
@@ -104,7 +116,7 @@ def holds_release(*, order_ids: Iterable[int], reason: str, actor: Actor | None 
     hold ended), not held, not found. Set-based."""
     ids = unique_ids(order_ids)
     reason = reason_checked(reason, required=False, refused=_("Nothing was released"))
-    orders = _holds.lock_and_read(ids, finals=False)
+    orders = _holds.lock_then_read(ids, finals=False)
     outcomes: dict[int, OrderOutcome] = {}
     for pk in ids:
         if not orders.found(pk):
