@@ -384,9 +384,11 @@ def orders_edit_refusals(user: Actor | None, orders: Sequence[GuardedOrder]) -> 
     """The edit guard: which of these orders `user` may not change, and why (edit_refusal for each).
 
     `user` None is the system (management commands, imports run by the store's operations staff), which may
-    change any order. Callers hold the orders' row locks, so the answer stays true until their transaction
-    ends. Reads the holds in one query, the holders in one more, and the final statuses only when an unheld
-    order is refused.
+    change any order. Callers hold the orders' row locks, so no hold is given or moved until their transaction
+    ends; one may still end (a release locks the hold, not the order: docs/architecture.md, "The lock
+    protocol"): an edit allowed to its holder then commits just after the release, as if made before it. Reads
+    the holds in one query, the holders in one more, and the final statuses only when an unheld order is
+    refused.
     """
     if user is None or not orders:
         return {}

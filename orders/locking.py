@@ -1,4 +1,6 @@
-"""Row locks on orders: every writer to an order or its hold takes them first, in one stable order."""
+"""Row locks on orders: every writer to an order, and every service that gives an order a hold, takes them
+first, in one stable order (the ends and changes of existing holds lock the hold rows instead: operators'
+services)."""
 
 from collections.abc import Iterable
 from typing import NamedTuple
@@ -19,10 +21,11 @@ class LockedOrder(NamedTuple):
 def orders_locked(order_ids: Iterable[int]) -> dict[int, LockedOrder]:
     """Lock the orders' rows for this transaction and return {id: LockedOrder}.
 
-    Every service that changes an order or its hold locks the order rows first, in primary-key order so that
-    two bulk operations never deadlock. FOR NO KEY UPDATE leaves foreign keys to the order unblocked; the
-    values returned are those of the latest committed version. A no-op on SQLite, where transactions start
-    IMMEDIATE and so run one writer at a time.
+    Every service that changes an order or gives it a hold locks the order rows first, in primary-key order so
+    that two bulk operations never deadlock (one that then changes existing holds locks them next, in the same
+    order; a release locks the holds alone, and waits for nobody: docs/architecture.md). FOR NO KEY UPDATE
+    leaves foreign keys to the order unblocked; the values returned are those of the latest committed version.
+    A no-op on SQLite, where transactions start IMMEDIATE and so run one writer at a time.
     """
     rows = (
         Order.objects.filter(pk__in=id_set(order_ids))

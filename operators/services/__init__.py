@@ -1,8 +1,10 @@
 """Writes of the assignment domain: assign, release, take over, transfer, claim next, expire, auto-release.
 
 Every function takes the acting user explicitly, runs in one transaction, writes its log rows in that
-transaction (operators/log.py) and reports every requested order's outcome. Order rows are locked first, in
-primary-key order (orders.locking), so that every change to one order's hold is serialized; the unique
+transaction (operators/log.py) and reports every requested order's outcome. A service that gives holds locks
+the order rows first, in primary-key order (orders.locking), then the holds it changes (_holds.holds_locking);
+a release locks only the holds it ends (_holds.holds_end_at_once, and the lock order when it must wait). So
+every change to one order's hold is serialized, and a release never waits for an edit of the order. The unique
 constraint on Assignment.order stays the last word on who holds what. Who may do what is decided by
 operators.rules, the same functions every surface asks.
 """

@@ -9,7 +9,7 @@ from django.utils.translation import gettext as _
 
 from operators import log
 from operators.models import Assignment
-from operators.selectors import holds_of, users_by_id
+from operators.selectors import users_by_id
 from operators.services import _holds
 from operators.services._holds import check_logged
 from orderops.conf import orderops_setting
@@ -45,12 +45,10 @@ def holds_expire(
     candidates = Assignment.objects.filter(last_activity_at__lt=cutoff).order_by("order_id")
     candidate_ids = list(candidates.values_list("order_id", flat=True)[:limit])
     locked = orders_locked(candidate_ids)
-    # Activity may have moved between the first read and the lock: decide on the locked state.
-    expiring = list(
-        Assignment.objects.filter(order_id__in=id_set(locked), last_activity_at__lt=cutoff)
-        .order_by("order_id")
-        .values_list("order_id", "operator_id")
-    )
+    # Activity may have moved between the first read and the lock, or a release (it locks the holds, not the
+    # orders) ended a hold: decide on the holds locked (_holds.holds_locking), the idle test checked again.
+    holds = _holds.holds_locking(locked).filter(last_activity_at__lt=cutoff)
+    expiring = list(holds.values_list("order_id", "operator_id"))
     holders = users_by_id(operator_id for _order_id, operator_id in expiring)
     expiring_ids = [order_id for order_id, _operator_id in expiring]
     reason = _("idle for more than %(idle)s") % {"idle": duration_display(idle)}
@@ -84,7 +82,8 @@ def holds_auto_release(
     """Release the holds of orders that entered a releasing status. Runs inside the status change's
     transaction, on rows the status change has locked or updated. Returns how many holds ended. `store_id`:
     the connected store that set the status (its log rows name it)."""
-    held = list(holds_of(order_ids))
+    # Locked (_holds.holds_locking): a release ending one of them at this moment is waited for, not doubled.
+    held = list(_holds.holds_locked(order_ids))
     if not held:
         return 0
     why = _("status set to %(status)s") % {"status": status.label}

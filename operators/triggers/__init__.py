@@ -3,7 +3,8 @@ repair: `triggers_install` drops and creates every one at its current version an
 
 - created_at.py: the hold's copy of its order's created_at (operators migrations 0004, 0005);
 - held_marker.py: orders_order.held, the shadow of the holds (0007), replaced by free_orders.py (0013);
-- free_orders.py: operators_free_order, one narrow row per order nobody holds (0013);
+- free_orders.py: operators_free_order, one narrow row per order nobody holds (0013; 0016: a hold's end
+  locks no order row, an order's status change locks its hold row);
 - hold_count.py: the counters of holds per operator and of activity per quarter (0008, 0009);
 - orders/triggers.py (the orders app's): the search rows' copy of their order's created_at (orders 0011).
 
@@ -39,6 +40,7 @@ def _current_statements(vendor: str) -> list[str]:
             search_create,
             created_at.POSTGRESQL_TRIGGER,
             free_orders.POSTGRESQL_TRIGGERS,
+            free_orders.POSTGRESQL_V2,  # migration 0016 over 0013's
             hold_count.POSTGRESQL_TRIGGERS,
             hold_count.POSTGRESQL_ACTIVITY_FOLD_RECENT,
             search_refill,

@@ -5,6 +5,7 @@ database drops every connection of a running gunicorn server (pg_terminate_backe
 failover does); the next requests must succeed without restarting the app. The PostgreSQL server itself is not
 restarted: it is shared by other work on this machine."""
 
+import contextlib
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from unittest import mock
@@ -83,13 +84,29 @@ def fails_after(module, name: str, *, call: int = 1) -> Callable[[], mock._patch
     return patch
 
 
+def fails_after_either(module, names: tuple[str, ...]) -> Callable[[], contextlib.AbstractContextManager]:
+    """fails_after for whichever of `names` the change calls first (a release ends its holds at once on
+    PostgreSQL, holds_end_at_once, and under the locks elsewhere, holds_delete_logged)."""
+
+    @contextlib.contextmanager
+    def patch():
+        with contextlib.ExitStack() as stack:
+            for name in names:
+                stack.enter_context(fails_after(module, name)())
+            yield
+
+    return patch
+
+
 FAULTS = {
     "log insert refused by the database": log_insert_refused_by_the_database,
     # Holds inserted or deleted with their log rows (one statement on PostgreSQL, two elsewhere).
     "error after the holds and their log rows were written": fails_after(
         services._holds, "holds_insert_logged"
     ),
-    "error after the holds were deleted and logged": fails_after(services._holds, "holds_delete_logged"),
+    "error after the holds were deleted and logged": fails_after_either(
+        services._holds, ("holds_delete_logged", "holds_end_at_once")
+    ),
     # Claim next writes its log row in its claim statement on PostgreSQL, then announces it (log.announce).
     "error after the log rows were written and announced": fails_after(log, "announce"),
 }
