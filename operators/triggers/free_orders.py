@@ -11,8 +11,9 @@ PostgreSQL: the writes of holds and of new or deleted orders fire statement-leve
 tables (a bulk assign of 10,000 orders stays one statement for the free rows, invariant 7), finding the rows
 by primary key from an array of the transition table's ids (see held_marker.py for why an array). A status
 or created_at change fires a row trigger, only when one of them changed. A free row written back when its
-hold ends reads its order's status under a share lock of the order row: a status change committing
-meanwhile is waited for and seen, never lost. Writes to operators_free_order by anyone else (a stray INSERT,
+hold ends reads its order's status without a lock; a status change first key-share-locks the order's hold row,
+so a hold ending at that moment is waited for and its free row then given the new status, never lost
+(version 2, migration 0016; version 1 share-locked the order row instead). Writes to operators_free_order by anyone else (a stray INSERT,
 DELETE or UPDATE at trigger depth 0) are made to agree with the holds and the orders before they land, and a
 TRUNCATE of it is refilled.
 SQLite: row triggers (it has no other kind); the guard's conditions are the truth itself (an order, no hold,
@@ -29,8 +30,8 @@ ASSIGNMENT_TRIGGERS = (
     "operators_free_order_on_hold_update",
 )
 
-POSTGRESQL_TRIGGERS = f"""
-CREATE FUNCTION operators_free_order_on_holds() RETURNS trigger LANGUAGE plpgsql AS $$
+# Version 1 of the two functions that migration 0016 replaced (its reverse installs them again).
+_ON_HOLDS_V1 = f"""CREATE FUNCTION operators_free_order_on_holds() RETURNS trigger LANGUAGE plpgsql AS $$
 BEGIN
     IF TG_OP IN ('INSERT', 'UPDATE') THEN
         DELETE FROM {TABLE} f WHERE f.order_id = ANY (ARRAY(SELECT order_id FROM new_holds));
@@ -44,7 +45,23 @@ BEGIN
         ON CONFLICT (order_id) DO NOTHING;
     END IF;
     RETURN NULL;
-END $$;
+END $$;"""
+_ON_ORDER_CHANGE_V1 = f"""CREATE FUNCTION operators_free_order_on_order_change() RETURNS trigger LANGUAGE plpgsql AS $$
+BEGIN
+    IF OLD.id IS DISTINCT FROM NEW.id THEN
+        DELETE FROM {TABLE} WHERE order_id = OLD.id;
+        INSERT INTO {TABLE} (order_id, status_id, created_at)
+        SELECT NEW.id, NEW.status_id, NEW.created_at
+        WHERE NOT EXISTS (SELECT 1 FROM operators_assignment a WHERE a.order_id = NEW.id)
+        ON CONFLICT (order_id) DO NOTHING;
+    ELSE
+        UPDATE {TABLE} SET status_id = NEW.status_id, created_at = NEW.created_at WHERE order_id = NEW.id;
+    END IF;
+    RETURN NULL;
+END $$;"""
+
+POSTGRESQL_TRIGGERS = f"""
+{_ON_HOLDS_V1}
 CREATE TRIGGER operators_free_order_on_hold_insert AFTER INSERT ON operators_assignment
     REFERENCING NEW TABLE AS new_holds
     FOR EACH STATEMENT EXECUTE FUNCTION operators_free_order_on_holds();
@@ -84,19 +101,7 @@ CREATE TRIGGER operators_free_order_on_order_delete AFTER DELETE ON orders_order
     REFERENCING OLD TABLE AS old_orders
     FOR EACH STATEMENT EXECUTE FUNCTION operators_free_order_on_orders();
 
-CREATE FUNCTION operators_free_order_on_order_change() RETURNS trigger LANGUAGE plpgsql AS $$
-BEGIN
-    IF OLD.id IS DISTINCT FROM NEW.id THEN
-        DELETE FROM {TABLE} WHERE order_id = OLD.id;
-        INSERT INTO {TABLE} (order_id, status_id, created_at)
-        SELECT NEW.id, NEW.status_id, NEW.created_at
-        WHERE NOT EXISTS (SELECT 1 FROM operators_assignment a WHERE a.order_id = NEW.id)
-        ON CONFLICT (order_id) DO NOTHING;
-    ELSE
-        UPDATE {TABLE} SET status_id = NEW.status_id, created_at = NEW.created_at WHERE order_id = NEW.id;
-    END IF;
-    RETURN NULL;
-END $$;
+{_ON_ORDER_CHANGE_V1}
 CREATE TRIGGER operators_free_order_on_order_change AFTER UPDATE OF id, status_id, created_at ON orders_order
     FOR EACH ROW WHEN (OLD.id IS DISTINCT FROM NEW.id OR OLD.status_id IS DISTINCT FROM NEW.status_id
         OR OLD.created_at IS DISTINCT FROM NEW.created_at)
@@ -155,39 +160,9 @@ CREATE TRIGGER operators_free_order_refill AFTER TRUNCATE ON {TABLE}
 # function takes one) and given the new status; a release that comes second waits for the status change and
 # reads the new status. A release locks nothing else (operators.services.release), so nothing waits in a
 # circle.
-POSTGRESQL_ON_HOLDS_V1 = f"""
-CREATE OR REPLACE FUNCTION operators_free_order_on_holds() RETURNS trigger LANGUAGE plpgsql AS $$
-BEGIN
-    IF TG_OP IN ('INSERT', 'UPDATE') THEN
-        DELETE FROM {TABLE} f WHERE f.order_id = ANY (ARRAY(SELECT order_id FROM new_holds));
-    END IF;
-    IF TG_OP IN ('DELETE', 'UPDATE') THEN
-        INSERT INTO {TABLE} (order_id, status_id, created_at)
-        SELECT o.id, o.status_id, o.created_at FROM orders_order o
-        WHERE o.id = ANY (ARRAY(SELECT order_id FROM old_holds))
-        AND NOT EXISTS (SELECT 1 FROM operators_assignment a WHERE a.order_id = o.id)
-        FOR SHARE OF o
-        ON CONFLICT (order_id) DO NOTHING;
-    END IF;
-    RETURN NULL;
-END $$;
-"""
+POSTGRESQL_ON_HOLDS_V1 = _ON_HOLDS_V1.replace("CREATE FUNCTION", "CREATE OR REPLACE FUNCTION")
 POSTGRESQL_ON_HOLDS_V2 = POSTGRESQL_ON_HOLDS_V1.replace("        FOR SHARE OF o\n", "")
-POSTGRESQL_ON_ORDER_CHANGE_V1 = f"""
-CREATE OR REPLACE FUNCTION operators_free_order_on_order_change() RETURNS trigger LANGUAGE plpgsql AS $$
-BEGIN
-    IF OLD.id IS DISTINCT FROM NEW.id THEN
-        DELETE FROM {TABLE} WHERE order_id = OLD.id;
-        INSERT INTO {TABLE} (order_id, status_id, created_at)
-        SELECT NEW.id, NEW.status_id, NEW.created_at
-        WHERE NOT EXISTS (SELECT 1 FROM operators_assignment a WHERE a.order_id = NEW.id)
-        ON CONFLICT (order_id) DO NOTHING;
-    ELSE
-        UPDATE {TABLE} SET status_id = NEW.status_id, created_at = NEW.created_at WHERE order_id = NEW.id;
-    END IF;
-    RETURN NULL;
-END $$;
-"""
+POSTGRESQL_ON_ORDER_CHANGE_V1 = _ON_ORDER_CHANGE_V1.replace("CREATE FUNCTION", "CREATE OR REPLACE FUNCTION")
 POSTGRESQL_ON_ORDER_CHANGE_V2 = POSTGRESQL_ON_ORDER_CHANGE_V1.replace(
     "BEGIN\n    IF OLD.id",
     "BEGIN\n    PERFORM 1 FROM operators_assignment a WHERE a.order_id IN (OLD.id, NEW.id) FOR KEY SHARE;\n"
