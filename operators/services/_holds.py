@@ -168,6 +168,7 @@ def holds_end_at_once(
     locks in the usual order instead. Then the holders in one statement, and the numbers of the orders it
     found unheld in one more (none when all were held)."""
     ids_sql, ids_params = id_set_sql(ids)
+    log_sql, log_params = log.logged_from_sql("ended", action=action, actor=actor, at=at, reason=reason)
     with connection.cursor() as cursor:
         cursor.execute(
             f"SET LOCAL lock_timeout = '{int(lock_wait_ms)}ms';"
@@ -175,11 +176,10 @@ def holds_end_at_once(
             "   RETURNING order_id, operator_id, assigned_by_id),"
             " ended AS (SELECT w.order_id, w.operator_id, w.assigned_by_id, o.number, o.status_id, o.store_id"
             f"   FROM written w JOIN {Order._meta.db_table} o ON o.id = w.order_id),"
-            f" logged AS ({log.INSERT_SQL}"
-            "   SELECT order_id, %s, operator_id, NULL, %s, NULL, %s, %s FROM ended RETURNING id, order_id)"
+            f" logged AS ({log_sql})"
             " SELECT logged.id, ended.order_id, ended.operator_id, ended.assigned_by_id, ended.number,"
             " ended.status_id, ended.store_id FROM logged JOIN ended ON ended.order_id = logged.order_id",
-            [*ids_params, action, actor.pk if actor else None, db_datetime(at), reason],
+            [*ids_params, *log_params],
         )
         ended = cursor.fetchall()
         cursor.execute("SET LOCAL lock_timeout TO DEFAULT")
